@@ -1,0 +1,2 @@
+//! The `ironward` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Ironward domain model (being written).

@@ -1,0 +1,38 @@
+/*!
+Zero-copy decoding of captured frames, from the link layer to the transport layer.
+
+# Contract
+
+* Every function here takes attacker-controlled bytes. None of them panics, allocates or
+  recurses without a bound, whatever the input.
+* Views over captured bytes are built only with `new_checked`, which verifies the buffer length
+  against every length field the accessors use; after that, accessors cannot go out of bounds.
+* Unknown code points (ether types, IP protocols, ICMP types, option kinds, ...) are never
+  errors: they are kept as raw values so that inventory and alerts can show them.
+* [`decode`] walks a whole frame and returns a [`Packet`] summary; the per-protocol modules
+  expose the views for callers that need more than the summary.
+*/
+
+pub mod arp;
+pub mod checksum;
+pub mod decode;
+pub mod error;
+pub mod ethernet;
+pub mod icmp;
+pub mod icmpv6;
+pub mod ipv4;
+pub mod ipv6;
+pub mod link;
+pub mod llc;
+pub mod mac;
+pub mod tcp;
+pub mod udp;
+
+pub use decode::{
+    NeighborDiscovery,
+    decode, decode_transport, Arp, Ipv4Summary, Ipv6Fragment, Ipv6Summary, LinkSummary, Network,
+    Packet, TcpSummary, Transport, Vlans,
+};
+pub use error::{DecodeError, DecodeErrorKind, Layer};
+pub use link::LinkType;
+pub use mac::MacAddr;
