@@ -27,3 +27,6 @@ pub struct Frame<'a> {
     /// Interface index within the file (pcapng), 0 for pcap and live capture.
     pub interface: u32,
 }
+
+#[cfg(target_os = "linux")]
+pub mod live;
