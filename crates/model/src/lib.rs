@@ -1,1 +1,24 @@
-//! Ironward domain model (being written).
+/*!
+Ironward's domain vocabulary, shared by the sensor and (later) the console.
+
+Devices are built by merging [`Fact`]s, each of which names its [`Source`], so that every
+attribute shown to a user can say where it came from and stronger evidence can win. The
+[`report::AnalysisReport`] is the JSON document `ironward analyze --format json` prints: a stable
+contract whose keys are only ever added, never renamed.
+
+This crate holds no logic beyond constructors, validation and serialisation.
+*/
+
+pub mod device;
+pub mod event;
+pub mod fact;
+pub mod mac;
+pub mod report;
+pub mod time;
+
+pub use device::{Device, DeviceId, DeviceKey, Protocols, Service};
+pub use event::{Event, EventKind};
+pub use fact::{Attribute, Fact, Source};
+pub use mac::MacAddress;
+pub use report::{AnalysisReport, Connection, Stats};
+pub use time::Timestamp;
