@@ -1,1 +1,1 @@
-//! (to be implemented)
+//! Dissector interface (being written).

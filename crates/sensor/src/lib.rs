@@ -9,10 +9,16 @@ capture::Frame ─► wire::decode ─► defrag ─► flow::FlowTable ─► r
                                      │                                              │
                                      └────────────► observe (devices, facts) ◄──────┘
 ```
+
+[`engine::Engine`] wires these stages together for one timeline of frames.
 */
 
 pub mod capture;
 pub mod defrag;
 pub mod dissect;
+pub mod engine;
 pub mod flow;
+pub mod observe;
+pub mod oui;
 pub mod reassembly;
+pub mod services;

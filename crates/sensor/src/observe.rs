@@ -1,0 +1,595 @@
+//! Per-device observation: who is on the network, under which addresses.
+//!
+//! The observer collects evidence while frames go by — MAC↔IP bindings from ARP, Neighbor
+//! Discovery and local traffic, router advertisements, the addresses each flow used — and turns
+//! it into devices when the analysis ends ([`Observer::devices`]).
+//!
+//! # How devices are keyed
+//!
+//! A device on the monitored segment is its MAC address. A router forwards traffic for many
+//! addresses under its own MAC, so a MAC seen with [`ROUTER_MIN_FOREIGN_IPS`] or more IP addresses
+//! that it never claimed in ARP or Neighbor Discovery is recognised as a router: it keeps only the
+//! addresses it claimed, and the hosts behind it become devices keyed by IP address. A MAC that
+//! sends IPv6 router advertisements (or neighbor advertisements with the router flag) is a router
+//! too. Frames without MAC addresses (raw IP, loopback captures) give IP-keyed devices.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+
+use ironward_model::{Attribute, DeviceKey, Fact, MacAddress, Source, Timestamp};
+use ironward_wire::MacAddr;
+
+use crate::oui;
+
+/// A MAC seen with at least this many IP addresses it never claimed in ARP/ND is a router.
+pub const ROUTER_MIN_FOREIGN_IPS: usize = 3;
+
+/// Evidence for one MAC↔IP binding.
+#[derive(Debug, Clone, Copy, Default)]
+struct Binding {
+    /// Packets the MAC sent with this source address.
+    as_source: u64,
+    /// Packets sent to the MAC with this destination address.
+    as_destination: u64,
+    /// Claimed by ARP (sender of a request or reply).
+    arp: bool,
+    /// Claimed by Neighbor Discovery (solicitation source or advertisement target).
+    ndp: bool,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+impl Binding {
+    fn claimed(&self) -> bool {
+        self.arp || self.ndp
+    }
+
+    fn touch(&mut self, ts: i64) {
+        if self.first_seen == 0 || ts < self.first_seen {
+            self.first_seen = ts;
+        }
+        self.last_seen = self.last_seen.max(ts);
+    }
+}
+
+/// What is known about one MAC address itself.
+#[derive(Debug, Clone, Copy, Default)]
+struct MacRecord {
+    /// Frames it sent.
+    frames_sent: u64,
+    /// Sent IPv6 router advertisements, or neighbor advertisements with the router flag.
+    router_advertisement: bool,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+/// When an IP address was seen, for addresses that end up keyed by IP.
+#[derive(Debug, Clone, Copy, Default)]
+struct IpRecord {
+    first_seen: i64,
+    last_seen: i64,
+}
+
+/// The endpoints of one finished flow, as the observer needs them.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowEndpoints {
+    /// Client address.
+    pub client_ip: IpAddr,
+    /// Server address.
+    pub server_ip: IpAddr,
+    /// Source MAC of the client's frames, if the link layer had one.
+    pub client_mac: Option<MacAddr>,
+    /// Source MAC of the server's frames.
+    pub server_mac: Option<MacAddr>,
+    /// Destination MAC of the client's frames (the server's MAC, or the router's).
+    pub client_dst_mac: Option<MacAddr>,
+    /// Packets client → server.
+    pub client_packets: u64,
+    /// Packets server → client.
+    pub server_packets: u64,
+    /// First packet.
+    pub first_seen_ns: i64,
+    /// Last packet.
+    pub last_seen_ns: i64,
+}
+
+/// Collects device evidence; see the module documentation.
+#[derive(Debug, Default)]
+pub struct Observer {
+    macs: HashMap<MacAddr, MacRecord>,
+    bindings: HashMap<(MacAddr, IpAddr), Binding>,
+    ips: HashMap<IpAddr, IpRecord>,
+    facts: Vec<Fact>,
+}
+
+/// Addresses that name a host, as opposed to groups, broadcasts or "no address yet".
+pub fn is_host_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast()),
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+    }
+}
+
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+fn to_model(mac: MacAddr) -> MacAddress {
+    MacAddress(mac.0)
+}
+
+impl Observer {
+    /// A new, empty observer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A frame sent by `mac` (called for frames that do not belong to an IP flow; flows report
+    /// their MACs when they end).
+    #[inline]
+    pub fn saw_mac(&mut self, mac: MacAddr, ts: i64) {
+        if mac.is_multicast() || mac.is_zero() {
+            return;
+        }
+        let record = self.macs.entry(mac).or_default();
+        record.frames_sent += 1;
+        if record.first_seen == 0 || ts < record.first_seen {
+            record.first_seen = ts;
+        }
+        record.last_seen = record.last_seen.max(ts);
+    }
+
+    fn binding(&mut self, mac: MacAddr, ip: IpAddr) -> &mut Binding {
+        self.bindings.entry((mac, ip)).or_default()
+    }
+
+    /// An ARP packet: its sender claims the sender address (unless it is 0.0.0.0, as in ARP
+    /// probes), and a reply's target is bound too when the target MAC is real.
+    pub fn arp(
+        &mut self,
+        operation: u16,
+        sender_mac: MacAddr,
+        sender_ip: Ipv4Addr,
+        target_mac: MacAddr,
+        target_ip: Ipv4Addr,
+        ts: i64,
+    ) {
+        self.saw_mac(sender_mac, ts);
+        if sender_mac.is_unicast() && !sender_mac.is_zero() && is_host_address(sender_ip.into()) {
+            let binding = self.binding(sender_mac, sender_ip.into());
+            binding.arp = true;
+            binding.touch(ts);
+        }
+        // A reply names its target too; requests carry a zero or broadcast target MAC.
+        if operation == 2
+            && target_mac.is_unicast()
+            && !target_mac.is_zero()
+            && is_host_address(target_ip.into())
+        {
+            let binding = self.binding(target_mac, target_ip.into());
+            binding.arp = true;
+            binding.touch(ts);
+        }
+    }
+
+    /// A Neighbor Discovery binding: `mac` claims `ip` (solicitation source with its source
+    /// link-layer option, or advertisement target with its target link-layer option).
+    pub fn ndp(&mut self, mac: MacAddr, ip: IpAddr, router: bool, ts: i64) {
+        if mac.is_multicast() || mac.is_zero() {
+            return;
+        }
+        if is_host_address(ip) {
+            let binding = self.binding(mac, ip);
+            binding.ndp = true;
+            binding.touch(ts);
+        }
+        if router {
+            self.macs.entry(mac).or_default().router_advertisement = true;
+        }
+    }
+
+    /// An IPv6 router advertisement sent by `mac`.
+    pub fn router_advertisement(&mut self, mac: MacAddr, ts: i64) {
+        self.saw_mac(mac, ts);
+        self.macs.entry(mac).or_default().router_advertisement = true;
+    }
+
+    /// A flow ended: record which MACs used which addresses, and when.
+    pub fn flow(&mut self, flow: &FlowEndpoints) {
+        let (first, last) = (flow.first_seen_ns, flow.last_seen_ns);
+        for (ip, packets) in [
+            (flow.client_ip, flow.client_packets),
+            (flow.server_ip, flow.server_packets),
+        ] {
+            if is_host_address(ip) {
+                let record = self.ips.entry(ip).or_default();
+                if record.first_seen == 0 || first < record.first_seen {
+                    record.first_seen = first;
+                }
+                record.last_seen = record.last_seen.max(last);
+            }
+            let _ = packets;
+        }
+        if let Some(mac) = flow.client_mac {
+            self.flow_mac(mac, flow.client_ip, flow.client_packets, 0, first, last);
+        }
+        if let Some(mac) = flow.server_mac {
+            self.flow_mac(mac, flow.server_ip, flow.server_packets, 0, first, last);
+        }
+        // The client's destination MAC is the server's (or its router's): weaker evidence, kept
+        // for servers that never answered or whose answers the capture missed.
+        if let Some(mac) = flow.client_dst_mac {
+            if Some(mac) != flow.server_mac {
+                self.flow_mac(mac, flow.server_ip, 0, flow.client_packets, first, last);
+            }
+        }
+    }
+
+    fn flow_mac(
+        &mut self,
+        mac: MacAddr,
+        ip: IpAddr,
+        as_source: u64,
+        as_destination: u64,
+        first: i64,
+        last: i64,
+    ) {
+        if mac.is_multicast() || mac.is_zero() {
+            return;
+        }
+        if as_source > 0 {
+            let record = self.macs.entry(mac).or_default();
+            record.frames_sent += as_source;
+            if record.first_seen == 0 || first < record.first_seen {
+                record.first_seen = first;
+            }
+            record.last_seen = record.last_seen.max(last);
+        }
+        if !is_host_address(ip) {
+            return;
+        }
+        let binding = self.binding(mac, ip);
+        binding.as_source += as_source;
+        binding.as_destination += as_destination;
+        binding.touch(first);
+        binding.touch(last);
+    }
+
+    /// A fact reported by a dissector.
+    pub fn fact(&mut self, fact: Fact) {
+        self.facts.push(fact);
+    }
+
+    /// Resolves the evidence into devices.
+    pub fn devices(&self) -> DeviceMap {
+        // Routers: many addresses they never claimed, or router advertisements.
+        let mut foreign: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
+        for (&(mac, ip), binding) in &self.bindings {
+            if !binding.claimed() && !is_link_local(ip) {
+                foreign.entry(mac).or_default().insert(ip);
+            }
+        }
+        let mut routers: BTreeMap<MacAddr, RouterEvidence> = BTreeMap::new();
+        for (mac, ips) in &foreign {
+            if ips.len() >= ROUTER_MIN_FOREIGN_IPS {
+                routers.insert(*mac, RouterEvidence::Forwards(ips.len()));
+            }
+        }
+        for (mac, record) in &self.macs {
+            if record.router_advertisement {
+                routers.entry(*mac).or_insert(RouterEvidence::Advertises);
+            }
+        }
+
+        // Owner of every host address: the claiming MAC first, then the non-router MAC that
+        // sent most packets from it, then the one most packets were sent to.
+        let mut best: HashMap<IpAddr, (MacAddr, (bool, u64, u64))> = HashMap::new();
+        for (&(mac, ip), binding) in &self.bindings {
+            let is_router = routers.contains_key(&mac);
+            if is_router && !binding.claimed() {
+                continue;
+            }
+            let rank = (binding.claimed(), binding.as_source, binding.as_destination);
+            match best.get(&ip) {
+                Some((current, current_rank))
+                    if (*current_rank, std::cmp::Reverse(*current))
+                        >= (rank, std::cmp::Reverse(mac)) => {}
+                _ => {
+                    best.insert(ip, (mac, rank));
+                }
+            }
+        }
+
+        let mut map = DeviceMap::default();
+        // Every MAC that sent frames, plus destination-only MACs that own an address.
+        let mut macs: BTreeSet<MacAddr> = self
+            .macs
+            .iter()
+            .filter(|(_, r)| r.frames_sent > 0 || r.router_advertisement)
+            .map(|(m, _)| *m)
+            .collect();
+        macs.extend(best.values().map(|(mac, _)| *mac));
+        for mac in macs {
+            let record = self.macs.get(&mac).copied().unwrap_or_default();
+            let key = DeviceKey::Mac(to_model(mac));
+            let mut device = ObservedDevice::new(key, Some(to_model(mac)));
+            device.widen(record.first_seen, record.last_seen);
+            let seen = Timestamp(record.last_seen);
+            if let Some(vendor) = oui::vendor(mac) {
+                device
+                    .facts
+                    .push(Fact::new(key, Attribute::Vendor, vendor, Source::Oui, seen));
+            }
+            if mac.is_locally_administered() {
+                device.facts.push(Fact::new(
+                    key,
+                    Attribute::MacLocallyAdministered,
+                    "true",
+                    Source::Mac,
+                    seen,
+                ));
+            }
+            match routers.get(&mac) {
+                Some(RouterEvidence::Forwards(count)) => {
+                    let mut fact = Fact::new(key, Attribute::Role, "router", Source::Traffic, seen);
+                    fact.value = "router".to_owned();
+                    device.role_detail = Some(format!("forwards traffic for {count} addresses"));
+                    device.facts.push(fact);
+                }
+                Some(RouterEvidence::Advertises) => {
+                    device.role_detail = Some("sends IPv6 router advertisements".to_owned());
+                    device
+                        .facts
+                        .push(Fact::new(key, Attribute::Role, "router", Source::Ndp, seen));
+                }
+                None => {}
+            }
+            map.devices.insert(key, device);
+        }
+        let mut owned: Vec<(IpAddr, MacAddr)> =
+            best.iter().map(|(ip, (mac, _))| (*ip, *mac)).collect();
+        owned.sort();
+        for (ip, mac) in owned {
+            let key = DeviceKey::Mac(to_model(mac));
+            let binding = self.bindings.get(&(mac, ip)).copied().unwrap_or_default();
+            let source = if binding.arp {
+                Source::Arp
+            } else if binding.ndp {
+                Source::Ndp
+            } else {
+                Source::Traffic
+            };
+            if let Some(device) = map.devices.get_mut(&key) {
+                device.ips.insert(ip);
+                device.widen(binding.first_seen, binding.last_seen);
+                device.facts.push(Fact::new(
+                    key,
+                    Attribute::Ip,
+                    ip.to_string(),
+                    source,
+                    Timestamp(binding.last_seen),
+                ));
+            }
+            map.owner.insert(ip, key);
+        }
+        // Addresses no MAC owns: hosts behind routers, or captures without a link layer.
+        let mut unowned: Vec<(&IpAddr, &IpRecord)> = self
+            .ips
+            .iter()
+            .filter(|(ip, _)| !map.owner.contains_key(*ip))
+            .collect();
+        unowned.sort_by_key(|(ip, _)| **ip);
+        for (ip, record) in unowned {
+            let key = DeviceKey::Ip(*ip);
+            let mut device = ObservedDevice::new(key, None);
+            device.ips.insert(*ip);
+            device.widen(record.first_seen, record.last_seen);
+            device.facts.push(Fact::new(
+                key,
+                Attribute::Ip,
+                ip.to_string(),
+                Source::Traffic,
+                Timestamp(record.last_seen),
+            ));
+            map.devices.insert(key, device);
+            map.owner.insert(*ip, key);
+        }
+        for fact in &self.facts {
+            let subject = match fact.subject {
+                DeviceKey::Ip(ip) => map.owner.get(&ip).copied().unwrap_or(fact.subject),
+                key => key,
+            };
+            if let Some(device) = map.devices.get_mut(&subject) {
+                let mut fact = fact.clone();
+                fact.subject = subject;
+                device.facts.push(fact);
+            }
+        }
+        map
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RouterEvidence {
+    Forwards(usize),
+    Advertises,
+}
+
+/// A device as the observer resolved it, before protocols and services are added.
+#[derive(Debug, Clone)]
+pub struct ObservedDevice {
+    /// Its key.
+    pub key: DeviceKey,
+    /// MAC, when keyed by MAC.
+    pub mac: Option<MacAddress>,
+    /// Addresses it owns.
+    pub ips: BTreeSet<IpAddr>,
+    /// Evidence.
+    pub facts: Vec<Fact>,
+    /// Why it has its role, in words.
+    pub role_detail: Option<String>,
+    /// First seen, ns.
+    pub first_seen_ns: i64,
+    /// Last seen, ns.
+    pub last_seen_ns: i64,
+}
+
+impl ObservedDevice {
+    fn new(key: DeviceKey, mac: Option<MacAddress>) -> Self {
+        Self {
+            key,
+            mac,
+            ips: BTreeSet::new(),
+            facts: Vec::new(),
+            role_detail: None,
+            first_seen_ns: 0,
+            last_seen_ns: 0,
+        }
+    }
+
+    fn widen(&mut self, first: i64, last: i64) {
+        if first != 0 && (self.first_seen_ns == 0 || first < self.first_seen_ns) {
+            self.first_seen_ns = first;
+        }
+        self.last_seen_ns = self.last_seen_ns.max(last);
+    }
+
+    /// The strongest fact for an attribute: highest confidence, then latest.
+    pub fn best(&self, attribute: Attribute) -> Option<&Fact> {
+        self.facts
+            .iter()
+            .filter(|f| f.attribute == attribute)
+            .max_by_key(|f| (f.confidence, f.seen_at))
+    }
+}
+
+/// Devices and the owner of every host address.
+#[derive(Debug, Default)]
+pub struct DeviceMap {
+    /// Devices by key.
+    pub devices: BTreeMap<DeviceKey, ObservedDevice>,
+    /// Which device owns each host address.
+    pub owner: HashMap<IpAddr, DeviceKey>,
+}
+
+impl DeviceMap {
+    /// The device that owns `ip`, falling back to `mac` (e.g. a DHCP client still on 0.0.0.0).
+    pub fn resolve(&self, ip: IpAddr, mac: Option<MacAddr>) -> Option<DeviceKey> {
+        if let Some(key) = self.owner.get(&ip) {
+            return Some(*key);
+        }
+        let key = DeviceKey::Mac(to_model(mac?));
+        self.devices.contains_key(&key).then_some(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(n: u8) -> MacAddr {
+        MacAddr([0x00, 0x80, 0xf4, 0, 0, n])
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn flow(client: (&str, u8), server: (&str, u8), dst_mac: u8) -> FlowEndpoints {
+        FlowEndpoints {
+            client_ip: ip(client.0),
+            server_ip: ip(server.0),
+            client_mac: Some(mac(client.1)),
+            server_mac: Some(mac(server.1)),
+            client_dst_mac: Some(mac(dst_mac)),
+            client_packets: 3,
+            server_packets: 2,
+            first_seen_ns: 1_000,
+            last_seen_ns: 2_000,
+        }
+    }
+
+    #[test]
+    fn local_hosts_are_keyed_by_mac_with_their_addresses() {
+        let mut observer = Observer::new();
+        observer.arp(
+            1,
+            mac(1),
+            "10.0.0.1".parse().unwrap(),
+            MacAddr::ZERO,
+            "10.0.0.2".parse().unwrap(),
+            10,
+        );
+        observer.flow(&flow(("10.0.0.1", 1), ("10.0.0.2", 2), 2));
+        let map = observer.devices();
+        assert_eq!(map.devices.len(), 2);
+        let one = &map.devices[&DeviceKey::Mac(to_model(mac(1)))];
+        assert_eq!(
+            one.ips.iter().copied().collect::<Vec<_>>(),
+            vec![ip("10.0.0.1")]
+        );
+        assert_eq!(one.best(Attribute::Ip).unwrap().source, Source::Arp);
+        assert_eq!(
+            one.best(Attribute::Vendor).unwrap().value,
+            "TELEMECANIQUE ELECTRIQUE"
+        );
+    }
+
+    #[test]
+    fn many_addresses_behind_one_mac_make_it_a_router() {
+        let mut observer = Observer::new();
+        observer.arp(
+            2,
+            mac(9),
+            "10.0.0.254".parse().unwrap(),
+            mac(1),
+            "10.0.0.1".parse().unwrap(),
+            10,
+        );
+        for remote in ["8.8.8.8", "1.1.1.1", "9.9.9.9"] {
+            // The router's MAC carries the remote servers' answers.
+            observer.flow(&flow(("10.0.0.1", 1), (remote, 9), 9));
+        }
+        let map = observer.devices();
+        let router = &map.devices[&DeviceKey::Mac(to_model(mac(9)))];
+        assert_eq!(router.best(Attribute::Role).unwrap().value, "router");
+        assert_eq!(
+            router.ips.iter().copied().collect::<Vec<_>>(),
+            vec![ip("10.0.0.254")]
+        );
+        assert!(map.devices.contains_key(&DeviceKey::Ip(ip("8.8.8.8"))));
+        assert_eq!(map.owner[&ip("10.0.0.1")], DeviceKey::Mac(to_model(mac(1))));
+    }
+
+    #[test]
+    fn group_and_unspecified_addresses_are_not_devices() {
+        let mut observer = Observer::new();
+        observer.flow(&flow(("0.0.0.0", 1), ("255.255.255.255", 2), 2));
+        let map = observer.devices();
+        assert!(map.owner.is_empty());
+        assert_eq!(
+            map.resolve(ip("0.0.0.0"), Some(mac(1))),
+            Some(DeviceKey::Mac(to_model(mac(1))))
+        );
+    }
+
+    #[test]
+    fn randomised_macs_are_marked_and_have_no_vendor() {
+        let mut observer = Observer::new();
+        let random = MacAddr([0xda, 0xa1, 0x19, 1, 2, 3]);
+        observer.saw_mac(random, 5);
+        let map = observer.devices();
+        let device = &map.devices[&DeviceKey::Mac(to_model(random))];
+        assert!(device.best(Attribute::Vendor).is_none());
+        assert_eq!(
+            device
+                .best(Attribute::MacLocallyAdministered)
+                .unwrap()
+                .source,
+            Source::Mac
+        );
+    }
+}

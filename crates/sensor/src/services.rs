@@ -1,0 +1,103 @@
+//! Well-known service ports: the protocol a server port usually carries.
+//!
+//! This is a port-based *guess*, used to name connections and services until a dissector has
+//! identified the protocol from the bytes themselves. Names are lower case and match the names
+//! dissectors report.
+
+/// Transport protocol numbers, as in the IP header.
+pub mod ip_proto {
+    /// ICMP.
+    pub const ICMP: u8 = 1;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// ICMPv6.
+    pub const ICMPV6: u8 = 58;
+}
+
+/// The protocol usually served on `port` over `ip_protocol` (6 TCP, 17 UDP).
+pub fn protocol_for_port(ip_protocol: u8, port: u16) -> Option<&'static str> {
+    let tcp = ip_protocol == ip_proto::TCP;
+    let udp = ip_protocol == ip_proto::UDP;
+    let name = match port {
+        20 | 21 if tcp => "ftp",
+        22 if tcp => "ssh",
+        23 if tcp => "telnet",
+        25 | 587 if tcp => "smtp",
+        53 => "dns",
+        67 | 68 if udp => "dhcp",
+        69 if udp => "tftp",
+        80 | 8080 if tcp => "http",
+        102 if tcp => "s7comm",
+        110 if tcp => "pop3",
+        123 if udp => "ntp",
+        135 if tcp => "dcerpc",
+        137 if udp => "nbns",
+        138 if udp => "nbdgm",
+        139 | 445 if tcp => "smb",
+        143 if tcp => "imap",
+        161 | 162 if udp => "snmp",
+        389 => "ldap",
+        443 | 8443 if tcp => "tls",
+        502 if tcp => "modbus",
+        514 if udp => "syslog",
+        546 | 547 if udp => "dhcpv6",
+        789 if tcp => "redlion",
+        1089..=1091 => "ff-hse",
+        1883 if tcp => "mqtt",
+        1900 if udp => "ssdp",
+        1911 if tcp => "fox",
+        1962 if tcp => "pcworx",
+        2222 if udp => "enip-io",
+        2404 if tcp => "iec104",
+        3389 if tcp => "rdp",
+        4000 if udp => "c37118",
+        4712 | 4713 if tcp => "c37118",
+        4840 if tcp => "opcua",
+        5007 if tcp => "melsec",
+        5094 if tcp => "hart-ip",
+        5353 if udp => "mdns",
+        5355 if udp => "llmnr",
+        5683 if udp => "coap",
+        5900..=5903 if tcp => "rfb",
+        8883 if tcp => "mqtt-tls",
+        9600 => "omron-fins",
+        18245 | 18246 if tcp => "gesrtp",
+        20000 => "dnp3",
+        34962..=34964 if udp => "profinet",
+        44818 => "enip",
+        47808 if udp => "bacnet",
+        48898 if tcp => "ads",
+        3671 if udp => "knxip",
+        6666 | 6667 if udp => "tuya",
+        9999 if tcp => "tplink-shp",
+        _ => return None,
+    };
+    Some(name)
+}
+
+/// Ports below 1024 and the registered industrial and IoT service ports: when neither a
+/// handshake nor the first packet tells who is the server, the side on such a port is.
+pub fn is_well_known_server_port(ip_protocol: u8, port: u16) -> bool {
+    port < 1024 || protocol_for_port(ip_protocol, port).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn industrial_ports_are_named() {
+        assert_eq!(protocol_for_port(ip_proto::TCP, 502), Some("modbus"));
+        assert_eq!(protocol_for_port(ip_proto::TCP, 44818), Some("enip"));
+        assert_eq!(protocol_for_port(ip_proto::UDP, 47808), Some("bacnet"));
+        assert_eq!(protocol_for_port(ip_proto::UDP, 502), None);
+    }
+
+    #[test]
+    fn ephemeral_ports_are_not_servers() {
+        assert!(!is_well_known_server_port(ip_proto::TCP, 51_234));
+        assert!(is_well_known_server_port(ip_proto::TCP, 443));
+    }
+}
