@@ -165,6 +165,8 @@ impl PcapParser {
                     format!("truncated packet record header: {hl} bytes needed, {avail} remain")
                 });
             }
+            // Consume the tail so that progress reaches the input size.
+            input.skip(avail);
             self.stop(input, warnings);
             return None;
         }
@@ -197,6 +199,7 @@ impl PcapParser {
             warnings.push(offset, || {
                 format!("truncated packet record: header says {caplen} bytes, {remain} remain")
             });
+            input.skip(avail);
             self.stop(input, warnings);
             return None;
         }

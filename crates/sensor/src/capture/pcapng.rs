@@ -225,6 +225,8 @@ impl PcapngParser {
                         format!("truncated block header: 12 bytes needed, {avail} remain")
                     });
                 }
+                // Consume the tail so that progress reaches the input size.
+                input.skip(avail);
                 self.stop(input, warnings);
                 return None;
             }
@@ -235,7 +237,7 @@ impl PcapngParser {
                 match shb_byte_order(h) {
                     Some(order) => be = order,
                     None => {
-                        self.resync(input, warnings, offset, false, || {
+                        self.resync(input, warnings, offset, |_| {
                             "section header block with a bad byte-order magic".into()
                         });
                         continue;
@@ -244,7 +246,7 @@ impl PcapngParser {
             }
             let len = read_u32(h, 4, be) as usize;
             if len < 12 || len % 4 != 0 || len > MAX_BLOCK_LEN {
-                self.resync(input, warnings, offset, false, || {
+                self.resync(input, warnings, offset, |_| {
                     format!(
                         "{} with invalid length {len} (must be a multiple of 4 between 12 \
                          and {MAX_BLOCK_LEN})",
@@ -255,18 +257,27 @@ impl PcapngParser {
             }
             let avail = input.ensure(len);
             if avail < len {
-                self.resync(input, warnings, offset, true, || {
-                    format!(
-                        "truncated {}: header says {len} bytes, {avail} remain",
-                        block_name(btype)
-                    )
+                // Either the input was cut inside this block, or the length is corrupt; the
+                // scan tells which, and the message says so.
+                self.resync(input, warnings, offset, |found_next| {
+                    if found_next {
+                        format!(
+                            "{} length {len} exceeds the {avail} bytes that remain",
+                            block_name(btype)
+                        )
+                    } else {
+                        format!(
+                            "truncated {}: header says {len} bytes, {avail} remain",
+                            block_name(btype)
+                        )
+                    }
                 });
                 continue;
             }
             let block = input.peek().get(..len).unwrap_or_default();
             let trailer = read_u32(block, len - 4, be) as usize;
             if trailer != len {
-                self.resync(input, warnings, offset, false, || {
+                self.resync(input, warnings, offset, |_| {
                     format!(
                         "{} length mismatch: header says {len}, trailer says {trailer}",
                         block_name(btype)
@@ -438,17 +449,16 @@ impl PcapngParser {
     }
 
     /// Scans forward from the bad block at `offset` (the input is still positioned there) in
-    /// 4-byte steps for the next plausible block, and records one warning. With `quiet_at_end`
-    /// (a block cut short by the end of the input) no "skipped" note is added when nothing
-    /// follows, since the reason already says it all.
+    /// 4-byte steps for the next plausible block, and records one warning. `reason` is told
+    /// whether a block was found; when a block cut short by the end of the input is followed by
+    /// nothing, its reason already says it all and no "skipped" note is added.
     #[cold]
     fn resync(
         &mut self,
         input: &mut Input,
         warnings: &mut Warnings,
         offset: u64,
-        quiet_at_end: bool,
-        reason: impl FnOnce() -> String,
+        reason: impl FnOnce(bool) -> String,
     ) {
         input.skip(4);
         loop {
@@ -458,7 +468,7 @@ impl PcapngParser {
                 warnings.push(offset, || {
                     format!(
                         "{}; skipped {skipped} bytes to the next block at offset {at}",
-                        reason()
+                        reason(true)
                     )
                 });
                 return;
@@ -472,13 +482,11 @@ impl PcapngParser {
         }
         let skipped = input.position() - offset;
         warnings.push(offset, || {
-            if quiet_at_end {
-                reason()
+            let reason = reason(false);
+            if reason.starts_with("truncated") {
+                reason
             } else {
-                format!(
-                    "{}; no valid block follows (skipped {skipped} bytes to the end)",
-                    reason()
-                )
+                format!("{reason}; no valid block follows (skipped {skipped} bytes to the end)")
             }
         });
         self.stop(input, warnings);
