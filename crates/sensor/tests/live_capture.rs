@@ -83,9 +83,10 @@ impl TestNet {
     /// parallel). `Err` carries a reason to skip when the environment cannot do it.
     fn new(test: u32) -> Result<Self, String> {
         let pid = std::process::id();
-        // 10.213.N.0/24, N differing per test and (mostly) per process. An overlap would not
-        // leak traffic anyway: every packet is sent through a socket bound to this test's link.
-        let net = u8::try_from((pid % 60) * 4 + test).map_err(|e| e.to_string())?;
+        // 10.213.N.0/24, N differing per test and (mostly) per process. An overlap with another
+        // run would not misroute anything: the root namespace only sends through sockets bound
+        // to this test's link, and the peer answers from its own namespace.
+        let net = u8::try_from((pid % 120) * 2 + test).map_err(|e| e.to_string())?;
         let ns = format!("iwtest-{pid}-{test}");
         ip(&["netns", "add", &ns])?;
         let this = Self {
@@ -239,8 +240,10 @@ fn test_net(test: u32) -> Option<TestNet> {
 fn capture_config(interface: &str) -> LiveConfig {
     LiveConfig {
         interface: interface.into(),
+        // Frames are read only after all traffic was sent, and with a 10 ms block timeout
+        // nearly every frame retires its own block: keep enough blocks for all of them.
         block_size: 1 << 16,
-        block_count: 4,
+        block_count: 64,
         snaplen: 2048,
         block_timeout_ms: 10,
         ..LiveConfig::default()
@@ -514,18 +517,19 @@ fn vlan_tag_is_reinserted_and_filtered() {
     let mut other = open(Some(vec![7]));
 
     // From the peer: echo requests tagged VLAN 42 (priority 5, so the whole TCI is checked),
-    // one of them with the 802.1ad TPID, and untagged ones. The receiving kernel moves the tag
-    // out of the frame into metadata; the capture must put it back as it was. The host answers
-    // only the untagged requests (it has no VLAN 42 interface).
+    // one of them with the 802.1ad TPID. The receiving kernel moves the tag out of the frame
+    // into metadata; the capture must put it back as it was. The host has no VLAN 42 interface
+    // and ignores them. Untagged traffic: echo requests from the host, answered by the peer.
     let id = (std::process::id() as u16).wrapping_add(1);
     let tci = (5 << 13) | VLAN;
     let tpid = |seq| if seq == ECHOES { 0x88a8 } else { 0x8100 };
-    let mut frames = Vec::new();
+    let tagged = (1..=ECHOES).map(|seq| echo_frame(&net, Some((tpid(seq), tci)), id, seq));
+    net.send_from_peer(tagged.collect());
+    let pinger = Pinger::new(&net.host);
     for seq in 1..=ECHOES {
-        frames.push(echo_frame(&net, Some((tpid(seq), tci)), id, seq));
-        frames.push(echo_frame(&net, None, id, seq));
+        pinger.echo(net.peer_ip, id, seq);
+        std::thread::sleep(Duration::from_millis(20));
     }
-    net.send_from_peer(frames);
 
     let want42: BTreeSet<Echo> = (1..=ECHOES)
         .map(|seq| Echo {
@@ -544,7 +548,7 @@ fn vlan_tag_is_reinserted_and_filtered() {
     let seen = collect(&mut all, id, Duration::from_secs(2), limit, |s| {
         has_all(s, &want_all)
     });
-    assert_eq!(seen.echoes, want_all);
+    assert_eq!(seen.echoes, want_all, "drops: {:?}", all.stats());
     assert!(seen.vlans.contains(&Some(VLAN)), "{:?}", seen.vlans);
 
     // Filter 42: only VLAN 42 frames, all of them.
@@ -567,6 +571,62 @@ fn vlan_tag_is_reinserted_and_filtered() {
     let stats = other.stats();
     assert!(stats.packets >= 9, "{stats:?}");
     assert!(stats.vlan_filtered >= 9, "{stats:?}");
+}
+
+#[test]
+fn ring_wraps_around_and_survives_overflow() {
+    let Some(net) = test_net(2) else { return };
+    // Two blocks: every round trip below retires at least one, so the ring wraps many times.
+    let mut capture = LiveCapture::open(&LiveConfig {
+        block_count: 2,
+        ..capture_config(&net.host)
+    })
+    .expect("open capture");
+    let id = (std::process::id() as u16).wrapping_add(2);
+    let pinger = Pinger::new(&net.host);
+    let round_trip = |seq| -> BTreeSet<Echo> {
+        [false, true]
+            .map(|reply| Echo {
+                tag: None,
+                reply,
+                id,
+                seq,
+            })
+            .into()
+    };
+    let idle = Duration::from_secs(1);
+    let limit = Duration::from_secs(2);
+
+    for seq in 1..=12 {
+        pinger.echo(net.peer_ip, id, seq);
+        let want = round_trip(seq);
+        let seen = collect(&mut capture, id, idle, limit, |s| has_all(s, &want));
+        assert!(has_all(&seen, &want), "seq {seq}: {seen:?}");
+    }
+    assert_eq!(capture.stats().drops, 0);
+
+    // Not reading while the kernel retires block after block: the ring fills up and freezes,
+    // and the kernel drops frames until blocks come back.
+    for seq in 100..110 {
+        pinger.echo(net.peer_ip, id, seq);
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let stats = capture.stats();
+    assert!(stats.drops > 0 && stats.freeze_queue_count > 0, "{stats:?}");
+
+    // Drain, then the capture works again.
+    collect(&mut capture, id, Duration::from_millis(200), limit, |_| {
+        false
+    });
+    pinger.echo(net.peer_ip, id, 200);
+    let want = round_trip(200);
+    let seen = collect(&mut capture, id, idle, limit, |s| has_all(s, &want));
+    assert!(has_all(&seen, &want), "after overflow: {seen:?}");
+    let after = capture.stats();
+    assert!(
+        after.drops >= stats.drops && after.packets > stats.packets,
+        "{after:?}"
+    );
 }
 
 #[test]

@@ -698,6 +698,12 @@ mod tests {
     }
 
     #[test]
+    fn capture_can_move_to_a_capture_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<LiveCapture>();
+    }
+
+    #[test]
     fn vlan_set() {
         let set = VlanSet::new(&[0, 42, 4095]).unwrap();
         assert!(set.contains(0) && set.contains(42) && set.contains(4095));
