@@ -4,10 +4,15 @@
 //! the types below are the public summary; the helper owning this crate implements `decode` and
 //! `decode_transport` and may add fields/variants.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::{DecodeError, LinkType, MacAddr};
-
+use crate::error::err;
+use crate::ethernet::VlanPacket;
+use crate::link::{AddressFamily, CookedHeader};
+use crate::{
+    arp, ethernet, icmp, icmpv6, ipv4, ipv6, link, llc, tcp, udp, DecodeError, DecodeErrorKind,
+    Layer, LinkType, MacAddr,
+};
 
 /// Up to two 802.1Q / 802.1ad tags, outermost first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -28,7 +33,14 @@ pub struct LinkSummary {
     /// VLAN tags.
     pub vlans: Vlans,
     /// The ether type of the network layer (after VLAN tags and LLC/SNAP), 0 if none.
+    ///
+    /// Set for every link type: NULL/LOOP and raw IP frames get 0x0800 or 0x86dd, SLL/SLL2 frames
+    /// their protocol field, SNAP frames their protocol id (even under a non-ether-type OUI such
+    /// as Cisco's; see `llc`).
     pub ethertype: u16,
+    /// The 802.2 LLC header, for 802.3 frames (and SLL frames of protocol 0x0004). Spanning
+    /// tree, CDP and other LLC protocols are told apart by its SAPs and SNAP OUI.
+    pub llc: Option<crate::llc::Header>,
 }
 
 /// An ARP packet (Ethernet/IPv4 flavour) as decoded.
@@ -234,20 +246,375 @@ pub struct Packet<'a> {
     pub error: Option<DecodeError>,
 }
 
+/// How many VLAN tags [`decode`] walks over before giving up with `TooManyHeaders`; tags
+/// after the second are skipped (only two are kept in [`Vlans`]).
+pub const MAX_VLAN_TAGS: usize = 8;
+
+impl<'a> Packet<'a> {
+    const EMPTY: Self = Self {
+        link: LinkSummary {
+            src_mac: None,
+            dst_mac: None,
+            vlans: Vlans {
+                outer: None,
+                inner: None,
+            },
+            ethertype: 0,
+            llc: None,
+        },
+        network: Network::None,
+        transport: Transport::None,
+        error: None,
+    };
+
+    /// Source and destination addresses of the IP layer.
+    #[inline]
+    pub fn ip_pair(&self) -> Option<(IpAddr, IpAddr)> {
+        self.network.ip_pair()
+    }
+
+    /// The IP protocol of the transport (after IPv6 extension headers), for IP packets.
+    #[inline]
+    pub fn ip_protocol(&self) -> Option<u8> {
+        match self.network {
+            Network::Ipv4(v4) => Some(v4.protocol),
+            Network::Ipv6(v6) => Some(v6.next_header),
+            _ => None,
+        }
+    }
+
+    /// The IP payload (a fragment's data for fragments), for IP packets.
+    #[inline]
+    pub fn ip_payload(&self) -> Option<&'a [u8]> {
+        match self.network {
+            Network::Ipv4(v4) => Some(v4.payload),
+            Network::Ipv6(v6) => Some(v6.payload),
+            _ => None,
+        }
+    }
+}
+
+impl Network<'_> {
+    /// Source and destination addresses, for IP packets.
+    #[inline]
+    pub fn ip_pair(&self) -> Option<(IpAddr, IpAddr)> {
+        match self {
+            Network::Ipv4(v4) => Some((IpAddr::V4(v4.src), IpAddr::V4(v4.dst))),
+            Network::Ipv6(v6) => Some((IpAddr::V6(v6.src), IpAddr::V6(v6.dst))),
+            _ => None,
+        }
+    }
+}
+
 /// Decodes a frame of the given link type as far as it can. Never fails: problems are reported
 /// in [`Packet::error`] and the layers decoded before them are kept.
 pub fn decode(linktype: LinkType, frame: &[u8]) -> Packet<'_> {
-    let _ = (linktype, frame);
-    unimplemented!("helper implements")
+    let mut pkt = Packet::EMPTY;
+    match linktype {
+        LinkType::ETHERNET => match ethernet::Packet::new_checked(frame) {
+            Ok(eth) => {
+                pkt.link.src_mac = Some(eth.src_addr());
+                pkt.link.dst_mac = Some(eth.dst_addr());
+                link_payload(&mut pkt, eth.ethertype().0, eth.payload(), false);
+            }
+            Err(e) => pkt.error = Some(e),
+        },
+        LinkType::LINUX_SLL => match link::parse_sll(frame) {
+            Ok((header, payload)) => cooked(&mut pkt, &header, payload),
+            Err(e) => pkt.error = Some(e),
+        },
+        LinkType::LINUX_SLL2 => match link::parse_sll2(frame) {
+            Ok((header, payload)) => cooked(&mut pkt, &header, payload),
+            Err(e) => pkt.error = Some(e),
+        },
+        LinkType::NULL | LinkType::LOOP => {
+            match link::parse_null(frame, linktype == LinkType::LOOP) {
+                Ok((AddressFamily::Ipv4, payload)) => network(&mut pkt, 0x0800, payload),
+                Ok((AddressFamily::Ipv6, payload)) => network(&mut pkt, 0x86dd, payload),
+                Ok((AddressFamily::Other(_), payload)) => {
+                    pkt.network = Network::Other {
+                        ethertype: 0,
+                        payload,
+                    }
+                }
+                Err(e) => pkt.error = Some(e),
+            }
+        }
+        LinkType::RAW => match frame.first().map(|b| b >> 4) {
+            Some(4) => network(&mut pkt, 0x0800, frame),
+            Some(6) => network(&mut pkt, 0x86dd, frame),
+            Some(_) => pkt.error = Some(err(Layer::Link, DecodeErrorKind::BadVersion)),
+            None => pkt.error = Some(err(Layer::Link, DecodeErrorKind::Truncated)),
+        },
+        LinkType::IPV4 => network(&mut pkt, 0x0800, frame),
+        LinkType::IPV6 => network(&mut pkt, 0x86dd, frame),
+        _ => pkt.error = Some(err(Layer::Link, DecodeErrorKind::UnsupportedLinkType)),
+    }
+    pkt
+}
+
+/// Dispatches on the protocol of a Linux cooked capture header.
+fn cooked<'a>(pkt: &mut Packet<'a>, header: &CookedHeader, payload: &'a [u8]) {
+    pkt.link.src_mac = header.src_mac;
+    match header.protocol {
+        link::SLL_PROTOCOL_LLC => {
+            if let Some((ethertype, rest)) = llc(pkt, payload) {
+                link_payload(pkt, ethertype, rest, true);
+            }
+        }
+        // Below 0x0600 the field holds Linux ETH_P_ values (802.3 without LLC, CAN, ...), not
+        // lengths: there is nothing more to decode.
+        p if p < 0x0600 => {
+            pkt.link.ethertype = p;
+            pkt.network = Network::Other {
+                ethertype: p,
+                payload,
+            };
+        }
+        p => link_payload(pkt, p, payload, false),
+    }
+}
+
+/// Walks VLAN tags and 802.3/LLC/SNAP encapsulation from a type/length field to the network
+/// layer. A loop with bounds (tag count, one LLC header) instead of recursion.
+fn link_payload<'a>(
+    pkt: &mut Packet<'a>,
+    mut ethertype: u16,
+    mut payload: &'a [u8],
+    mut llc_seen: bool,
+) {
+    let mut tags = 0usize;
+    loop {
+        match ethertype {
+            0x8100 | 0x88a8 | 0x9100 => {
+                let tag = match VlanPacket::new_checked(payload) {
+                    Ok(tag) => tag,
+                    Err(e) => {
+                        pkt.error = Some(e);
+                        return;
+                    }
+                };
+                tags += 1;
+                if tags > MAX_VLAN_TAGS {
+                    pkt.error = Some(err(Layer::Vlan, DecodeErrorKind::TooManyHeaders));
+                    return;
+                }
+                let id = tag.tag().id;
+                match tags {
+                    1 => pkt.link.vlans.outer = Some(id),
+                    2 => pkt.link.vlans.inner = Some(id),
+                    _ => {}
+                }
+                ethertype = tag.ethertype().0;
+                payload = tag.payload();
+            }
+            0..=ethernet::EtherType::MAX_LENGTH => {
+                if llc_seen {
+                    pkt.error = Some(err(Layer::Llc, DecodeErrorKind::TooManyHeaders));
+                    return;
+                }
+                llc_seen = true;
+                // The 802.3 length is what cuts off the padding of short frames; a length past
+                // the captured bytes is a snap length, not an error.
+                let data = payload.get(..usize::from(ethertype)).unwrap_or(payload);
+                match llc(pkt, data) {
+                    Some((next, rest)) => {
+                        ethertype = next;
+                        payload = rest;
+                    }
+                    None => return,
+                }
+            }
+            _ => return network(pkt, ethertype, payload),
+        }
+    }
+}
+
+/// Decodes an LLC header; returns the ether type and payload to continue with when it is a
+/// SNAP header carrying an ether type, otherwise records an `Other` network layer.
+fn llc<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) -> Option<(u16, &'a [u8])> {
+    let p = match llc::Packet::new_checked(data) {
+        Ok(p) => p,
+        Err(e) => {
+            pkt.error = Some(e);
+            return None;
+        }
+    };
+    let header = p.header();
+    pkt.link.llc = Some(header);
+    let ethertype = match header.snap {
+        Some(snap) if snap.is_ethertype() => return Some((snap.protocol_id, p.payload())),
+        Some(snap) => snap.protocol_id,
+        None => 0,
+    };
+    pkt.link.ethertype = ethertype;
+    pkt.network = Network::Other {
+        ethertype,
+        payload: p.payload(),
+    };
+    None
+}
+
+/// Decodes the network layer named by an ether type.
+fn network<'a>(pkt: &mut Packet<'a>, ethertype: u16, payload: &'a [u8]) {
+    pkt.link.ethertype = ethertype;
+    match ethertype {
+        0x0800 => decode_ipv4(pkt, payload),
+        0x86dd => decode_ipv6(pkt, payload),
+        0x0806 => match arp::Packet::new_checked(payload) {
+            Ok(p) => match arp::Repr::parse(&p) {
+                Ok(Some(a)) => pkt.network = Network::Arp(a),
+                Ok(None) => pkt.network = Network::Other { ethertype, payload },
+                Err(e) => pkt.error = Some(e),
+            },
+            Err(e) => pkt.error = Some(e),
+        },
+        _ => pkt.network = Network::Other { ethertype, payload },
+    }
+}
+
+fn decode_ipv4<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
+    let (summary, problem) = match ipv4::summarize(data) {
+        Ok(r) => r,
+        Err(e) => {
+            pkt.error = Some(e);
+            return;
+        }
+    };
+    pkt.network = Network::Ipv4(summary);
+    if problem.is_some() {
+        pkt.error = problem;
+        return;
+    }
+    if summary.more_fragments || summary.fragment_offset > 0 {
+        pkt.transport = Transport::Fragment;
+        return;
+    }
+    let declared = usize::from(summary.total_len) - usize::from(summary.header_len);
+    let short = summary.payload.len() < declared;
+    (pkt.transport, pkt.error) = transport(summary.protocol, summary.payload, short);
+}
+
+fn decode_ipv6<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
+    let (summary, chain, short) = match ipv6::summarize(data) {
+        Ok(r) => r,
+        Err(e) => {
+            pkt.error = Some(e);
+            return;
+        }
+    };
+    pkt.network = Network::Ipv6(summary);
+    if chain.error.is_some() {
+        pkt.error = chain.error;
+        return;
+    }
+    if chain.is_fragment() {
+        pkt.transport = Transport::Fragment;
+        return;
+    }
+    (pkt.transport, pkt.error) = transport(summary.next_header, summary.payload, short);
+}
+
+/// Decodes a transport header. `short` says that the capture cut the IP payload, which turns
+/// "header runs past the data" from a malformed header into a truncation.
+#[inline]
+fn transport(protocol: u8, payload: &[u8], short: bool) -> (Transport<'_>, Option<DecodeError>) {
+    match protocol {
+        6 => {
+            if payload.len() < tcp::HEADER_LEN {
+                return (
+                    Transport::None,
+                    Some(err(Layer::Tcp, DecodeErrorKind::Truncated)),
+                );
+            }
+            let p = tcp::Packet::new_unchecked(payload);
+            let header_len = p.header_len();
+            if header_len < tcp::HEADER_LEN {
+                return (
+                    Transport::None,
+                    Some(err(Layer::Tcp, DecodeErrorKind::BadHeaderLength)),
+                );
+            }
+            if header_len > payload.len() {
+                let kind = if short {
+                    DecodeErrorKind::Truncated
+                } else {
+                    DecodeErrorKind::BadHeaderLength
+                };
+                return (Transport::None, Some(err(Layer::Tcp, kind)));
+            }
+            let (summary, problem) = p.summary();
+            (Transport::Tcp(summary, &payload[header_len..]), problem)
+        }
+        17 => {
+            if payload.len() < udp::HEADER_LEN {
+                return (
+                    Transport::None,
+                    Some(err(Layer::Udp, DecodeErrorKind::Truncated)),
+                );
+            }
+            let p = udp::Packet::new_unchecked(payload);
+            let t = Transport::Udp {
+                src_port: p.src_port(),
+                dst_port: p.dst_port(),
+                payload: p.payload(),
+            };
+            (t, p.check_length_field(!short).err())
+        }
+        1 => match icmp::Packet::new_checked(payload) {
+            Ok(p) => {
+                let t = Transport::Icmpv4 {
+                    icmp_type: p.msg_type(),
+                    code: p.msg_code(),
+                    body: p.body(),
+                };
+                (t, None)
+            }
+            Err(e) => (Transport::None, Some(e)),
+        },
+        58 => match icmpv6::Packet::new_checked(payload) {
+            Ok(p) => {
+                let (nd, problem) = icmpv6::neighbor_discovery(p.msg_type(), p.body());
+                let t = Transport::Icmpv6 {
+                    icmp_type: p.msg_type(),
+                    code: p.msg_code(),
+                    nd,
+                    body: p.body(),
+                };
+                (t, problem)
+            }
+            Err(e) => (Transport::None, Some(e)),
+        },
+        _ => (Transport::Other { protocol, payload }, None),
+    }
 }
 
 /// Decodes the transport layer of an already reassembled IP payload.
+///
+/// Returns `Err` only when no transport layer could be read (header truncated or malformed).
+/// Problems that leave the header readable (a bad TCP option, a UDP length field that
+/// disagrees with the payload, a bad ND option) are dropped here; use
+/// [`decode_transport_detailed`] to get them too. The addresses are not needed to decode and
+/// are accepted so that callers need not change when checksums get verified here.
 pub fn decode_transport<'a>(
     protocol: u8,
-    src: std::net::IpAddr,
-    dst: std::net::IpAddr,
+    src: IpAddr,
+    dst: IpAddr,
     payload: &'a [u8],
 ) -> Result<Transport<'a>, DecodeError> {
-    let _ = (protocol, src, dst, payload);
-    unimplemented!("helper implements")
+    let _ = (src, dst);
+    match decode_transport_detailed(protocol, payload) {
+        (Transport::None, Some(e)) => Err(e),
+        (t, _) => Ok(t),
+    }
+}
+
+/// Like [`decode_transport`], but returns the transport layer together with any problem met,
+/// the way [`decode`] fills [`Packet::transport`] and [`Packet::error`]. The payload is taken
+/// as complete (reassembled), so a header running past it is malformed, not truncated.
+pub fn decode_transport_detailed(
+    protocol: u8,
+    payload: &[u8],
+) -> (Transport<'_>, Option<DecodeError>) {
+    transport(protocol, payload, false)
 }

@@ -44,6 +44,9 @@ pub enum DecodeErrorKind {
     TooManyHeaders,
     /// Occurs when an option or TLV inside a header is malformed.
     BadOption,
+    /// Occurs when [`crate::decode`] is given a link type it does not understand (see
+    /// [`crate::LinkType::is_supported`]); always reported at [`Layer::Link`].
+    UnsupportedLinkType,
 }
 
 /// A decoding error: the layer and the kind.
@@ -75,6 +78,7 @@ impl DecodeError {
                         (L::$l, K::BadLength) => concat!($p, ".bad_length"),
                         (L::$l, K::TooManyHeaders) => concat!($p, ".too_many_headers"),
                         (L::$l, K::BadOption) => concat!($p, ".bad_option"),
+                        (L::$l, K::UnsupportedLinkType) => concat!($p, ".unsupported_link_type"),
                     )*
                 }
             };
@@ -91,3 +95,22 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// The error of the `emit` functions: the buffer is shorter than the `Repr`'s `buffer_len`.
+///
+/// Emitting never panics on a short buffer; builders size their buffers with `buffer_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EmitError;
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("buffer too small to emit the header")
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+/// Shorthand used by the per-protocol views.
+pub(crate) const fn err(layer: Layer, kind: DecodeErrorKind) -> DecodeError {
+    DecodeError::new(layer, kind)
+}

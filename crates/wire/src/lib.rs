@@ -14,12 +14,14 @@ Zero-copy decoding of captured frames, from the link layer to the transport laye
 */
 
 pub mod arp;
+pub mod build;
 pub mod checksum;
 pub mod decode;
 pub mod error;
 pub mod ethernet;
 pub mod icmp;
 pub mod icmpv6;
+pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod link;
@@ -27,12 +29,14 @@ pub mod llc;
 pub mod mac;
 pub mod tcp;
 pub mod udp;
+mod util;
 
 pub use decode::{
-    NeighborDiscovery,
-    decode, decode_transport, Arp, Ipv4Summary, Ipv6Fragment, Ipv6Summary, LinkSummary, Network,
-    Packet, TcpSummary, Transport, Vlans,
+    decode, decode_transport, decode_transport_detailed, Arp, Ipv4Summary, Ipv6Fragment,
+    Ipv6Summary, LinkSummary, NeighborDiscovery, Network, Packet, TcpSummary, Transport, Vlans,
+    MAX_VLAN_TAGS,
 };
-pub use error::{DecodeError, DecodeErrorKind, Layer};
+pub use error::{DecodeError, DecodeErrorKind, EmitError, Layer};
+pub use ip::IpProtocol;
 pub use link::LinkType;
 pub use mac::MacAddr;
