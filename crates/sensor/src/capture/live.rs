@@ -86,7 +86,7 @@ pub struct LiveConfig {
     /// Size of one ring block in bytes: a power of two, a multiple of the page size and larger
     /// than `snaplen` plus the frame header. Default 1 MiB.
     pub block_size: u32,
-    /// Number of ring blocks. The ring is `block_size * block_count` bytes of locked kernel
+    /// Number of ring blocks. The ring is `block_size * block_count` bytes of kernel
     /// memory and absorbs bursts while the engine is busy. Default 64 (64 MiB).
     pub block_count: u32,
     /// Maximum number of bytes kept per frame (1..=[`MAX_SNAPLEN`]). Default [`MAX_SNAPLEN`].
