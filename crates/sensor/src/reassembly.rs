@@ -261,6 +261,7 @@ impl StreamReassembler {
             // A FIN behind what was already delivered is bogus; ignore it.
             if f - self.next >= 0 {
                 self.fin = Some(f);
+                self.cut_at(f, budget);
             }
         }
         if let Some(f) = self.fin {
@@ -348,7 +349,32 @@ impl StreamReassembler {
         self.segs.clear();
     }
 
+    /// Drops buffered bytes at or after `limit` (data buffered before the FIN was known).
+    fn cut_at(&mut self, limit: SeqNumber, budget: &mut ReassemblyBudget) {
+        while let Some(last) = self.segs.back_mut() {
+            let keep = limit - last.seq;
+            if keep >= last.data.len() as i32 {
+                break;
+            }
+            let drop = if keep <= 0 {
+                let len = last.data.len();
+                self.segs.pop_back();
+                len
+            } else {
+                let len = last.data.len() - keep as usize;
+                last.data.truncate(keep as usize);
+                len
+            };
+            self.buffered -= drop;
+            budget.used = budget.used.saturating_sub(drop);
+        }
+    }
+
     fn flush_all(&mut self, budget: &mut ReassemblyBudget, emit: &mut impl FnMut(StreamChunk<'_>)) {
+        if self.ended {
+            self.release(budget);
+            return;
+        }
         while let Some(front) = self.segs.front() {
             let s = front.seq;
             if s - self.next > 0 {
@@ -729,6 +755,33 @@ mod tests {
         h.seg(13, false, true, b"c");
         h.seg(14, false, false, b"zz");
         assert_eq!(h.out.len(), 2);
+    }
+
+    #[test]
+    fn data_buffered_beyond_later_fin_is_dropped() {
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(0, false, false, b"a");
+        h.seg(10, false, false, b"zz");
+        h.seg(1, false, true, b"bc");
+        assert_eq!(h.out, vec![Out::D(b"abc".to_vec()), Out::E]);
+        assert_eq!((h.s.buffered(), h.budget.used()), (0, 0));
+        // Straddling segment is cut at the FIN.
+        let mut h = Harness::new(ReassemblyConfig::default());
+        h.seg(0, false, false, b"a");
+        h.seg(3, false, false, b"dXY");
+        h.seg(2, false, true, b"c");
+        h.seg(4, false, true, b"");
+        h.finish();
+        assert_eq!(
+            h.out,
+            vec![
+                Out::D(b"a".to_vec()),
+                Out::G(1),
+                Out::D(b"c".to_vec()),
+                Out::E
+            ]
+        );
+        assert_eq!((h.s.buffered(), h.budget.used()), (0, 0));
     }
 
     #[test]
