@@ -176,32 +176,15 @@ impl Input {
 }
 
 impl Stream {
-    /// Slow path of [`Input::ensure`]: compacts or grows the buffer and reads until `n` bytes are
-    /// available or the input ends.
+    /// Slow path of [`Input::ensure`]: reads until `n` bytes are available or the input ends,
+    /// making room as needed. The buffer only grows when it is full of unread data, so its size
+    /// follows the data actually read, not the lengths a hostile header claims.
     #[cold]
     fn fill(&mut self, n: usize) -> usize {
-        if self.eof {
-            return self.end - self.start;
-        }
-        if self.start + n > self.buf.len() {
-            // Move the unread tail to the front; `base` keeps positions absolute.
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.base += self.start as u64;
-                self.end -= self.start;
-                self.start = 0;
+        while !self.eof && self.end - self.start < n {
+            if self.end == self.buf.len() {
+                self.make_room();
             }
-            if n > self.buf.len() {
-                // Grow to twice the request (amortises compaction), never beyond the cap.
-                let want = n
-                    .saturating_mul(2)
-                    .max(BUFFER_INITIAL)
-                    .max(self.buf.len().saturating_mul(2))
-                    .min(BUFFER_CAP);
-                self.buf.resize(want, 0);
-            }
-        }
-        while self.end - self.start < n {
             let Some(space) = self.buf.get_mut(self.end..) else {
                 break;
             };
@@ -209,20 +192,33 @@ impl Stream {
                 break;
             }
             match self.reader.read(space) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
+                Ok(0) => self.eof = true,
                 Ok(k) => self.end += k.min(space.len()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.error = Some(e);
                     self.eof = true;
-                    break;
                 }
             }
         }
         (self.end - self.start).min(n)
+    }
+
+    /// Frees space at the end of a full buffer: moves the unread tail to the front when at least
+    /// half the buffer is consumed (so each byte is moved at most about once), otherwise doubles
+    /// the buffer up to [`BUFFER_CAP`]. Requests are at most half the cap, so at the cap there is
+    /// always a consumed half to reclaim.
+    fn make_room(&mut self) {
+        let len = self.buf.len();
+        if self.start > 0 && (self.start >= len / 2 || len >= BUFFER_CAP) {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.base += self.start as u64;
+            self.end -= self.start;
+            self.start = 0;
+        } else if len < BUFFER_CAP {
+            let grown = len.saturating_mul(2).clamp(BUFFER_INITIAL, BUFFER_CAP);
+            self.buf.resize(grown, 0);
+        }
     }
 }
 

@@ -122,7 +122,7 @@ impl PcapParser {
             3 => LenOrder::Ambiguous,
             _ => LenOrder::Normal,
         };
-        let max_caplen = snaplen.min(MAX_CAPLEN).max(DEFAULT_MAX_CAPLEN);
+        let max_caplen = snaplen.clamp(DEFAULT_MAX_CAPLEN, MAX_CAPLEN);
         input.skip(FILE_HEADER_LEN);
         let parser = PcapParser {
             big_endian: be,
@@ -264,7 +264,9 @@ mod tests {
         v
     }
 
-    fn read_all(bytes: Vec<u8>) -> (Vec<(i64, Vec<u8>, u32)>, Vec<String>, CaptureFormat) {
+    type Frames = Vec<(i64, Vec<u8>, u32)>;
+
+    fn read_all(bytes: Vec<u8>) -> (Frames, Vec<String>, CaptureFormat) {
         let mut input = Input::from_bytes(Bytes::Owned(bytes));
         let (mut p, fmt) = PcapParser::open(&mut input).expect("open");
         let mut w = Warnings::default();
