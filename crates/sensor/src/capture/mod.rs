@@ -80,8 +80,10 @@ pub struct Frame<'a> {
 }
 
 /// The file format being read, from the file header.
+///
+/// Matching on the two variants is exhaustive; the `Pcap` fields may grow, so match them with
+/// `..`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum CaptureFormat {
     /// Classic libpcap format.
     #[non_exhaustive]
