@@ -251,21 +251,25 @@ pub struct Packet<'a> {
 pub const MAX_VLAN_TAGS: usize = 8;
 
 impl<'a> Packet<'a> {
-    const EMPTY: Self = Self {
-        link: LinkSummary {
-            src_mac: None,
-            dst_mac: None,
-            vlans: Vlans {
-                outer: None,
-                inner: None,
-            },
-            ethertype: 0,
-            llc: None,
-        },
-        network: Network::None,
-        transport: Transport::None,
-        error: None,
-    };
+    /// A packet with nothing decoded. Built field by field: for enums only the discriminants
+    /// need writing, where copying a constant would move the whole summary.
+    #[inline]
+    pub fn empty() -> Self {
+        Self {
+            link: LinkSummary::default(),
+            network: Network::None,
+            transport: Transport::None,
+            error: None,
+        }
+    }
+
+    #[inline]
+    fn reset(&mut self) {
+        self.link = LinkSummary::default();
+        self.network = Network::None;
+        self.transport = Transport::None;
+        self.error = None;
+    }
 
     /// Source and destination addresses of the IP layer.
     #[inline]
@@ -308,29 +312,38 @@ impl Network<'_> {
 
 /// Decodes a frame of the given link type as far as it can. Never fails: problems are reported
 /// in [`Packet::error`] and the layers decoded before them are kept.
+#[inline]
 pub fn decode(linktype: LinkType, frame: &[u8]) -> Packet<'_> {
-    let mut pkt = Packet::EMPTY;
+    let mut pkt = Packet::empty();
+    decode_into(linktype, frame, &mut pkt);
+    pkt
+}
+
+/// [`decode`] into a caller's packet, which is overwritten entirely. A packet summary is a
+/// couple of hundred bytes; writing it in place saves moving it on the per-frame path.
+pub fn decode_into<'a>(linktype: LinkType, frame: &'a [u8], pkt: &mut Packet<'a>) {
+    pkt.reset();
     match linktype {
         LinkType::ETHERNET => match ethernet::Packet::new_checked(frame) {
             Ok(eth) => {
                 pkt.link.src_mac = Some(eth.src_addr());
                 pkt.link.dst_mac = Some(eth.dst_addr());
-                link_payload(&mut pkt, eth.ethertype().0, eth.payload(), false);
+                link_payload(pkt, eth.ethertype().0, eth.payload(), false);
             }
             Err(e) => pkt.error = Some(e),
         },
         LinkType::LINUX_SLL => match link::parse_sll(frame) {
-            Ok((header, payload)) => cooked(&mut pkt, &header, payload),
+            Ok((header, payload)) => cooked(pkt, &header, payload),
             Err(e) => pkt.error = Some(e),
         },
         LinkType::LINUX_SLL2 => match link::parse_sll2(frame) {
-            Ok((header, payload)) => cooked(&mut pkt, &header, payload),
+            Ok((header, payload)) => cooked(pkt, &header, payload),
             Err(e) => pkt.error = Some(e),
         },
         LinkType::NULL | LinkType::LOOP => {
             match link::parse_null(frame, linktype == LinkType::LOOP) {
-                Ok((AddressFamily::Ipv4, payload)) => network(&mut pkt, 0x0800, payload),
-                Ok((AddressFamily::Ipv6, payload)) => network(&mut pkt, 0x86dd, payload),
+                Ok((AddressFamily::Ipv4, payload)) => network(pkt, 0x0800, payload),
+                Ok((AddressFamily::Ipv6, payload)) => network(pkt, 0x86dd, payload),
                 Ok((AddressFamily::Other(_), payload)) => {
                     pkt.network = Network::Other {
                         ethertype: 0,
@@ -341,16 +354,15 @@ pub fn decode(linktype: LinkType, frame: &[u8]) -> Packet<'_> {
             }
         }
         LinkType::RAW => match frame.first().map(|b| b >> 4) {
-            Some(4) => network(&mut pkt, 0x0800, frame),
-            Some(6) => network(&mut pkt, 0x86dd, frame),
+            Some(4) => network(pkt, 0x0800, frame),
+            Some(6) => network(pkt, 0x86dd, frame),
             Some(_) => pkt.error = Some(err(Layer::Link, DecodeErrorKind::BadVersion)),
             None => pkt.error = Some(err(Layer::Link, DecodeErrorKind::Truncated)),
         },
-        LinkType::IPV4 => network(&mut pkt, 0x0800, frame),
-        LinkType::IPV6 => network(&mut pkt, 0x86dd, frame),
+        LinkType::IPV4 => network(pkt, 0x0800, frame),
+        LinkType::IPV6 => network(pkt, 0x86dd, frame),
         _ => pkt.error = Some(err(Layer::Link, DecodeErrorKind::UnsupportedLinkType)),
     }
-    pkt
 }
 
 /// Dispatches on the protocol of a Linux cooked capture header.
@@ -492,7 +504,7 @@ fn decode_ipv4<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
     }
     let declared = usize::from(summary.total_len) - usize::from(summary.header_len);
     let short = summary.payload.len() < declared;
-    (pkt.transport, pkt.error) = transport(summary.protocol, summary.payload, short);
+    transport(pkt, summary.protocol, summary.payload, short);
 }
 
 fn decode_ipv6<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
@@ -512,80 +524,79 @@ fn decode_ipv6<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
         pkt.transport = Transport::Fragment;
         return;
     }
-    (pkt.transport, pkt.error) = transport(summary.next_header, summary.payload, short);
+    transport(pkt, summary.next_header, summary.payload, short);
 }
 
-/// Decodes a transport header. `short` says that the capture cut the IP payload, which turns
-/// "header runs past the data" from a malformed header into a truncation.
+/// Decodes a transport header into `pkt`. `short` says that the capture cut the IP payload,
+/// which turns "header runs past the data" from a malformed header into a truncation.
+///
+/// Writes into the packet rather than returning a value: the summaries are large enough for
+/// the moves to show in profiles.
 #[inline]
-fn transport(protocol: u8, payload: &[u8], short: bool) -> (Transport<'_>, Option<DecodeError>) {
+fn transport<'a>(pkt: &mut Packet<'a>, protocol: u8, payload: &'a [u8], short: bool) {
     match protocol {
         6 => {
             if payload.len() < tcp::HEADER_LEN {
-                return (
-                    Transport::None,
-                    Some(err(Layer::Tcp, DecodeErrorKind::Truncated)),
-                );
+                pkt.error = Some(err(Layer::Tcp, DecodeErrorKind::Truncated));
+                return;
             }
             let p = tcp::Packet::new_unchecked(payload);
             let header_len = p.header_len();
             if header_len < tcp::HEADER_LEN {
-                return (
-                    Transport::None,
-                    Some(err(Layer::Tcp, DecodeErrorKind::BadHeaderLength)),
-                );
+                pkt.error = Some(err(Layer::Tcp, DecodeErrorKind::BadHeaderLength));
+                return;
             }
-            if header_len > payload.len() {
+            let Some(data) = payload.get(header_len..) else {
                 let kind = if short {
                     DecodeErrorKind::Truncated
                 } else {
                     DecodeErrorKind::BadHeaderLength
                 };
-                return (Transport::None, Some(err(Layer::Tcp, kind)));
+                pkt.error = Some(err(Layer::Tcp, kind));
+                return;
+            };
+            pkt.transport = Transport::Tcp(TcpSummary::default(), data);
+            if let Transport::Tcp(summary, _) = &mut pkt.transport {
+                pkt.error = p.fill_summary(summary);
             }
-            let (summary, problem) = p.summary();
-            (Transport::Tcp(summary, &payload[header_len..]), problem)
         }
         17 => {
             if payload.len() < udp::HEADER_LEN {
-                return (
-                    Transport::None,
-                    Some(err(Layer::Udp, DecodeErrorKind::Truncated)),
-                );
+                pkt.error = Some(err(Layer::Udp, DecodeErrorKind::Truncated));
+                return;
             }
             let p = udp::Packet::new_unchecked(payload);
-            let t = Transport::Udp {
+            pkt.transport = Transport::Udp {
                 src_port: p.src_port(),
                 dst_port: p.dst_port(),
                 payload: p.payload(),
             };
-            (t, p.check_length_field(!short).err())
+            pkt.error = p.check_length_field(!short).err();
         }
         1 => match icmp::Packet::new_checked(payload) {
             Ok(p) => {
-                let t = Transport::Icmpv4 {
+                pkt.transport = Transport::Icmpv4 {
                     icmp_type: p.msg_type(),
                     code: p.msg_code(),
                     body: p.body(),
                 };
-                (t, None)
             }
-            Err(e) => (Transport::None, Some(e)),
+            Err(e) => pkt.error = Some(e),
         },
         58 => match icmpv6::Packet::new_checked(payload) {
             Ok(p) => {
                 let (nd, problem) = icmpv6::neighbor_discovery(p.msg_type(), p.body());
-                let t = Transport::Icmpv6 {
+                pkt.transport = Transport::Icmpv6 {
                     icmp_type: p.msg_type(),
                     code: p.msg_code(),
                     nd,
                     body: p.body(),
                 };
-                (t, problem)
+                pkt.error = problem;
             }
-            Err(e) => (Transport::None, Some(e)),
+            Err(e) => pkt.error = Some(e),
         },
-        _ => (Transport::Other { protocol, payload }, None),
+        _ => pkt.transport = Transport::Other { protocol, payload },
     }
 }
 
@@ -616,7 +627,9 @@ pub fn decode_transport_detailed(
     protocol: u8,
     payload: &[u8],
 ) -> (Transport<'_>, Option<DecodeError>) {
-    transport(protocol, payload, false)
+    let mut pkt = Packet::empty();
+    transport(&mut pkt, protocol, payload, false);
+    (pkt.transport, pkt.error)
 }
 
 #[cfg(test)]

@@ -32,9 +32,9 @@ pub mod udp;
 mod util;
 
 pub use decode::{
-    decode, decode_transport, decode_transport_detailed, Arp, Ipv4Summary, Ipv6Fragment,
-    Ipv6Summary, LinkSummary, NeighborDiscovery, Network, Packet, TcpSummary, Transport, Vlans,
-    MAX_VLAN_TAGS,
+    decode, decode_into, decode_transport, decode_transport_detailed, Arp, Ipv4Summary,
+    Ipv6Fragment, Ipv6Summary, LinkSummary, NeighborDiscovery, Network, Packet, TcpSummary,
+    Transport, Vlans, MAX_VLAN_TAGS,
 };
 pub use error::{DecodeError, DecodeErrorKind, EmitError, Layer};
 pub use ip::IpProtocol;

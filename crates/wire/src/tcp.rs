@@ -248,7 +248,16 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The header facts and options; a malformed option list gives the options read before
     /// the problem and a `BadOption` error.
     pub fn summary(&self) -> (TcpSummary, Option<DecodeError>) {
-        let mut s = TcpSummary {
+        let mut s = TcpSummary::default();
+        let e = self.fill_summary(&mut s);
+        (s, e)
+    }
+
+    /// [`Self::summary`] into a caller's (possibly already placed) summary, which is fully
+    /// overwritten. This is what the decoder uses to avoid moving the summary around.
+    #[inline]
+    pub fn fill_summary(&self, s: &mut TcpSummary) -> Option<DecodeError> {
+        *s = TcpSummary {
             src_port: self.src_port(),
             dst_port: self.dst_port(),
             seq: self.seq_number(),
@@ -258,21 +267,47 @@ impl<T: AsRef<[u8]>> Packet<T> {
             ..TcpSummary::default()
         };
         let options = &self.buffer.as_ref()[HEADER_LEN..self.header_len()];
-        for option in Options::new(options) {
-            match option {
-                Ok(TcpOption::MaxSegmentSize(v)) => s.mss = Some(v),
-                Ok(TcpOption::WindowScale(v)) => s.window_scale = Some(v),
-                Ok(TcpOption::SackPermitted) => s.sack_permitted = true,
-                Ok(TcpOption::Sack(n, blocks)) => {
-                    s.sack_count = n;
-                    s.sack_blocks = blocks;
-                }
-                Ok(TcpOption::Timestamps(v, e)) => s.timestamps = Some((v, e)),
-                Ok(_) => {}
-                Err(e) => return (s, Some(e)),
-            }
+        if options.is_empty() {
+            return None;
         }
-        (s, None)
+        fill_options(options, s)
+    }
+}
+
+/// The option walk of [`Options`], specialised to filling a summary: the same acceptance rules
+/// without building a [`TcpOption`] per option, since this runs for every segment.
+#[inline]
+fn fill_options(mut o: &[u8], s: &mut TcpSummary) -> Option<DecodeError> {
+    let bad = Some(err(Layer::Tcp, DecodeErrorKind::BadOption));
+    loop {
+        match *o {
+            [] | [0, ..] => return None,
+            [1, ref rest @ ..] => o = rest,
+            [kind, len, ref rest @ ..] => {
+                let Some(body_len) = usize::from(len).checked_sub(2) else {
+                    return bad;
+                };
+                let Some(body) = rest.get(..body_len) else {
+                    return bad;
+                };
+                match (kind, body_len) {
+                    (2, 2) => s.mss = Some(be16(body)),
+                    (3, 1) => s.window_scale = Some(body[0]),
+                    (4, 0) => s.sack_permitted = true,
+                    (5, n) if n > 0 && n <= 32 && n % 8 == 0 => {
+                        s.sack_count = (n / 8) as u8;
+                        for (block, edges) in s.sack_blocks.iter_mut().zip(body.chunks_exact(8)) {
+                            *block = (be32(&edges[..4]), be32(&edges[4..]));
+                        }
+                    }
+                    (8, 8) => s.timestamps = Some((be32(&body[..4]), be32(&body[4..]))),
+                    (2 | 3 | 4 | 5 | 8, _) => return bad,
+                    _ => {}
+                }
+                o = &rest[body_len..];
+            }
+            [_] => return bad,
+        }
     }
 }
 
@@ -512,6 +547,39 @@ mod tests {
                 [(0, 100), (200, 300), (400, 500), (600, 700)]
             ))]
         );
+    }
+
+    #[test]
+    fn summary_walk_agrees_with_iterator() {
+        let cases: [&[u8]; 9] = [
+            &[1, 0, 2, 4, 5, 0xb4],
+            &[2],
+            &[2, 4, 5],
+            &[254, 1],
+            &[5, 6, 0, 0, 0, 0],
+            &[30, 4, 9, 9, 3, 3, 7, 4, 2],
+            &[8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10, 0, 0, 0, 3, 0, 0, 0, 4],
+            &[3, 3],
+            &[1, 1, 1],
+        ];
+        for o in cases {
+            let mut fast = TcpSummary::default();
+            let fast_err = fill_options(o, &mut fast);
+            let mut slow = TcpSummary::default();
+            let mut slow_err = None;
+            for option in Options::new(o) {
+                match option {
+                    Ok(TcpOption::MaxSegmentSize(v)) => slow.mss = Some(v),
+                    Ok(TcpOption::WindowScale(v)) => slow.window_scale = Some(v),
+                    Ok(TcpOption::SackPermitted) => slow.sack_permitted = true,
+                    Ok(TcpOption::Sack(n, b)) => (slow.sack_count, slow.sack_blocks) = (n, b),
+                    Ok(TcpOption::Timestamps(v, e)) => slow.timestamps = Some((v, e)),
+                    Ok(_) => {}
+                    Err(e) => slow_err = Some(e),
+                }
+            }
+            assert_eq!((fast, fast_err), (slow, slow_err), "{o:?}");
+        }
     }
 
     #[test]
