@@ -1,16 +1,16 @@
 //! Fuzzes the frame decoder. The first input byte picks one of the supported link types (or,
 //! beyond them, an unsupported one), the rest is the frame. Besides not panicking, the decoder
-//! must keep every slice it returns inside the frame, report an error whenever it decoded no
-//! network layer from a supported link type, and agree with `decode_transport` when that is
-//! given the IP payload of a whole (unfragmented) packet.
+//! must keep every slice it returns inside the frame, give the same result in place, report an
+//! error whenever it decoded no network layer from a supported link type, and agree with
+//! `decode_transport` when that is given the IP payload of a whole (unfragmented) packet.
 
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use ironward_wire::{
-    decode, decode_transport, decode_transport_detailed, DecodeErrorKind, Layer, LinkType, Network,
-    Packet, Transport,
+    decode, decode_into, decode_transport, decode_transport_detailed, DecodeErrorKind, Layer,
+    LinkType, Network, Packet, Transport,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -78,11 +78,19 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or(LinkType(u32::from(selector) + 1000));
     let p = decode(linktype, frame);
     check(frame, &p);
+    // Decoding in place over a packet left from another frame must forget all of it.
+    let other = decode(LinkType::ETHERNET, frame);
+    let mut reused = other;
+    decode_into(linktype, frame, &mut reused);
+    assert_eq!(reused, p);
 
     if !linktype.is_supported() {
         assert_eq!(p.network, Network::None);
         let e = p.error.expect("unsupported link types are reported");
-        assert_eq!((e.layer, e.kind), (Layer::Link, DecodeErrorKind::UnsupportedLinkType));
+        assert_eq!(
+            (e.layer, e.kind),
+            (Layer::Link, DecodeErrorKind::UnsupportedLinkType)
+        );
         return;
     }
     if p.network == Network::None {
