@@ -44,7 +44,7 @@ pub enum DecodeErrorKind {
     TooManyHeaders,
     /// Occurs when an option or TLV inside a header is malformed.
     BadOption,
-    /// Occurs when [`crate::decode`] is given a link type it does not understand (see
+    /// Occurs when [`crate::decode()`] is given a link type it does not understand (see
     /// [`crate::LinkType::is_supported`]); always reported at [`Layer::Link`].
     UnsupportedLinkType,
 }

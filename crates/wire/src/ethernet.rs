@@ -36,7 +36,7 @@ impl EtherType {
     /// Largest value that is an IEEE 802.3 length rather than an ether type.
     pub const MAX_LENGTH: u16 = 1500;
 
-    /// Whether this value introduces a VLAN tag that [`crate::decode`] walks over.
+    /// Whether this value introduces a VLAN tag that [`crate::decode()`] walks over.
     #[inline]
     pub const fn is_vlan(self) -> bool {
         matches!(self.0, 0x8100 | 0x88a8 | 0x9100)
@@ -293,8 +293,7 @@ mod tests {
     use super::*;
     use crate::util::hex;
 
-    // tcpdump_802.1ad_QinQ.pcap frame 1: 802.1ad (0x88a8) outer tag, 802.1Q inner, IPv4 ICMP.
-    // tshark: vlan.id 100 (outer), 200 (inner) -- verified in decode tests.
+    // zeek_http_get.pcap frame 1 (tagged frames are covered by the decode tests).
     const HTTP_SYN: &str = "0010db88d2efc8bcc896d2a0080045000040df8e400040066dd38d8ee405c096bb2be9d00050fe21323a00000000b002ffff3bc00000020405b4010303040101080a164add200000000004020000";
 
     #[test]

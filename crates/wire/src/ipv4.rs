@@ -212,7 +212,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
-/// Decodes the header for [`crate::decode`]: `Err` when nothing usable was found, otherwise
+/// Decodes the header for [`crate::decode()`]: `Err` when nothing usable was found, otherwise
 /// the summary and possibly a problem that stopped decoding after the header (options not
 /// captured, total length shorter than the header).
 pub(crate) fn summarize(

@@ -230,7 +230,7 @@ pub fn walk(next_header: u8, data: &[u8], clipped: bool) -> Chain<'_> {
     chain
 }
 
-/// Decodes the header for [`crate::decode`]: `Err` when nothing usable was found, otherwise
+/// Decodes the header for [`crate::decode()`]: `Err` when nothing usable was found, otherwise
 /// the summary, a problem met while walking the extension headers, and whether the payload is
 /// shorter than announced (cut by the capture).
 pub(crate) fn summarize(data: &[u8]) -> Result<(Ipv6Summary<'_>, Chain<'_>, bool), DecodeError> {

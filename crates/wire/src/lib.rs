@@ -5,12 +5,17 @@ Zero-copy decoding of captured frames, from the link layer to the transport laye
 
 * Every function here takes attacker-controlled bytes. None of them panics, allocates or
   recurses without a bound, whatever the input.
-* Views over captured bytes are built only with `new_checked`, which verifies the buffer length
+* Views over captured bytes are built with `new_checked`, which verifies the buffer length
   against every length field the accessors use; after that, accessors cannot go out of bounds.
+  `new_unchecked` views (whose accessors panic on short buffers) are for buffers the caller
+  built or checked itself; the decoder uses them only right after the same checks.
 * Unknown code points (ether types, IP protocols, ICMP types, option kinds, ...) are never
   errors: they are kept as raw values so that inventory and alerts can show them.
-* [`decode`] walks a whole frame and returns a [`Packet`] summary; the per-protocol modules
-  expose the views for callers that need more than the summary.
+* [`decode()`] walks a whole frame and returns a [`Packet`] summary ([`decode_into`] fills one in
+  place, for the per-frame path); the per-protocol modules expose the views for callers that
+  need more than the summary.
+* Each protocol module has a `Repr` with `parse`, `buffer_len` and `emit` (checksums
+  included); [`build`] assembles them into whole frames for tests and traffic generators.
 */
 
 pub mod arp;

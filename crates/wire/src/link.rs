@@ -29,7 +29,7 @@ impl LinkType {
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: Self = Self(276);
 
-    /// Whether [`crate::decode`] understands this link type.
+    /// Whether [`crate::decode()`] understands this link type.
     pub const fn is_supported(self) -> bool {
         matches!(self.0, 0 | 1 | 101 | 108 | 113 | 228 | 229 | 276)
     }
