@@ -271,7 +271,7 @@ fn defrag_mode(data: &[u8]) {
             options: &[],
             payload: &buf,
         };
-        if let Some(r) = df.push_v4(ts, &ip, Vlans::default()) {
+        if let Some(r) = df.push_v4(ts, &ip, Vlans::default(), 100) {
             assert!(r.payload.len() <= cfg.max_datagram_len);
             assert!(r.fragments >= 1);
             if !dirty[id] {

@@ -92,10 +92,9 @@ pub struct Reassembled<'a> {
     pub payload: &'a [u8],
     /// Fragments that made it (duplicates included).
     pub fragments: u32,
-    /// Sum of the IP lengths of those fragments: IPv4 header + payload, or for IPv6 the fixed
-    /// 40-byte header + 8-byte fragment header + payload (other extension headers are not known
-    /// here). Link-layer bytes are not included; add them from the frames if needed.
-    pub total_ip_len: u64,
+    /// Sum of the wire lengths of the frames that carried those fragments, as given to
+    /// `push_v4`/`push_v6`: the flow table counts the datagram with these bytes.
+    pub total_wire_len: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,7 +114,7 @@ struct Datagram {
     ranges: Vec<(usize, usize)>,
     total: Option<usize>,
     fragments: u32,
-    ip_len: u64,
+    wire_len: u64,
 }
 
 /// Reassembles IPv4 and IPv6 fragments. See the module docs for its policies.
@@ -168,6 +167,7 @@ impl Defragmenter {
         ts_ns: i64,
         ip: &Ipv4Summary<'_>,
         vlans: Vlans,
+        wire_len: u32,
     ) -> Option<Reassembled<'_>> {
         let key = Key {
             vlans,
@@ -176,14 +176,13 @@ impl Defragmenter {
             id: u32::from(ip.identification),
             protocol: ip.protocol,
         };
-        let ip_len = u64::from(ip.header_len) + ip.payload.len() as u64;
         self.push(
             ts_ns,
             key,
             usize::from(ip.fragment_offset),
             ip.more_fragments,
             ip.payload,
-            ip_len,
+            u64::from(wire_len),
         )
     }
 
@@ -199,6 +198,7 @@ impl Defragmenter {
         frag: &Ipv6Fragment,
         payload: &[u8],
         vlans: Vlans,
+        wire_len: u32,
     ) -> Option<Reassembled<'_>> {
         let key = Key {
             vlans,
@@ -207,14 +207,13 @@ impl Defragmenter {
             id: frag.identification,
             protocol: next_header,
         };
-        let ip_len = 48 + payload.len() as u64;
         self.push(
             ts_ns,
             key,
             usize::from(frag.offset),
             frag.more_fragments,
             payload,
-            ip_len,
+            u64::from(wire_len),
         )
     }
 
@@ -240,7 +239,7 @@ impl Defragmenter {
         offset: usize,
         more: bool,
         data: &[u8],
-        ip_len: u64,
+        wire_len: u64,
     ) -> Option<Reassembled<'_>> {
         self.stats.fragments += 1;
         self.expire(ts_ns);
@@ -265,7 +264,7 @@ impl Defragmenter {
                     ranges: Vec::new(),
                     total: None,
                     fragments: 0,
-                    ip_len: 0,
+                    wire_len: 0,
                 },
             );
             self.order.push_back((key, gen, ts_ns));
@@ -283,7 +282,7 @@ impl Defragmenter {
         let cfg = self.cfg;
         let d = self.map.get_mut(&key)?;
         let before = d.buf.len();
-        let outcome = add_fragment(d, &cfg, offset, more, data, ip_len, &mut self.stats);
+        let outcome = add_fragment(d, &cfg, offset, more, data, wire_len, &mut self.stats);
         self.bytes = self.bytes + d.buf.len() - before;
         match outcome {
             Outcome::Pending => None,
@@ -301,7 +300,7 @@ impl Defragmenter {
                     protocol: key.protocol,
                     payload: &self.out,
                     fragments: d.fragments,
-                    total_ip_len: d.ip_len,
+                    total_wire_len: d.wire_len,
                 })
             }
         }
@@ -383,12 +382,12 @@ fn add_fragment(
     offset: usize,
     more: bool,
     data: &[u8],
-    ip_len: u64,
+    wire_len: u64,
     stats: &mut DefragStats,
 ) -> Outcome {
     let end = offset + data.len();
     d.fragments = d.fragments.saturating_add(1);
-    d.ip_len += ip_len;
+    d.wire_len += wire_len;
     if d.fragments as usize > cfg.max_fragments_per_datagram {
         stats.dropped_limits += 1;
         return Outcome::Drop;
@@ -507,7 +506,7 @@ mod tests {
     #[test]
     fn non_fragment_passes_through() {
         let mut d = Defragmenter::new(DefragConfig::default());
-        let r = d.push_v4(0, &v4(1, 0, false, b"hello"), Vlans::default());
+        let r = d.push_v4(0, &v4(1, 0, false, b"hello"), Vlans::default(), 100);
         assert_eq!(r.map(|r| r.payload.to_vec()), Some(b"hello".to_vec()));
         assert_eq!(d.stats().pending, 0);
     }
@@ -516,9 +515,9 @@ mod tests {
     fn zero_length_last_fragment() {
         let mut d = Defragmenter::new(DefragConfig::default());
         assert!(d
-            .push_v4(0, &v4(1, 0, true, &[1; 8]), Vlans::default())
+            .push_v4(0, &v4(1, 0, true, &[1; 8]), Vlans::default(), 100)
             .is_none());
-        let r = d.push_v4(0, &v4(1, 8, false, &[]), Vlans::default());
+        let r = d.push_v4(0, &v4(1, 8, false, &[]), Vlans::default(), 100);
         assert_eq!(r.map(|r| r.payload.len()), Some(8));
         assert_eq!(d.stats().bytes_buffered, 0);
     }

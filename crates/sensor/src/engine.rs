@@ -1,1 +1,801 @@
-//! The engine (being written).
+//! The engine: one timeline of frames in, devices, connections and statistics out.
+//!
+//! Per frame: decode (`ironward_wire::decode`), reassemble IP fragments, account the packet to
+//! its flow (which runs TCP reassembly and the flow's dissector), and feed the device observer.
+//! None of this allocates, locks or formats per packet on the steady path: maps only grow when a
+//! new flow, MAC or error kind appears.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use ironward_model::device::ReportedFact;
+use ironward_model::{
+    AnalysisReport, Attribute, Connection, Device, DeviceKey, Protocols, Service, Stats, Timestamp,
+};
+use ironward_wire::{
+    decode, decode_transport, DecodeError, LinkType, MacAddr, Network, Packet, TcpSummary,
+    Transport, Vlans,
+};
+
+use crate::capture::Frame;
+use crate::defrag::{DefragConfig, Defragmenter};
+use crate::dissect::{Dissector, DissectorRegistry, Observations};
+use crate::flow::{
+    Direction, EndReason, FlowConfig, FlowHandler, FlowInfo, FlowTable, PacketMeta, TcpState,
+};
+use crate::observe::{is_host_address, FlowEndpoints, Observer};
+use crate::reassembly::StreamChunk;
+use crate::services::{ip_proto, protocol_for_port};
+
+/// How often (in capture time) idle flows and stale fragments are expired.
+const EXPIRY_INTERVAL_NS: i64 = 1_000_000_000;
+
+/// Engine settings.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Flow table limits and timeouts.
+    pub flows: FlowConfig,
+    /// IP defragmentation limits.
+    pub defrag: DefragConfig,
+    /// Keep a record of every finished flow in [`Analysis::flows`] (for tests and exports;
+    /// costs memory proportional to the number of flows).
+    pub keep_flow_records: bool,
+}
+
+/// A finished flow, as kept when [`EngineConfig::keep_flow_records`] is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// The flow's final state.
+    pub info: FlowInfo,
+    /// Why it ended.
+    pub reason: EndReason,
+    /// Frames beyond those in `info.packets`: a datagram reassembled from N fragments counts as
+    /// one packet in the flow table and adds N-1 here. IP-level frame counts are the sum.
+    pub extra_fragment_frames: u64,
+}
+
+/// The result of an analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// The report (devices, connections, statistics).
+    pub report: AnalysisReport,
+    /// Every finished flow, when requested.
+    pub flows: Vec<FlowRecord>,
+    /// Every (MAC, IPv4) binding claimed by an ARP sender.
+    pub arp_senders: Vec<(MacAddr, std::net::Ipv4Addr)>,
+}
+
+/// Per-flow state the engine keeps beside the flow table's own.
+struct FlowState {
+    dissector: Option<Box<dyn Dissector>>,
+    /// Source MAC of each direction's first frame.
+    src_mac: [Option<MacAddr>; 2],
+    /// Destination MAC of the client's first frame.
+    client_dst_mac: Option<MacAddr>,
+    /// See [`FlowRecord::extra_fragment_frames`].
+    extra_fragment_frames: u64,
+}
+
+/// Link-layer facts of the frame being processed, for the flow handler.
+#[derive(Clone, Copy, Default)]
+struct CurrentFrame {
+    src_mac: Option<MacAddr>,
+    dst_mac: Option<MacAddr>,
+    fragment_frames: u64,
+}
+
+/// A connection being aggregated from flows.
+#[derive(Debug, Clone)]
+struct ConnectionAcc {
+    client_mac: Option<MacAddr>,
+    protocol: Option<&'static str>,
+    packets: u64,
+    bytes: u64,
+    flows: u64,
+    first_seen: i64,
+    last_seen: i64,
+    /// The server answered at least once.
+    answered: bool,
+}
+
+/// Key of a connection: client, server, transport, server port.
+type ConnectionKey = (IpAddr, IpAddr, u8, Option<u16>);
+
+/// Everything the flow handler touches, split from the flow table so both can be borrowed.
+struct Sink<'e> {
+    observer: &'e mut Observer,
+    observations: &'e mut Observations,
+    connections: &'e mut HashMap<ConnectionKey, ConnectionAcc>,
+    flow_records: &'e mut Option<Vec<FlowRecord>>,
+    current: CurrentFrame,
+}
+
+impl Sink<'_> {
+    fn collect(&mut self) {
+        if self.observations.is_empty() {
+            return;
+        }
+        for fact in self.observations.drain_facts() {
+            self.observer.fact(fact);
+        }
+        // Events are kept by later stages (detection); the foundation only drains them.
+        self.observations.drain_events().for_each(drop);
+    }
+}
+
+impl FlowHandler<FlowState> for Sink<'_> {
+    fn on_packet(&mut self, _flow: &FlowInfo, state: &mut FlowState, dir: Direction) {
+        let index = dir.index();
+        if state.src_mac[index].is_none() {
+            state.src_mac[index] = self.current.src_mac;
+        }
+        if dir == Direction::ClientToServer && state.client_dst_mac.is_none() {
+            state.client_dst_mac = self.current.dst_mac;
+        }
+        state.extra_fragment_frames += self.current.fragment_frames.saturating_sub(1);
+    }
+
+    fn on_datagram(
+        &mut self,
+        flow: &FlowInfo,
+        state: &mut FlowState,
+        dir: Direction,
+        payload: &[u8],
+    ) {
+        if let Some(dissector) = state.dissector.as_mut() {
+            dissector.on_datagram(flow, dir, payload, self.observations);
+            self.collect();
+        }
+    }
+
+    fn on_stream(
+        &mut self,
+        flow: &FlowInfo,
+        state: &mut FlowState,
+        dir: Direction,
+        chunk: StreamChunk<'_>,
+    ) {
+        if let Some(dissector) = state.dissector.as_mut() {
+            dissector.on_stream(flow, dir, chunk, self.observations);
+            self.collect();
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: &FlowInfo, mut state: FlowState, reason: EndReason) {
+        let protocol = match state.dissector.as_mut() {
+            Some(dissector) => {
+                dissector.on_end(flow, self.observations);
+                self.collect();
+                Some(dissector.protocol())
+            }
+            None => {
+                if has_ports(flow.protocol) {
+                    protocol_for_port(flow.protocol, flow.server.port())
+                } else {
+                    None
+                }
+            }
+        };
+        let client = Direction::ClientToServer.index();
+        let server = Direction::ServerToClient.index();
+        self.observer.flow(&FlowEndpoints {
+            client_ip: flow.client.ip(),
+            server_ip: flow.server.ip(),
+            client_mac: state.src_mac[client],
+            server_mac: state.src_mac[server],
+            client_dst_mac: state.client_dst_mac,
+            client_packets: flow.packets[client],
+            server_packets: flow.packets[server],
+            first_seen_ns: flow.first_seen_ns,
+            last_seen_ns: flow.last_seen_ns,
+        });
+        let port = has_ports(flow.protocol).then(|| flow.server.port());
+        let key = (flow.client.ip(), flow.server.ip(), flow.protocol, port);
+        let answered = server_answered(flow);
+        let acc = self
+            .connections
+            .entry(key)
+            .or_insert_with(|| ConnectionAcc {
+                client_mac: state.src_mac[client],
+                protocol,
+                packets: 0,
+                bytes: 0,
+                flows: 0,
+                first_seen: flow.first_seen_ns,
+                last_seen: flow.last_seen_ns,
+                answered: false,
+            });
+        acc.packets += flow.packets[0] + flow.packets[1] + state.extra_fragment_frames;
+        acc.bytes += flow.bytes[0] + flow.bytes[1];
+        acc.flows += 1;
+        acc.first_seen = acc.first_seen.min(flow.first_seen_ns);
+        acc.last_seen = acc.last_seen.max(flow.last_seen_ns);
+        acc.answered |= answered;
+        if acc.protocol.is_none() {
+            acc.protocol = protocol;
+        }
+        if let Some(records) = self.flow_records.as_mut() {
+            records.push(FlowRecord {
+                info: flow.clone(),
+                reason,
+                extra_fragment_frames: state.extra_fragment_frames,
+            });
+        }
+    }
+}
+
+fn has_ports(protocol: u8) -> bool {
+    matches!(
+        protocol,
+        ip_proto::TCP | ip_proto::UDP | 132 /* SCTP */ | 33 /* DCCP */
+    )
+}
+
+/// Whether the server side really offers the service: it answered (TCP: SYN+ACK or data back;
+/// UDP: any datagram back). A scan of closed ports must not invent services.
+fn server_answered(flow: &FlowInfo) -> bool {
+    let back = flow.packets[Direction::ServerToClient.index()] > 0;
+    match flow.tcp_state {
+        Some(TcpState::SynSent) => false,
+        Some(TcpState::Reset) => back && flow.payload_bytes[Direction::ServerToClient.index()] > 0,
+        _ => back,
+    }
+}
+
+fn transport_name(protocol: u8) -> String {
+    match protocol {
+        ip_proto::TCP => "tcp".to_owned(),
+        ip_proto::UDP => "udp".to_owned(),
+        ip_proto::ICMP => "icmp".to_owned(),
+        ip_proto::ICMPV6 => "icmpv6".to_owned(),
+        other => format!("ip-{other}"),
+    }
+}
+
+/// Frame counters kept without allocation on the hot path.
+#[derive(Debug, Default)]
+struct Counters {
+    packets: u64,
+    bytes: u64,
+    truncated: u64,
+    unsupported_linktype: u64,
+    by_linktype: BTreeMap<u32, u64>,
+    decode_errors: BTreeMap<DecodeError, u64>,
+    capture_warnings: u64,
+    inputs: u64,
+}
+
+/// The analysis engine; see the module documentation.
+pub struct Engine {
+    flows: FlowTable<FlowState>,
+    defrag: Defragmenter,
+    observer: Observer,
+    registry: DissectorRegistry,
+    observations: Observations,
+    connections: HashMap<ConnectionKey, ConnectionAcc>,
+    flow_records: Option<Vec<FlowRecord>>,
+    counters: Counters,
+    /// Last link type seen and its counter, to avoid a map lookup per frame.
+    linktype_cache: (u32, u64),
+    next_expiry_ns: i64,
+    latest_ns: i64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("packets", &self.counters.packets)
+            .field("flows", &self.flows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine without dissectors.
+    pub fn new(config: EngineConfig) -> Self {
+        Self::with_dissectors(config, DissectorRegistry::new())
+    }
+
+    /// An engine that dissects flows with the given registry.
+    pub fn with_dissectors(config: EngineConfig, registry: DissectorRegistry) -> Self {
+        Self {
+            flows: FlowTable::new(config.flows),
+            defrag: Defragmenter::new(config.defrag),
+            observer: Observer::new(),
+            registry,
+            observations: Observations::default(),
+            connections: HashMap::new(),
+            flow_records: config.keep_flow_records.then(Vec::new),
+            counters: Counters::default(),
+            linktype_cache: (u32::MAX, 0),
+            next_expiry_ns: i64::MIN,
+            latest_ns: i64::MIN,
+        }
+    }
+
+    /// Counts one more input (file or interface) in the statistics.
+    pub fn add_input(&mut self) {
+        self.counters.inputs += 1;
+    }
+
+    /// Counts a warning about a damaged capture.
+    pub fn add_capture_warning(&mut self) {
+        self.counters.capture_warnings += 1;
+    }
+
+    /// Frames processed so far.
+    pub fn packets(&self) -> u64 {
+        self.counters.packets
+    }
+
+    fn count_linktype(&mut self, linktype: LinkType) {
+        if self.linktype_cache.0 == linktype.0 {
+            self.linktype_cache.1 += 1;
+            return;
+        }
+        self.flush_linktype_cache();
+        self.linktype_cache = (linktype.0, 1);
+    }
+
+    fn flush_linktype_cache(&mut self) {
+        let (linktype, count) = self.linktype_cache;
+        if count > 0 {
+            *self.counters.by_linktype.entry(linktype).or_default() += count;
+        }
+        self.linktype_cache = (u32::MAX, 0);
+    }
+
+    /// Processes one frame.
+    pub fn process(&mut self, frame: &Frame<'_>) {
+        let c = &mut self.counters;
+        c.packets += 1;
+        c.bytes += u64::from(frame.original_len);
+        if (frame.data.len() as u64) < u64::from(frame.original_len) {
+            c.truncated += 1;
+        }
+        self.count_linktype(frame.linktype);
+        let ts = frame.timestamp_ns;
+        if ts > self.latest_ns {
+            self.latest_ns = ts;
+        }
+        if ts >= self.next_expiry_ns {
+            self.expire(ts);
+        }
+        if !frame.linktype.is_supported() {
+            self.counters.unsupported_linktype += 1;
+            return;
+        }
+        let packet = decode(frame.linktype, frame.data);
+        if let Some(error) = packet.error {
+            *self.counters.decode_errors.entry(error).or_default() += 1;
+        }
+        self.dispatch(&packet, frame.original_len, ts);
+    }
+
+    fn expire(&mut self, now: i64) {
+        self.next_expiry_ns = now.saturating_add(EXPIRY_INTERVAL_NS);
+        let mut sink = Sink {
+            observer: &mut self.observer,
+            observations: &mut self.observations,
+            connections: &mut self.connections,
+            flow_records: &mut self.flow_records,
+            current: CurrentFrame::default(),
+        };
+        self.flows.expire(now, &mut sink);
+        self.defrag.expire(now);
+    }
+
+    fn dispatch(&mut self, packet: &Packet<'_>, wire_len: u32, ts: i64) {
+        let link = packet.link;
+        let current = CurrentFrame {
+            src_mac: link.src_mac.filter(|m| m.is_unicast() && !m.is_zero()),
+            dst_mac: link.dst_mac.filter(|m| m.is_unicast() && !m.is_zero()),
+            fragment_frames: 0,
+        };
+        match packet.network {
+            Network::Arp(arp) => {
+                self.observer.arp(
+                    arp.operation,
+                    arp.sender_mac,
+                    arp.sender_ip,
+                    arp.target_mac,
+                    arp.target_ip,
+                    ts,
+                );
+                if let Some(mac) = current.src_mac {
+                    if mac != arp.sender_mac {
+                        self.observer.saw_mac(mac, ts);
+                    }
+                }
+            }
+            Network::Ipv4(ip) => {
+                let (src, dst) = (IpAddr::V4(ip.src), IpAddr::V4(ip.dst));
+                if packet.transport == Transport::Fragment {
+                    let Some(whole) = self.defrag.push_v4(ts, &ip, link.vlans, wire_len) else {
+                        return;
+                    };
+                    let (protocol, frames, bytes) = (
+                        whole.protocol,
+                        u64::from(whole.fragments),
+                        whole.total_wire_len,
+                    );
+                    // The reassembled payload borrows the defragmenter; copy the transport view
+                    // into locals before the flow table (which needs `&mut self`) runs.
+                    let transport = decode_transport(protocol, src, dst, whole.payload)
+                        .unwrap_or(Transport::None);
+                    let current = CurrentFrame {
+                        fragment_frames: frames,
+                        ..current
+                    };
+                    Self::account(
+                        &mut self.flows,
+                        &self.registry,
+                        Sink {
+                            observer: &mut self.observer,
+                            observations: &mut self.observations,
+                            connections: &mut self.connections,
+                            flow_records: &mut self.flow_records,
+                            current,
+                        },
+                        FlowInput {
+                            vlans: link.vlans,
+                            src,
+                            dst,
+                            protocol,
+                            wire_len: bytes,
+                            ts,
+                        },
+                        &transport,
+                    );
+                    return;
+                }
+                self.ip_packet(
+                    current,
+                    link.vlans,
+                    src,
+                    dst,
+                    ip.protocol,
+                    wire_len,
+                    ts,
+                    packet,
+                );
+            }
+            Network::Ipv6(ip) => {
+                let (src, dst) = (IpAddr::V6(ip.src), IpAddr::V6(ip.dst));
+                if packet.transport == Transport::Fragment {
+                    let Some(frag) = ip.fragment else { return };
+                    let Some(whole) = self.defrag.push_v6(
+                        ts,
+                        ip.src,
+                        ip.dst,
+                        ip.next_header,
+                        &frag,
+                        ip.payload,
+                        link.vlans,
+                        wire_len,
+                    ) else {
+                        return;
+                    };
+                    let (protocol, frames, bytes) = (
+                        whole.protocol,
+                        u64::from(whole.fragments),
+                        whole.total_wire_len,
+                    );
+                    let transport = decode_transport(protocol, src, dst, whole.payload)
+                        .unwrap_or(Transport::None);
+                    let current = CurrentFrame {
+                        fragment_frames: frames,
+                        ..current
+                    };
+                    Self::account(
+                        &mut self.flows,
+                        &self.registry,
+                        Sink {
+                            observer: &mut self.observer,
+                            observations: &mut self.observations,
+                            connections: &mut self.connections,
+                            flow_records: &mut self.flow_records,
+                            current,
+                        },
+                        FlowInput {
+                            vlans: link.vlans,
+                            src,
+                            dst,
+                            protocol,
+                            wire_len: bytes,
+                            ts,
+                        },
+                        &transport,
+                    );
+                    return;
+                }
+                if let Transport::Icmpv6 { icmp_type, nd, .. } = packet.transport {
+                    self.neighbor_discovery(icmp_type, nd, current.src_mac, src, ts);
+                }
+                self.ip_packet(
+                    current,
+                    link.vlans,
+                    src,
+                    dst,
+                    ip.next_header,
+                    wire_len,
+                    ts,
+                    packet,
+                );
+            }
+            Network::Other { .. } | Network::None => {
+                if let Some(mac) = current.src_mac {
+                    self.observer.saw_mac(mac, ts);
+                }
+            }
+        }
+    }
+
+    fn neighbor_discovery(
+        &mut self,
+        icmp_type: u8,
+        nd: Option<ironward_wire::NeighborDiscovery>,
+        src_mac: Option<MacAddr>,
+        src: IpAddr,
+        ts: i64,
+    ) {
+        const ROUTER_ADVERTISEMENT: u8 = 134;
+        const NEIGHBOR_SOLICITATION: u8 = 135;
+        const NEIGHBOR_ADVERTISEMENT: u8 = 136;
+        match (icmp_type, nd) {
+            (ROUTER_ADVERTISEMENT, _) => {
+                if let Some(mac) = src_mac {
+                    self.observer.router_advertisement(mac, ts);
+                }
+            }
+            (NEIGHBOR_SOLICITATION, Some(nd)) => {
+                if let Some(mac) = nd.source_link_addr {
+                    self.observer.ndp(mac, src, false, ts);
+                }
+            }
+            (NEIGHBOR_ADVERTISEMENT, Some(nd)) => {
+                if let Some(mac) = nd.target_link_addr.or(src_mac) {
+                    self.observer.ndp(mac, IpAddr::V6(nd.target), nd.router, ts);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ip_packet(
+        &mut self,
+        current: CurrentFrame,
+        vlans: Vlans,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        wire_len: u32,
+        ts: i64,
+        packet: &Packet<'_>,
+    ) {
+        Self::account(
+            &mut self.flows,
+            &self.registry,
+            Sink {
+                observer: &mut self.observer,
+                observations: &mut self.observations,
+                connections: &mut self.connections,
+                flow_records: &mut self.flow_records,
+                current,
+            },
+            FlowInput {
+                vlans,
+                src,
+                dst,
+                protocol,
+                wire_len: u64::from(wire_len),
+                ts,
+            },
+            &packet.transport,
+        );
+    }
+
+    fn account(
+        flows: &mut FlowTable<FlowState>,
+        registry: &DissectorRegistry,
+        mut sink: Sink<'_>,
+        input: FlowInput,
+        transport: &Transport<'_>,
+    ) {
+        let (src_port, dst_port, tcp, payload): (u16, u16, Option<&TcpSummary>, &[u8]) =
+            match transport {
+                Transport::Tcp(tcp, payload) => (tcp.src_port, tcp.dst_port, Some(tcp), payload),
+                Transport::Udp {
+                    src_port,
+                    dst_port,
+                    payload,
+                } => (*src_port, *dst_port, None, payload),
+                Transport::Icmpv4 { body, .. } | Transport::Icmpv6 { body, .. } => {
+                    (0, 0, None, body)
+                }
+                Transport::Other { payload, .. } => (0, 0, None, payload),
+                Transport::None | Transport::Fragment => (0, 0, None, &[]),
+            };
+        let meta = PacketMeta {
+            timestamp_ns: input.ts,
+            wire_len: u32::try_from(input.wire_len).unwrap_or(u32::MAX),
+            vlans: input.vlans,
+            src: input.src,
+            dst: input.dst,
+            protocol: input.protocol,
+            src_port,
+            dst_port,
+            tcp,
+            payload,
+        };
+        flows.process(
+            &meta,
+            |info| FlowState {
+                dissector: registry.select(info),
+                src_mac: [None, None],
+                client_dst_mac: None,
+                extra_fragment_frames: 0,
+            },
+            &mut sink,
+        );
+    }
+
+    /// Ends every flow and builds the report.
+    pub fn finish(mut self) -> Analysis {
+        self.flush_linktype_cache();
+        let mut sink = Sink {
+            observer: &mut self.observer,
+            observations: &mut self.observations,
+            connections: &mut self.connections,
+            flow_records: &mut self.flow_records,
+            current: CurrentFrame::default(),
+        };
+        self.flows.flush(&mut sink);
+        let flow_stats = self.flows.stats();
+        let defrag_stats = self.defrag.stats();
+
+        let map = self.observer.devices();
+        let mut protocols: HashMap<DeviceKey, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut services: HashMap<DeviceKey, Vec<Service>> = HashMap::new();
+        let mut connections = Vec::with_capacity(self.connections.len());
+        for (&(client_ip, server_ip, protocol, port), acc) in &self.connections {
+            let a = map.resolve(client_ip, acc.client_mac);
+            let b = if is_host_address(server_ip) {
+                map.resolve(server_ip, None)
+            } else {
+                None
+            };
+            if let Some(name) = acc.protocol {
+                if let Some(a) = a {
+                    protocols.entry(a).or_default().0.push(name.to_owned());
+                }
+                if let (Some(b), true) = (b, acc.answered) {
+                    protocols.entry(b).or_default().1.push(name.to_owned());
+                }
+            }
+            if let (Some(b), Some(port), true) = (b, port, acc.answered) {
+                if matches!(protocol, ip_proto::TCP | ip_proto::UDP) {
+                    services.entry(b).or_default().push(Service {
+                        transport: transport_name(protocol),
+                        port,
+                        protocol: acc.protocol.map(str::to_owned),
+                    });
+                }
+            }
+            connections.push(Connection {
+                a: a.map(|k| k.id()),
+                b: b.map(|k| k.id()),
+                a_ip: client_ip,
+                b_ip: server_ip,
+                transport: transport_name(protocol),
+                port,
+                protocol: acc.protocol.map(str::to_owned),
+                packets: acc.packets,
+                bytes: acc.bytes,
+                flows: acc.flows,
+                first_seen: Timestamp(acc.first_seen),
+                last_seen: Timestamp(acc.last_seen),
+            });
+        }
+        connections.sort_by(|x, y| {
+            (&x.a, &x.b, &x.transport, x.port, x.a_ip, x.b_ip).cmp(&(
+                &y.a,
+                &y.b,
+                &y.transport,
+                y.port,
+                y.a_ip,
+                y.b_ip,
+            ))
+        });
+
+        let mut devices = Vec::with_capacity(map.devices.len());
+        for (key, observed) in &map.devices {
+            let value = |attribute| observed.best(attribute).map(|f| f.value.clone());
+            let (mut client, mut server) = protocols.remove(key).unwrap_or_default();
+            client.sort();
+            client.dedup();
+            server.sort();
+            server.dedup();
+            let mut offered = services.remove(key).unwrap_or_default();
+            offered.sort();
+            offered.dedup();
+            let mut hostnames: Vec<String> = observed
+                .facts
+                .iter()
+                .filter(|f| f.attribute == Attribute::Hostname)
+                .map(|f| f.value.clone())
+                .collect();
+            hostnames.sort();
+            hostnames.dedup();
+            let mut facts: Vec<ReportedFact> =
+                observed.facts.iter().map(ReportedFact::from).collect();
+            facts.sort_by(|x, y| {
+                (&x.attribute, &x.value, &x.source).cmp(&(&y.attribute, &y.value, &y.source))
+            });
+            facts.dedup();
+            devices.push(Device {
+                id: key.id(),
+                mac: observed.mac,
+                ips: observed.ips.iter().copied().collect(),
+                vendor: value(Attribute::Vendor),
+                hostnames,
+                device_type: value(Attribute::Type),
+                role: value(Attribute::Role),
+                model: value(Attribute::Model),
+                firmware: value(Attribute::Firmware),
+                serial: value(Attribute::Serial),
+                os: value(Attribute::Os),
+                protocols: Protocols { client, server },
+                services: offered,
+                facts,
+                first_seen: Timestamp(observed.first_seen_ns),
+                last_seen: Timestamp(observed.last_seen_ns),
+            });
+        }
+
+        let c = &self.counters;
+        let stats = Stats {
+            packets: c.packets,
+            bytes: c.bytes,
+            frames_by_linktype: c
+                .by_linktype
+                .iter()
+                .map(|(&lt, &n)| (LinkType(lt).name().into_owned(), n))
+                .collect(),
+            decode_errors: c
+                .decode_errors
+                .iter()
+                .map(|(e, &n)| (e.name().to_owned(), n))
+                .collect(),
+            truncated: c.truncated,
+            unsupported_linktype: c.unsupported_linktype,
+            flows: flow_stats.flows_created,
+            flows_evicted: flow_stats.flows_evicted,
+            streams_with_gaps: flow_stats.streams_with_gaps,
+            fragments_reassembled: defrag_stats.reassembled,
+            fragment_overlaps: defrag_stats.overlaps,
+            capture_warnings: c.capture_warnings,
+            inputs: c.inputs,
+        };
+        Analysis {
+            report: AnalysisReport {
+                devices,
+                connections,
+                stats,
+            },
+            flows: self.flow_records.unwrap_or_default(),
+            arp_senders: self.observer.arp_senders(),
+        }
+    }
+}
+
+/// The network-layer facts the flow table needs, for a frame or a reassembled datagram.
+struct FlowInput {
+    vlans: Vlans,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    wire_len: u64,
+    ts: i64,
+}

@@ -19,11 +19,11 @@ threads, for sharding packets to workers.
   port is the server ([`Orientation::WellKnownPort`]); otherwise the sender of the first packet is
   the client ([`Orientation::FirstPacket`]).
 - **Port reuse.** A SYN without ACK on an existing TCP flow starts a **new flow** (new id; the old
-  one ends with [`EndReason::Closed`] first, its buffered data delivered) when the old flow is
-  `Closed` or `Reset`, or when the SYN's sequence number is not the ISN of a SYN already seen from
-  that endpoint (a new connection: after a close we missed, or from the other side). A SYN that
-  repeats the recorded ISN on a live flow is a retransmission and stays. Unlike tshark, a SYN
-  repeated after a RST also starts a new flow, so every connection attempt of a scanner is one flow.
+  one ends with [`EndReason::Closed`] first, its buffered data delivered) when its sequence number
+  is not the ISN of a SYN already seen from that endpoint (a new connection: after a close, after
+  a close we missed, or from the other side). A SYN that repeats the recorded ISN is a
+  retransmission of the same attempt and stays in the flow, also after a RST (a client retrying a
+  refused port), as in tshark.
 - **TCP state** ([`TcpState`]) follows the packets seen, not a full RFC 793 machine: SYN → SynSent,
   SYN+ACK → SynReceived, ACK/data after that → Established; a flow picked up without handshake is
   `MidStream`; any FIN → Closing, FINs from both sides → Closed; RST → Reset (both streams are
@@ -231,6 +231,11 @@ pub trait FlowHandler<U> {
     fn on_stream(&mut self, flow: &FlowInfo, state: &mut U, dir: Direction, chunk: StreamChunk<'_>);
     /// The flow ended; its state is handed back.
     fn on_flow_end(&mut self, flow: &FlowInfo, state: U, reason: EndReason);
+    /// Every packet of the flow, after its counters were updated and before its payload is
+    /// delivered (the engine records link-layer facts here).
+    fn on_packet(&mut self, flow: &FlowInfo, state: &mut U, dir: Direction) {
+        let _ = (flow, state, dir);
+    }
 }
 
 /// Counters of a flow table.
@@ -567,12 +572,15 @@ impl<U> FlowTable<U> {
         let (Some(state), Some(conn), Some(t)) = (e.info.tcp_state, e.tcp.as_ref(), pkt.tcp) else {
             return false;
         };
-        if state.is_over() {
-            return true;
-        }
         let dir = direction(&e.info, pkt);
         let s = &conn.streams[dir.index()];
-        // A SYN arriving after its SYN+ACK (capture reordering) joins the flow.
+        // A SYN with the initial sequence number already seen is a retransmission of the same
+        // connection attempt (also after a RST, as when a client retries a refused port), not
+        // a new connection: it joins the flow, as in tshark. So does a SYN arriving after its
+        // SYN+ACK (capture reordering).
+        if state.is_over() {
+            return s.isn() != Some(t.seq);
+        }
         s.started() && s.isn() != Some(t.seq)
     }
 
@@ -678,11 +686,15 @@ impl<U> FlowTable<U> {
         };
         let dir = direction(&e.info, pkt);
         let d = dir.index();
+        {
+            let info = &mut e.info;
+            info.last_seen_ns = info.last_seen_ns.max(pkt.timestamp_ns);
+            info.packets[d] += 1;
+            info.bytes[d] += u64::from(pkt.wire_len);
+            info.payload_bytes[d] += pkt.payload.len() as u64;
+        }
+        handler.on_packet(&e.info, &mut e.user, dir);
         let info = &mut e.info;
-        info.last_seen_ns = info.last_seen_ns.max(pkt.timestamp_ns);
-        info.packets[d] += 1;
-        info.bytes[d] += u64::from(pkt.wire_len);
-        info.payload_bytes[d] += pkt.payload.len() as u64;
         let old_class = e.class;
         match (pkt.protocol, pkt.tcp, e.tcp.as_mut()) {
             (TCP, Some(t), Some(conn)) => {

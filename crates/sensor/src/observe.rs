@@ -13,7 +13,7 @@
 //! sends IPv6 router advertisements (or neighbor advertisements with the router flag) is a router
 //! too. Frames without MAC addresses (raw IP, loopback captures) give IP-keyed devices.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ironward_model::{Attribute, DeviceKey, Fact, MacAddress, Source, Timestamp};
@@ -99,6 +99,7 @@ pub struct Observer {
     macs: HashMap<MacAddr, MacRecord>,
     bindings: HashMap<(MacAddr, IpAddr), Binding>,
     ips: HashMap<IpAddr, IpRecord>,
+    arp_senders: HashSet<(MacAddr, Ipv4Addr)>,
     facts: Vec<Fact>,
 }
 
@@ -159,6 +160,7 @@ impl Observer {
     ) {
         self.saw_mac(sender_mac, ts);
         if sender_mac.is_unicast() && !sender_mac.is_zero() && is_host_address(sender_ip.into()) {
+            self.arp_senders.insert((sender_mac, sender_ip));
             let binding = self.binding(sender_mac, sender_ip.into());
             binding.arp = true;
             binding.touch(ts);
@@ -256,6 +258,13 @@ impl Observer {
         binding.as_destination += as_destination;
         binding.touch(first);
         binding.touch(last);
+    }
+
+    /// Every (MAC, IPv4) pair an ARP sender claimed, sorted.
+    pub fn arp_senders(&self) -> Vec<(MacAddr, Ipv4Addr)> {
+        let mut senders: Vec<_> = self.arp_senders.iter().copied().collect();
+        senders.sort();
+        senders
     }
 
     /// A fact reported by a dissector.

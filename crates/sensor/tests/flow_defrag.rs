@@ -43,6 +43,7 @@ fn push_all(
             i as i64,
             &v4(id, off as u16, mf, &d[off..off + len]),
             Vlans::default(),
+            100,
         );
         if i + 1 < frags.len() {
             assert!(r.is_none(), "completed early at fragment {i}");
@@ -73,14 +74,14 @@ fn v4_in_order() {
 fn v4_reverse_order_and_counts() {
     let d = data(3000);
     let mut df = Defragmenter::new(DefragConfig::default());
-    df.push_v4(0, &v4(2, 2960, false, &d[2960..]), Vlans::default());
-    df.push_v4(0, &v4(2, 1480, true, &d[1480..2960]), Vlans::default());
+    df.push_v4(0, &v4(2, 2960, false, &d[2960..]), Vlans::default(), 100);
+    df.push_v4(0, &v4(2, 1480, true, &d[1480..2960]), Vlans::default(), 100);
     let r = df
-        .push_v4(0, &v4(2, 0, true, &d[..1480]), Vlans::default())
+        .push_v4(0, &v4(2, 0, true, &d[..1480]), Vlans::default(), 100)
         .expect("complete");
     assert_eq!(r.payload, &d[..]);
     assert_eq!(r.fragments, 3);
-    assert_eq!(r.total_ip_len, 3000 + 3 * 20);
+    assert_eq!(r.total_wire_len, 3 * 100);
 }
 
 #[test]
@@ -100,14 +101,14 @@ fn v4_overlap_first_wins_and_is_counted() {
     let evil = [b'Z'; 16];
     let last = [b'C'; 8];
     assert!(df
-        .push_v4(0, &v4(4, 0, true, &first), Vlans::default())
+        .push_v4(0, &v4(4, 0, true, &first), Vlans::default(), 100)
         .is_none());
     // Overlaps bytes 8..16 with different content, adds 16..24.
     assert!(df
-        .push_v4(0, &v4(4, 8, true, &evil), Vlans::default())
+        .push_v4(0, &v4(4, 8, true, &evil), Vlans::default(), 100)
         .is_none());
     let r = df
-        .push_v4(0, &v4(4, 24, false, &last), Vlans::default())
+        .push_v4(0, &v4(4, 24, false, &last), Vlans::default(), 100)
         .expect("complete");
     let mut want = Vec::new();
     want.extend_from_slice(&[b'A'; 16]);
@@ -125,13 +126,17 @@ fn separate_ids_and_vlans_do_not_mix() {
         outer: Some(7),
         inner: None,
     };
-    assert!(df.push_v4(0, &v4(5, 0, true, &d[..32]), vlan).is_none());
-    assert!(df.push_v4(0, &v4(6, 32, false, &d[32..]), vlan).is_none());
     assert!(df
-        .push_v4(0, &v4(5, 32, false, &d[32..]), Vlans::default())
+        .push_v4(0, &v4(5, 0, true, &d[..32]), vlan, 100)
+        .is_none());
+    assert!(df
+        .push_v4(0, &v4(6, 32, false, &d[32..]), vlan, 100)
+        .is_none());
+    assert!(df
+        .push_v4(0, &v4(5, 32, false, &d[32..]), Vlans::default(), 100)
         .is_none());
     let r = df
-        .push_v4(0, &v4(5, 32, false, &d[32..]), vlan)
+        .push_v4(0, &v4(5, 32, false, &d[32..]), vlan, 100)
         .expect("complete");
     assert_eq!(r.payload, &d[..]);
     assert_eq!(df.stats().pending, 2);
@@ -144,7 +149,7 @@ fn timeout_drops_incomplete() {
         timeout_ns: 30 * SEC,
         ..DefragConfig::default()
     });
-    df.push_v4(0, &v4(7, 0, true, &d[..32]), Vlans::default());
+    df.push_v4(0, &v4(7, 0, true, &d[..32]), Vlans::default(), 100);
     df.expire(29 * SEC);
     assert_eq!(df.stats().pending, 1);
     df.expire(31 * SEC);
@@ -152,7 +157,7 @@ fn timeout_drops_incomplete() {
     assert_eq!((st.pending, st.timeouts, st.bytes_buffered), (0, 1, 0));
     // The late last fragment starts a new datagram that cannot complete.
     assert!(df
-        .push_v4(32 * SEC, &v4(7, 32, false, &d[32..]), Vlans::default())
+        .push_v4(32 * SEC, &v4(7, 32, false, &d[32..]), Vlans::default(), 100)
         .is_none());
 }
 
@@ -161,21 +166,21 @@ fn too_large_and_inconsistent_are_dropped() {
     let mut df = Defragmenter::new(DefragConfig::default());
     let chunk = [0u8; 1000];
     assert!(df
-        .push_v4(0, &v4(8, 0, true, &chunk), Vlans::default())
+        .push_v4(0, &v4(8, 0, true, &chunk), Vlans::default(), 100)
         .is_none());
     // Offset 65000 + 1000 > 65535.
     assert!(df
-        .push_v4(0, &v4(8, 65000, false, &chunk), Vlans::default())
+        .push_v4(0, &v4(8, 65000, false, &chunk), Vlans::default(), 100)
         .is_none());
     assert_eq!(df.stats().invalid, 1);
     assert_eq!(df.stats().pending, 0);
     // Two last fragments with different ends.
-    df.push_v4(0, &v4(9, 8, false, &chunk[..8]), Vlans::default());
-    df.push_v4(0, &v4(9, 16, false, &chunk[..8]), Vlans::default());
+    df.push_v4(0, &v4(9, 8, false, &chunk[..8]), Vlans::default(), 100);
+    df.push_v4(0, &v4(9, 16, false, &chunk[..8]), Vlans::default(), 100);
     assert_eq!(df.stats().invalid, 2);
     // Data beyond the end fixed by the last fragment.
-    df.push_v4(0, &v4(10, 8, false, &chunk[..8]), Vlans::default());
-    df.push_v4(0, &v4(10, 16, true, &chunk[..8]), Vlans::default());
+    df.push_v4(0, &v4(10, 8, false, &chunk[..8]), Vlans::default(), 100);
+    df.push_v4(0, &v4(10, 16, true, &chunk[..8]), Vlans::default(), 100);
     assert_eq!(df.stats().invalid, 3);
     assert_eq!(df.stats().pending, 0);
     assert_eq!(df.stats().bytes_buffered, 0);
@@ -190,7 +195,12 @@ fn limits_bound_memory() {
     });
     let chunk = [1u8; 200];
     for id in 0..100u16 {
-        df.push_v4(i64::from(id), &v4(id, 0, true, &chunk), Vlans::default());
+        df.push_v4(
+            i64::from(id),
+            &v4(id, 0, true, &chunk),
+            Vlans::default(),
+            100,
+        );
         let st = df.stats();
         assert!(st.pending <= 4);
         assert!(st.bytes_buffered <= 1000);
@@ -198,11 +208,11 @@ fn limits_bound_memory() {
     assert!(df.stats().dropped_limits >= 96);
     // A datagram bigger than the whole budget is refused.
     assert!(df
-        .push_v4(0, &v4(500, 1200, true, &chunk), Vlans::default())
+        .push_v4(0, &v4(500, 1200, true, &chunk), Vlans::default(), 100)
         .is_none());
     assert!(df.stats().bytes_buffered <= 1000);
     // The newest survived and still completes.
-    let r = df.push_v4(200, &v4(99, 200, false, &chunk), Vlans::default());
+    let r = df.push_v4(200, &v4(99, 200, false, &chunk), Vlans::default(), 100);
     assert_eq!(r.map(|r| r.payload.len()), Some(400));
 }
 
@@ -214,7 +224,7 @@ fn tiny_fragment_flood_is_bounded() {
     });
     let b = [0u8; 8];
     for i in 0..100u16 {
-        df.push_v4(0, &v4(1, i * 16, true, &b), Vlans::default());
+        df.push_v4(0, &v4(1, i * 16, true, &b), Vlans::default(), 100);
     }
     assert!(df.stats().dropped_limits >= 1);
     assert!(df.stats().pending <= 1);
@@ -239,7 +249,8 @@ fn v6_out_of_order() {
             17,
             &f(1232, false),
             &d[1232..],
-            Vlans::default()
+            Vlans::default(),
+            100
         )
         .is_none());
     // Duplicate of the last one.
@@ -251,11 +262,21 @@ fn v6_out_of_order() {
             17,
             &f(1232, false),
             &d[1232..],
-            Vlans::default()
+            Vlans::default(),
+            100
         )
         .is_none());
     let r = df
-        .push_v6(1, src, dst, 17, &f(0, true), &d[..1232], Vlans::default())
+        .push_v6(
+            1,
+            src,
+            dst,
+            17,
+            &f(0, true),
+            &d[..1232],
+            Vlans::default(),
+            100,
+        )
         .expect("complete");
     assert_eq!(r.payload, &d[..]);
     assert_eq!(r.protocol, 17);
@@ -293,7 +314,12 @@ fn random_fragmentation_round_trips() {
         }
         let mut got = None;
         for (i, &(o, l, mf)) in frags.iter().enumerate() {
-            if let Some(r) = df.push_v4(0, &v4(id, o as u16, mf, &d[o..o + l]), Vlans::default()) {
+            if let Some(r) = df.push_v4(
+                0,
+                &v4(id, o as u16, mf, &d[o..o + l]),
+                Vlans::default(),
+                100,
+            ) {
                 got = Some((i, r.payload.to_vec()));
             }
         }

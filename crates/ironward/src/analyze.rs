@@ -1,0 +1,317 @@
+//! `ironward analyze`: capture files (or a live interface) in, devices and connections out.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ironward_sensor::capture::{self, CaptureReader, Frame};
+use ironward_sensor::engine::{Engine, EngineConfig};
+use ironward_wire::LinkType;
+
+use crate::output::{self, Format};
+
+/// Arguments of `ironward analyze`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ironward analyze plant.pcapng\n  ironward analyze --format json day1.pcap day2.pcap.gz > inventory.json\n  ironward analyze --format csv --out report/ capture.pcap\n  tcpdump -i eth0 -w - | ironward analyze -\n  sudo ironward analyze --interface eth1 --duration 60"
+)]
+pub(crate) struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng, optionally gzip-compressed; `-` reads standard input).
+    /// Several files are analysed as one timeline, merged by timestamp.
+    #[arg(value_name = "FILE", required_unless_present = "interface")]
+    files: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Directory for the CSV files (devices.csv, connections.csv); required with --format csv.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Capture live from this network interface instead of reading files (Linux, needs root or
+    /// CAP_NET_RAW). Stops after --duration, --count or Ctrl-C.
+    #[arg(short, long, value_name = "IFACE", conflicts_with = "files")]
+    interface: Option<String>,
+
+    /// Live capture: stop after this many seconds.
+    #[arg(long, value_name = "SECONDS", requires = "interface")]
+    duration: Option<u64>,
+
+    /// Live capture: stop after this many frames.
+    #[arg(long, value_name = "FRAMES", requires = "interface")]
+    count: Option<u64>,
+
+    /// Live capture: keep only frames of these VLAN ids (untagged frames are VLAN 0).
+    #[arg(long, value_name = "ID", requires = "interface", value_delimiter = ',')]
+    vlan: Vec<u16>,
+
+    /// Live capture: do not put the interface into promiscuous mode.
+    #[arg(long, requires = "interface")]
+    no_promiscuous: bool,
+
+    /// Most flows tracked at once; beyond it the least recently seen flow is evicted (counted
+    /// in stats.flows_evicted).
+    #[arg(long, value_name = "N", default_value_t = 1 << 18)]
+    max_flows: usize,
+
+    /// Never show the progress bar (it is shown only when standard error is a terminal).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// Inputs larger than this get a progress bar (when standard error is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+/// Frames between progress bar updates.
+const PROGRESS_EVERY: u64 = 1 << 14;
+
+/// Runs the command; exit code 2 when an input could not be read as a capture.
+pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    if args.format == Format::Csv && args.out.is_none() {
+        bail!(
+            "--format csv writes devices.csv and connections.csv: give a directory with --out DIR"
+        );
+    }
+    let mut config = EngineConfig::default();
+    config.flows.max_flows = args.max_flows.max(1);
+    let mut engine = Engine::new(config);
+    let mut failed = false;
+
+    if let Some(interface) = &args.interface {
+        capture_live(&args, interface, &mut engine)?;
+    } else {
+        failed = analyze_files(&args.files, &mut engine, !args.no_progress)?;
+    }
+
+    let analysis = engine.finish();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        Format::Table => output::write_table(&analysis.report, &mut out)?,
+        Format::Json => output::write_json(&analysis.report, &mut out)?,
+        Format::Csv => {
+            let dir = args.out.as_deref().unwrap_or(Path::new("."));
+            output::write_csv_dir(&analysis.report, dir)?;
+            writeln!(
+                io::stderr(),
+                "wrote {} and {}",
+                dir.join("devices.csv").display(),
+                dir.join("connections.csv").display()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn display_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn report_warnings(name: &str, reader: &mut CaptureReader, engine: &mut Engine) {
+    for warning in reader.take_warnings() {
+        engine.add_capture_warning();
+        tracing::warn!(file = name, "{warning}");
+        let _ = writeln!(io::stderr(), "warning: {name}: {warning}");
+    }
+}
+
+/// Opens and analyses every file. Returns whether any input failed to open.
+fn analyze_files(files: &[PathBuf], engine: &mut Engine, progress: bool) -> anyhow::Result<bool> {
+    let mut failed = false;
+    let mut readers: Vec<(String, CaptureReader)> = Vec::with_capacity(files.len());
+    for path in files {
+        let name = display_name(path);
+        match capture::open_file(path) {
+            Ok(reader) => {
+                tracing::info!(file = %name, format = ?reader.format(), "opened");
+                engine.add_input();
+                readers.push((name, reader));
+            }
+            Err(err) => {
+                writeln!(io::stderr(), "error: {name}: {err}")?;
+                failed = true;
+            }
+        }
+    }
+    let total: Option<u64> = readers
+        .iter()
+        .map(|(_, r)| r.input_size())
+        .sum::<Option<u64>>();
+    let bar = match total {
+        Some(total) if progress && total >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() => {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            Some(bar)
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    if readers.len() == 1 {
+        if let Some((name, reader)) = readers.first_mut() {
+            while let Some(frame) = reader.next_frame() {
+                engine.process(&frame);
+                if engine.packets() % PROGRESS_EVERY == 0 {
+                    if let Some(bar) = &bar {
+                        bar.set_position(reader.position());
+                        bar.set_message(format!("{} frames", engine.packets()));
+                    }
+                }
+            }
+            report_warnings(name, reader, engine);
+        }
+    } else {
+        merge_timeline(&mut readers, engine, bar.as_ref());
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    tracing::info!(
+        frames = engine.packets(),
+        seconds = started.elapsed().as_secs_f64(),
+        "read all inputs"
+    );
+    Ok(failed)
+}
+
+/// The next frame of one input, copied so that several inputs can be held at once.
+struct Pending {
+    timestamp_ns: i64,
+    linktype: LinkType,
+    original_len: u32,
+    interface: u32,
+    data: Vec<u8>,
+}
+
+fn refill(reader: &mut CaptureReader, pending: &mut Option<Pending>) {
+    let Some(frame) = reader.next_frame() else {
+        *pending = None;
+        return;
+    };
+    // The buffer is reused frame after frame: copying costs a memcpy, not an allocation.
+    let slot = pending.get_or_insert_with(|| Pending {
+        timestamp_ns: 0,
+        linktype: LinkType::ETHERNET,
+        original_len: 0,
+        interface: 0,
+        data: Vec::with_capacity(2048),
+    });
+    slot.timestamp_ns = frame.timestamp_ns;
+    slot.linktype = frame.linktype;
+    slot.original_len = frame.original_len;
+    slot.interface = frame.interface;
+    slot.data.clear();
+    slot.data.extend_from_slice(frame.data);
+}
+
+/// Merges several inputs into one timeline, always taking the earliest pending frame (ties go
+/// to the input named first).
+fn merge_timeline(
+    readers: &mut [(String, CaptureReader)],
+    engine: &mut Engine,
+    bar: Option<&ProgressBar>,
+) {
+    let mut pending: Vec<Option<Pending>> = Vec::with_capacity(readers.len());
+    for (_, reader) in readers.iter_mut() {
+        let mut slot = None;
+        refill(reader, &mut slot);
+        pending.push(slot);
+    }
+    loop {
+        let next = pending
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (p.timestamp_ns, i)))
+            .min();
+        let Some((_, index)) = next else { break };
+        if let Some(p) = &pending[index] {
+            engine.process(&Frame {
+                timestamp_ns: p.timestamp_ns,
+                linktype: p.linktype,
+                data: &p.data,
+                original_len: p.original_len,
+                interface: p.interface,
+            });
+        }
+        let (name, reader) = &mut readers[index];
+        refill(reader, &mut pending[index]);
+        if pending[index].is_none() {
+            report_warnings(name, reader, engine);
+        }
+        if engine.packets() % PROGRESS_EVERY == 0 {
+            if let Some(bar) = bar {
+                bar.set_position(readers.iter().map(|(_, r)| r.position()).sum());
+                bar.set_message(format!("{} frames", engine.packets()));
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn capture_live(args: &AnalyzeArgs, interface: &str, engine: &mut Engine) -> anyhow::Result<()> {
+    use ironward_sensor::capture::live::{LiveCapture, LiveConfig};
+
+    let config = LiveConfig {
+        interface: interface.to_owned(),
+        promiscuous: !args.no_promiscuous,
+        vlan_filter: (!args.vlan.is_empty()).then(|| args.vlan.clone()),
+        ..LiveConfig::default()
+    };
+    let mut live =
+        LiveCapture::open(&config).with_context(|| format!("opening interface {interface}"))?;
+    engine.add_input();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_handler = Arc::clone(&stop);
+    ctrlc::set_handler(move || stop_handler.store(true, Ordering::Relaxed))
+        .context("installing the Ctrl-C handler")?;
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let limit = args.count.unwrap_or(u64::MAX);
+    writeln!(
+        io::stderr(),
+        "capturing on {interface} (Ctrl-C to stop and report)"
+    )?;
+    let mut frames = 0u64;
+    while !stop.load(Ordering::Relaxed)
+        && frames < limit
+        && deadline.is_none_or(|d| Instant::now() < d)
+    {
+        if let Some(frame) = live.next_frame(Duration::from_millis(100)) {
+            engine.process(&frame);
+            frames += 1;
+        }
+    }
+    let stats = live.stats();
+    writeln!(
+        io::stderr(),
+        "{frames} frames captured; kernel: {} packets, {} dropped",
+        stats.packets,
+        stats.drops
+    )?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn capture_live(_: &AnalyzeArgs, _: &str, _: &mut Engine) -> anyhow::Result<()> {
+    bail!("live capture needs Linux (AF_PACKET)")
+}

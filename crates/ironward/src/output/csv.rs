@@ -1,0 +1,101 @@
+//! `devices.csv` and `connections.csv`.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::Context;
+use ironward_model::AnalysisReport;
+
+use super::join;
+
+/// Writes `devices.csv` and `connections.csv` into `dir` (created if missing). List-valued
+/// columns are joined with `;`.
+pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let devices_path = dir.join("devices.csv");
+    let mut devices = csv::Writer::from_path(&devices_path)
+        .with_context(|| format!("creating {}", devices_path.display()))?;
+    devices.write_record([
+        "id",
+        "mac",
+        "ips",
+        "vendor",
+        "hostnames",
+        "type",
+        "role",
+        "model",
+        "firmware",
+        "serial",
+        "os",
+        "client_protocols",
+        "server_protocols",
+        "services",
+        "first_seen",
+        "last_seen",
+    ])?;
+    for d in &report.devices {
+        let services: Vec<String> = d
+            .services
+            .iter()
+            .map(|s| match &s.protocol {
+                Some(p) => format!("{}/{} {p}", s.transport, s.port),
+                None => format!("{}/{}", s.transport, s.port),
+            })
+            .collect();
+        devices.write_record([
+            d.id.0.as_str(),
+            &d.mac.map(|m| m.to_string()).unwrap_or_default(),
+            &join(&d.ips, ";"),
+            d.vendor.as_deref().unwrap_or(""),
+            &d.hostnames.join(";"),
+            d.device_type.as_deref().unwrap_or(""),
+            d.role.as_deref().unwrap_or(""),
+            d.model.as_deref().unwrap_or(""),
+            d.firmware.as_deref().unwrap_or(""),
+            d.serial.as_deref().unwrap_or(""),
+            d.os.as_deref().unwrap_or(""),
+            &d.protocols.client.join(";"),
+            &d.protocols.server.join(";"),
+            &services.join(";"),
+            &d.first_seen.to_rfc3339(),
+            &d.last_seen.to_rfc3339(),
+        ])?;
+    }
+    devices.flush()?;
+
+    let connections_path = dir.join("connections.csv");
+    let mut connections = csv::Writer::from_path(&connections_path)
+        .with_context(|| format!("creating {}", connections_path.display()))?;
+    connections.write_record([
+        "a",
+        "b",
+        "a_ip",
+        "b_ip",
+        "transport",
+        "port",
+        "protocol",
+        "packets",
+        "bytes",
+        "flows",
+        "first_seen",
+        "last_seen",
+    ])?;
+    for c in &report.connections {
+        connections.write_record([
+            c.a.as_ref().map(|id| id.0.as_str()).unwrap_or(""),
+            c.b.as_ref().map(|id| id.0.as_str()).unwrap_or(""),
+            &c.a_ip.to_string(),
+            &c.b_ip.to_string(),
+            &c.transport,
+            &c.port.map(|p| p.to_string()).unwrap_or_default(),
+            c.protocol.as_deref().unwrap_or(""),
+            &c.packets.to_string(),
+            &c.bytes.to_string(),
+            &c.flows.to_string(),
+            &c.first_seen.to_rfc3339(),
+            &c.last_seen.to_rfc3339(),
+        ])?;
+    }
+    connections.flush()?;
+    Ok(())
+}

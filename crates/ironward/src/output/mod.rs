@@ -1,0 +1,35 @@
+//! Rendering an [`AnalysisReport`] for people (table) and programs (JSON, CSV).
+
+mod csv;
+mod json;
+mod table;
+
+pub(crate) use self::csv::write_csv_dir;
+pub(crate) use self::json::write_json;
+pub(crate) use self::table::write_table;
+
+/// The output formats of `ironward analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Human-friendly tables on standard output.
+    Table,
+    /// The JSON document (a stable contract: keys are added, never renamed).
+    Json,
+    /// `devices.csv` and `connections.csv` in the directory given with `--out`.
+    Csv,
+}
+
+fn join<T: std::fmt::Display>(items: &[T], separator: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(&item.to_string());
+    }
+    out
+}
+
+fn or_dash(value: Option<&str>) -> &str {
+    value.unwrap_or("-")
+}
