@@ -90,8 +90,8 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
 
     let analysis = engine.finish();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Standard output is line-buffered: a report of thousands of lines needs a real buffer.
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match args.format {
         Format::Table => output::write_table(&analysis.report, &mut out)?,
         Format::Json => output::write_json(&analysis.report, &mut out)?,

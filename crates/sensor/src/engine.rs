@@ -13,7 +13,7 @@ use ironward_model::{
     AnalysisReport, Attribute, Connection, Device, DeviceKey, Protocols, Service, Stats, Timestamp,
 };
 use ironward_wire::{
-    decode, decode_transport, DecodeError, LinkType, MacAddr, Network, Packet, TcpSummary,
+    decode_into, decode_transport, DecodeError, LinkType, MacAddr, Network, Packet, TcpSummary,
     Transport, Vlans,
 };
 
@@ -365,7 +365,8 @@ impl Engine {
             self.counters.unsupported_linktype += 1;
             return;
         }
-        let packet = decode(frame.linktype, frame.data);
+        let mut packet = Packet::empty();
+        decode_into(frame.linktype, frame.data, &mut packet);
         if let Some(error) = packet.error {
             *self.counters.decode_errors.entry(error).or_default() += 1;
         }
