@@ -655,12 +655,20 @@ impl Engine {
         self.flows.flush(&mut sink);
         let flow_stats = self.flows.stats();
         let defrag_stats = self.defrag.stats();
-
-        let map = self.observer.devices();
+        // The flow table, the defragmenter and the observer's raw evidence are no longer needed:
+        // give their memory back before the report is built (peak memory is set here).
+        let flow_config = *self.flows.config();
+        self.flows = FlowTable::new(FlowConfig {
+            max_flows: 1,
+            ..flow_config
+        });
+        self.defrag = Defragmenter::new(DefragConfig::default());
+        let arp_senders = self.observer.arp_senders();
+        let map = std::mem::take(&mut self.observer).devices();
         let mut protocols: HashMap<DeviceKey, (Vec<String>, Vec<String>)> = HashMap::new();
         let mut services: HashMap<DeviceKey, Vec<Service>> = HashMap::new();
         let mut connections = Vec::with_capacity(self.connections.len());
-        for (&(client_ip, server_ip, protocol, port), acc) in &self.connections {
+        for ((client_ip, server_ip, protocol, port), acc) in self.connections.drain() {
             let a = map.resolve(client_ip, acc.client_mac);
             let b = if is_host_address(server_ip) {
                 map.resolve(server_ip, None)
@@ -711,7 +719,8 @@ impl Engine {
         });
 
         let mut devices = Vec::with_capacity(map.devices.len());
-        for (key, observed) in &map.devices {
+        for (key, observed) in map.devices {
+            let key = &key;
             let value = |attribute| observed.best(attribute).map(|f| f.value.clone());
             let (mut client, mut server) = protocols.remove(key).unwrap_or_default();
             client.sort();
@@ -786,7 +795,7 @@ impl Engine {
                 stats,
             },
             flows: self.flow_records.unwrap_or_default(),
-            arp_senders: self.observer.arp_senders(),
+            arp_senders,
         }
     }
 }

@@ -62,8 +62,12 @@ pub(crate) struct Stream {
 
 /// The byte source of a [`super::CaptureReader`].
 pub(crate) enum Input {
-    /// In-place bytes and the cursor into them.
-    Slice { bytes: Bytes, pos: usize },
+    /// In-place bytes, the cursor into them, and how far mapped pages were given back.
+    Slice {
+        bytes: Bytes,
+        pos: usize,
+        released: usize,
+    },
     /// Buffered stream.
     Stream(Stream),
 }
@@ -71,7 +75,11 @@ pub(crate) enum Input {
 impl Input {
     /// A source reading `bytes` in place.
     pub(crate) fn from_bytes(bytes: Bytes) -> Self {
-        Input::Slice { bytes, pos: 0 }
+        Input::Slice {
+            bytes,
+            pos: 0,
+            released: 0,
+        }
     }
 
     /// A source reading `reader` through the capped buffer.
@@ -93,7 +101,7 @@ impl Input {
     #[inline]
     pub(crate) fn ensure(&mut self, n: usize) -> usize {
         match self {
-            Input::Slice { bytes, pos } => bytes.as_slice().len().saturating_sub(*pos).min(n),
+            Input::Slice { bytes, pos, .. } => bytes.as_slice().len().saturating_sub(*pos).min(n),
             Input::Stream(s) => {
                 let have = s.end - s.start;
                 if have >= n {
@@ -109,7 +117,7 @@ impl Input {
     #[inline]
     pub(crate) fn peek(&self) -> &[u8] {
         match self {
-            Input::Slice { bytes, pos } => bytes.as_slice().get(*pos..).unwrap_or(&[]),
+            Input::Slice { bytes, pos, .. } => bytes.as_slice().get(*pos..).unwrap_or(&[]),
             Input::Stream(s) => s.buf.get(s.start..s.end).unwrap_or(&[]),
         }
     }
@@ -119,7 +127,14 @@ impl Input {
     #[inline]
     pub(crate) fn take(&mut self, n: usize) -> &[u8] {
         match self {
-            Input::Slice { bytes, pos } => {
+            Input::Slice {
+                bytes,
+                pos,
+                released,
+            } => {
+                if *pos - *released >= RELEASE_EVERY {
+                    *released = release_pages(bytes, *released, *pos);
+                }
                 let all = bytes.as_slice();
                 let from = (*pos).min(all.len());
                 let to = from.saturating_add(n).min(all.len());
@@ -154,7 +169,7 @@ impl Input {
     /// the input (used to put a gzip decoder in front once the magic has been seen).
     pub(crate) fn into_reader(self) -> Box<dyn Read + Send> {
         match self {
-            Input::Slice { bytes, pos } => {
+            Input::Slice { bytes, pos, .. } => {
                 let mut cursor = io::Cursor::new(bytes);
                 cursor.set_position(pos as u64);
                 Box::new(cursor)
@@ -220,6 +235,36 @@ impl Stream {
             self.buf.resize(grown, 0);
         }
     }
+}
+
+/// Bytes read from a map between two hand-backs of its pages (see [`release_pages`]).
+const RELEASE_EVERY: usize = 8 << 20;
+
+/// Gives the pages of `bytes[from..to]` (rounded inwards to whole pages) back to the kernel, so
+/// that reading a large capture once does not make the whole file resident in this process.
+/// Returns how far pages are now released. The page cache keeps the data; only this process's
+/// mapping of it is dropped.
+#[allow(unsafe_code)]
+fn release_pages(bytes: &Bytes, from: usize, to: usize) -> usize {
+    const PAGE: usize = 4096;
+    let Bytes::Map(map) = bytes else {
+        return to;
+    };
+    let start = from.next_multiple_of(PAGE);
+    let end = to - to % PAGE;
+    if end <= start {
+        return from;
+    }
+    // SAFETY: MADV_DONTNEED on a read-only file mapping only drops this process's page-table
+    // entries; a later access faults the same file contents back in, so no reference can observe
+    // a change. Besides, every slice handed out for `bytes[..to]` is dead: slices borrow the
+    // reader mutably (`CaptureReader::next_frame` is a lending iterator) and this runs inside
+    // `take`, before the next slice is made, only for bytes before the current position.
+    #[cfg(unix)]
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+    };
+    end
 }
 
 /// Maps `file` read-only.
