@@ -1,0 +1,408 @@
+//! The `ironward` command line, end to end: help and version, every output format, the JSON
+//! contract, several inputs as one timeline, standard input, gzip, and bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use ironward_sensor::capture::{self, PcapConfig, PcapWriter};
+use serde_json::Value;
+
+fn ironward() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ironward"))
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo.pcapng")
+}
+
+fn run(args: &[&str]) -> Output {
+    ironward().args(args).output().expect("ironward runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "ironward failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("valid JSON")
+}
+
+fn analyze_json(files: &[&Path]) -> Value {
+    let mut cmd = ironward();
+    cmd.args(["analyze", "--format", "json"]);
+    cmd.args(files);
+    json_of(&cmd.output().unwrap())
+}
+
+fn device<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .unwrap_or_else(|| panic!("no device {id}"))
+}
+
+#[test]
+fn help_and_version_are_clear() {
+    let help = run(&["--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for word in ["analyze", "synth", "--verbose", "passively"] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+    let version = run(&["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("ironward {}", env!("CARGO_PKG_VERSION"))
+    );
+    let analyze = String::from_utf8_lossy(&run(&["analyze", "--help"]).stdout).into_owned();
+    for word in [
+        "--format",
+        "json",
+        "csv",
+        "--out",
+        "--interface",
+        "standard input",
+        "Examples",
+    ] {
+        assert!(analyze.contains(word), "analyze --help lacks {word}");
+    }
+    let synth = String::from_utf8_lossy(&run(&["synth", "--help"]).stdout).into_owned();
+    assert!(synth.contains("demo") && synth.contains("scale"));
+}
+
+#[test]
+fn json_report_keeps_its_contract() {
+    let report = analyze_json(&[&demo()]);
+    let top: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in ["devices", "connections", "stats"] {
+        assert!(top.contains(&key), "missing top-level key {key}");
+    }
+    for d in report["devices"].as_array().unwrap() {
+        for key in [
+            "id",
+            "mac",
+            "ips",
+            "vendor",
+            "hostnames",
+            "type",
+            "role",
+            "model",
+            "firmware",
+            "serial",
+            "os",
+            "protocols",
+            "services",
+            "facts",
+            "first_seen",
+            "last_seen",
+        ] {
+            assert!(d.get(key).is_some(), "device lacks {key}: {d}");
+        }
+        assert!(d["protocols"]["client"].is_array() && d["protocols"]["server"].is_array());
+        for fact in d["facts"].as_array().unwrap() {
+            assert!(fact["attribute"].is_string() && fact["value"].is_string());
+            assert!(fact["source"].is_string());
+        }
+        // RFC 3339 times.
+        assert!(d["first_seen"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-02T08:00:"));
+    }
+    for c in report["connections"].as_array().unwrap() {
+        for key in [
+            "a",
+            "b",
+            "a_ip",
+            "b_ip",
+            "transport",
+            "port",
+            "protocol",
+            "packets",
+            "bytes",
+            "first_seen",
+            "last_seen",
+        ] {
+            assert!(c.get(key).is_some(), "connection lacks {key}: {c}");
+        }
+    }
+    let stats = &report["stats"];
+    for key in [
+        "packets",
+        "bytes",
+        "frames_by_linktype",
+        "decode_errors",
+        "truncated",
+        "flows",
+        "flows_evicted",
+        "streams_with_gaps",
+    ] {
+        assert!(stats.get(key).is_some(), "stats lacks {key}");
+    }
+}
+
+#[test]
+fn demo_plant_is_understood() {
+    let report = analyze_json(&[&demo()]);
+    assert_eq!(report["stats"]["packets"], 126);
+    assert_eq!(report["stats"]["frames_by_linktype"]["ethernet"], 126);
+    assert_eq!(report["stats"]["fragments_reassembled"], 1);
+
+    // The router: many internet addresses behind its MAC, plus its own ARP-claimed address.
+    let router = device(&report, "mac:00:00:0c:9f:f0:01");
+    assert_eq!(router["role"], "router");
+    assert_eq!(router["vendor"], "Cisco Systems, Inc");
+    assert!(router["ips"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("10.10.1.1")));
+    assert!(!router["ips"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("203.0.113.10")));
+    // Hosts behind it are keyed by IP.
+    let remote = device(&report, "ip:203.0.113.10");
+    assert_eq!(remote["mac"], Value::Null);
+    assert_eq!(remote["services"][0]["port"], 443);
+
+    // The Modicon: vendor from its OUI, Modbus service; the scan of 23 and 80 invents nothing.
+    let plc = device(&report, "mac:00:80:f4:12:34:56");
+    assert_eq!(plc["vendor"], "TELEMECANIQUE ELECTRIQUE");
+    assert_eq!(plc["ips"], serde_json::json!(["10.10.1.10"]));
+    let services = plc["services"].as_array().unwrap();
+    assert_eq!(services.len(), 1, "{services:?}");
+    assert_eq!(services[0]["port"], 502);
+    assert_eq!(services[0]["protocol"], "modbus");
+    let ip_fact = plc["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["attribute"] == "ip")
+        .unwrap();
+    assert_eq!(ip_fact["source"], "arp");
+    assert_eq!(plc["model"], Value::Null);
+    assert_eq!(plc["hostnames"], serde_json::json!([]));
+
+    // The phone's randomised MAC: marked, no vendor guessed from it.
+    let phone = device(&report, "mac:da:a1:19:3e:5f:70");
+    assert_eq!(phone["vendor"], Value::Null);
+    assert!(phone["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["attribute"] == "mac_locally_administered" && f["source"] == "mac"));
+
+    // The workstation's IPv6 link-local address comes from Neighbor Discovery.
+    let ws = device(&report, "mac:00:14:22:0a:0b:0c");
+    assert!(ws["ips"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("fe80::214:22ff:fe0a:b0c")));
+    assert_eq!(
+        ws["protocols"]["client"],
+        serde_json::json!(["dns", "s7comm", "tls"])
+    );
+
+    // Connections name both ends and the server port.
+    let modbus = report["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["b"] == "mac:00:80:f4:12:34:56" && c["a"] == "mac:00:14:22:01:02:03")
+        .unwrap();
+    assert_eq!(modbus["transport"], "tcp");
+    assert_eq!(modbus["port"], 502);
+    assert_eq!(modbus["packets"], 30);
+}
+
+#[test]
+fn shipped_demo_capture_is_what_the_generator_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo.pcapng");
+    let status = ironward()
+        .args(["synth", "demo", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(demo()).unwrap(),
+        "testdata/demo.pcapng is stale: run `ironward synth demo`"
+    );
+}
+
+#[test]
+fn table_output_is_the_default() {
+    let output = run(&["analyze", demo().to_str().unwrap()]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with("Devices (14)"), "{text}");
+    assert!(text.contains("Connections (15)"));
+    assert!(text.contains("TELEMECANIQUE ELECTRIQUE"));
+    assert!(text.contains("126 frames"));
+}
+
+#[test]
+fn csv_output_writes_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let output = ironward()
+        .args(["analyze", "--format", "csv", "--out"])
+        .arg(&out)
+        .arg(demo())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let devices = std::fs::read_to_string(out.join("devices.csv")).unwrap();
+    assert!(devices.starts_with("id,mac,ips,vendor,"));
+    assert_eq!(devices.lines().count(), 15);
+    assert!(devices
+        .contains("mac:00:80:f4:12:34:56,00:80:f4:12:34:56,10.10.1.10,TELEMECANIQUE ELECTRIQUE"));
+    let connections = std::fs::read_to_string(out.join("connections.csv")).unwrap();
+    assert!(connections.starts_with("a,b,a_ip,b_ip,transport,port,protocol,packets,bytes"));
+    assert_eq!(connections.lines().count(), 16);
+
+    let without_dir = run(&["analyze", "--format", "csv", demo().to_str().unwrap()]);
+    assert!(!without_dir.status.success());
+    assert!(String::from_utf8_lossy(&without_dir.stderr).contains("--out DIR"));
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_is_refused_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("index.html");
+    std::fs::write(&html, "<!DOCTYPE html><html></html>").unwrap();
+    let output = run(&["analyze", html.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: {}: not a pcap or pcapng file (first bytes 3c 21 44 4f 43 54 59 50)",
+            html.display()
+        )),
+        "{stderr}"
+    );
+
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let output = run(&["analyze", empty.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+
+    let missing = run(&["analyze", "/nonexistent/capture.pcap"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/capture.pcap"));
+}
+
+#[test]
+fn a_truncated_capture_yields_what_is_readable_and_names_the_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcapng");
+    let bytes = std::fs::read(demo()).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let output = run(&["analyze", "--format", "json", cut.to_str().unwrap()]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("offset"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let packets = report["stats"]["packets"].as_u64().unwrap();
+    assert!(packets > 50 && packets < 126, "{packets}");
+    assert_eq!(report["stats"]["capture_warnings"], 1);
+}
+
+#[test]
+fn standard_input_reads_like_a_file() {
+    let mut child = ironward()
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(demo()).unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let from_stdin = json_of(&child.wait_with_output().unwrap());
+    assert_eq!(from_stdin, analyze_json(&[&demo()]));
+}
+
+#[test]
+fn gzip_compressed_captures_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("demo.pcapng.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(&std::fs::read(demo()).unwrap()).unwrap();
+    encoder.finish().unwrap();
+    assert_eq!(analyze_json(&[&gz]), analyze_json(&[&demo()]));
+}
+
+#[test]
+fn several_files_are_one_timeline() {
+    // Split the demo into two pcaps of alternate frames: analysed together they must give the
+    // same report as the original (apart from counting two inputs).
+    let dir = tempfile::tempdir().unwrap();
+    let paths = [dir.path().join("even.pcap"), dir.path().join("odd.pcap")];
+    let mut writers: Vec<_> = paths
+        .iter()
+        .map(|p| {
+            PcapWriter::new(
+                std::fs::File::create(p).unwrap(),
+                PcapConfig {
+                    nanosecond: true,
+                    ..PcapConfig::default()
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut reader = capture::open_file(&demo()).unwrap();
+    let mut n = 0;
+    while let Some(frame) = reader.next_frame() {
+        writers[n % 2]
+            .write_frame(frame.timestamp_ns, frame.data, frame.original_len)
+            .unwrap();
+        n += 1;
+    }
+    for mut w in writers {
+        w.flush().unwrap();
+    }
+    let mut merged = analyze_json(&[&paths[1], &paths[0]]);
+    let mut original = analyze_json(&[&demo()]);
+    assert_eq!(merged["stats"]["inputs"], 2);
+    merged["stats"]["inputs"] = Value::Null;
+    original["stats"]["inputs"] = Value::Null;
+    assert_eq!(merged, original);
+}
+
+#[test]
+fn verbose_turns_on_logging() {
+    let quiet = run(&["analyze", "--format", "json", demo().to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&quiet.stderr).is_empty());
+    let loud = run(&[
+        "-v",
+        "analyze",
+        "--format",
+        "json",
+        demo().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&loud.stderr);
+    assert!(
+        stderr.contains("INFO") && stderr.contains("opened"),
+        "{stderr}"
+    );
+}
