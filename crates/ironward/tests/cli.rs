@@ -406,3 +406,180 @@ fn verbose_turns_on_logging() {
         "{stderr}"
     );
 }
+
+/// Network namespace and veth pair owned by one test; removed on drop, also on panic.
+struct Lab {
+    namespace: String,
+    host_link: String,
+}
+
+impl Lab {
+    /// Creates namespace `iwcli-<pid>` with `10.215.<n>.2/24` on its end of a veth pair whose
+    /// other end (`10.215.<n>.1/24`) stays in the test's namespace. `None` (with a printed
+    /// reason) when the test cannot create it.
+    fn create() -> Option<Lab> {
+        let uid = Command::new("id").arg("-u").output().ok()?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            println!("skipped: live capture through the CLI needs root (network namespaces)");
+            return None;
+        }
+        let pid = std::process::id();
+        let lab = Lab {
+            namespace: format!("iwcli-{pid}"),
+            host_link: format!("iwc{pid}a"),
+        };
+        let peer = format!("iwc{pid}b");
+        let n = pid % 200 + 20;
+        let ok = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let steps: Vec<Vec<String>> = vec![
+            vec!["netns".into(), "add".into(), lab.namespace.clone()],
+            vec![
+                "link".into(),
+                "add".into(),
+                lab.host_link.clone(),
+                "type".into(),
+                "veth".into(),
+                "peer".into(),
+                "name".into(),
+                peer.clone(),
+            ],
+            vec![
+                "link".into(),
+                "set".into(),
+                peer.clone(),
+                "netns".into(),
+                lab.namespace.clone(),
+            ],
+            vec![
+                "addr".into(),
+                "add".into(),
+                format!("10.215.{n}.1/24"),
+                "dev".into(),
+                lab.host_link.clone(),
+            ],
+            vec![
+                "link".into(),
+                "set".into(),
+                lab.host_link.clone(),
+                "up".into(),
+            ],
+            vec![
+                "-n".into(),
+                lab.namespace.clone(),
+                "addr".into(),
+                "add".into(),
+                format!("10.215.{n}.2/24"),
+                "dev".into(),
+                peer.clone(),
+            ],
+            vec![
+                "-n".into(),
+                lab.namespace.clone(),
+                "link".into(),
+                "set".into(),
+                peer,
+                "up".into(),
+            ],
+        ];
+        for step in &steps {
+            let args: Vec<&str> = step.iter().map(String::as_str).collect();
+            if !ok(&args) {
+                println!(
+                    "skipped: could not set up the lab network (ip {})",
+                    args.join(" ")
+                );
+                return None;
+            }
+        }
+        Some(lab)
+    }
+
+    fn subnet(&self) -> u32 {
+        std::process::id() % 200 + 20
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_link])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .status();
+    }
+}
+
+#[test]
+fn live_capture_through_the_cli() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        println!("skipped: python3 is needed to make traffic in the lab namespace");
+        return;
+    }
+    let Some(lab) = Lab::create() else { return };
+    let n = lab.subnet();
+    let analyzer = ironward()
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "--duration",
+            "4",
+            "--interface",
+        ])
+        .arg(&lab.host_link)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // The namespace's kernel ARPs for us, then sends UDP datagrams we never answer.
+    let sender = Command::new("ip")
+        .args(["netns", "exec", &lab.namespace, "python3", "-c"])
+        .arg(format!(
+            "import socket, time\n\
+             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             for i in range(20):\n    s.sendto(b'ironward' * 10, ('10.215.{n}.1', 47808)); time.sleep(0.02)\n"
+        ))
+        .status()
+        .unwrap();
+    assert!(sender.success());
+    let output = analyzer.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("kernel:"),
+        "no kernel counters reported: {stderr}"
+    );
+    let report = json_of(&output);
+    let peer_ip = format!("10.215.{n}.2");
+    let peer = report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["ips"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(peer_ip.as_str()))
+        })
+        .unwrap_or_else(|| panic!("peer not found: {report}"));
+    assert!(peer["id"].as_str().unwrap().starts_with("mac:"));
+    assert!(peer["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["attribute"] == "ip" && f["source"] == "arp"));
+    assert_eq!(peer["protocols"]["client"], serde_json::json!(["bacnet"]));
+    let bacnet = report["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["port"] == 47808)
+        .unwrap();
+    assert_eq!(bacnet["packets"], 20);
+}
