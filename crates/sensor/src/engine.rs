@@ -49,9 +49,10 @@ pub struct FlowRecord {
     pub info: FlowInfo,
     /// Why it ended.
     pub reason: EndReason,
-    /// Frames beyond those in `info.packets`: a datagram reassembled from N fragments counts as
-    /// one packet in the flow table and adds N-1 here. IP-level frame counts are the sum.
-    pub extra_fragment_frames: u64,
+    /// Frames beyond those in `info.packets`, per [`Direction`] index: a datagram reassembled
+    /// from N fragments counts as one packet in the flow table and adds N-1 here. IP-level frame
+    /// counts are the sum.
+    pub extra_fragment_frames: [u64; 2],
 }
 
 /// The result of an analysis.
@@ -73,7 +74,7 @@ struct FlowState {
     /// Destination MAC of the client's first frame.
     client_dst_mac: Option<MacAddr>,
     /// See [`FlowRecord::extra_fragment_frames`].
-    extra_fragment_frames: u64,
+    extra_fragment_frames: [u64; 2],
 }
 
 /// Link-layer facts of the frame being processed, for the flow handler.
@@ -132,7 +133,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
         if dir == Direction::ClientToServer && state.client_dst_mac.is_none() {
             state.client_dst_mac = self.current.dst_mac;
         }
-        state.extra_fragment_frames += self.current.fragment_frames.saturating_sub(1);
+        state.extra_fragment_frames[index] += self.current.fragment_frames.saturating_sub(1);
     }
 
     fn on_datagram(
@@ -205,7 +206,10 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 last_seen: flow.last_seen_ns,
                 answered: false,
             });
-        acc.packets += flow.packets[0] + flow.packets[1] + state.extra_fragment_frames;
+        acc.packets += flow.packets[0]
+            + flow.packets[1]
+            + state.extra_fragment_frames[0]
+            + state.extra_fragment_frames[1];
         acc.bytes += flow.bytes[0] + flow.bytes[1];
         acc.flows += 1;
         acc.first_seen = acc.first_seen.min(flow.first_seen_ns);
@@ -636,7 +640,7 @@ impl Engine {
                 dissector: registry.select(info),
                 src_mac: [None, None],
                 client_dst_mac: None,
-                extra_fragment_frames: 0,
+                extra_fragment_frames: [0, 0],
             },
             &mut sink,
         );

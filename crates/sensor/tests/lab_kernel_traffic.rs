@@ -38,7 +38,7 @@
 //!
 //! * A fragmented datagram is one packet of its flow for Ironward (`FlowInfo::packets`), whose
 //!   bytes are the wire bytes of all its fragments; the other fragment frames are counted in
-//!   `FlowRecord::extra_fragment_frames`. tshark counts every fragment frame in `conv,ip` but only
+//!   `FlowRecord::extra_fragment_frames` (per direction). tshark counts every fragment frame in `conv,ip` but only
 //!   the reassembling frame (and only that frame's bytes) in `conv,udp`. So IP-level frames are
 //!   ours `packets + extra_fragment_frames`, and for fragmented UDP flows only the frame counts
 //!   (one per datagram on both sides) are compared, not the bytes.
@@ -47,10 +47,6 @@
 //!   `-o ipv6.defragment:FALSE`, only the first fragment). So `conv,ipv6` is compared for the
 //!   conversations without fragments, and every IPv6 conversation is compared with the table
 //!   built from tshark's per-frame fields.
-//! * `extra_fragment_frames` is one number per flow, not per direction. Every fragmented
-//!   datagram here is echoed byte for byte, so the kernel fragments both directions alike and the
-//!   test splits a flow's extra frames evenly between its directions (and checks that the
-//!   datagram counts are equal and the extra frames even).
 //!
 //! The veths are created with `gso_max_segs 1`: otherwise the kernel hands the capture TCP
 //! "super-segments" of up to 64 KB (GSO) that never exist on a real wire.
@@ -652,16 +648,8 @@ fn ip_frames(record: &FlowRecord) -> [u64; 2] {
         Direction::ClientToServer.index(),
         Direction::ServerToClient.index(),
     );
-    // KNOWN: `FlowRecord::extra_fragment_frames` is not kept per direction, so per-direction
-    // IP frame counts of a fragmented flow cannot be read from the library. Every fragmented
-    // datagram here was echoed with the same size (see the module documentation), so the
-    // extra frames split evenly; the library should count them per direction.
     let extra = record.extra_fragment_frames;
-    assert!(
-        extra == 0 || (extra % 2 == 0 && f.packets[c2s] == f.packets[s2c]),
-        "unexpected fragment pattern in {record:?}"
-    );
-    [f.packets[c2s] + extra / 2, f.packets[s2c] + extra / 2]
+    [f.packets[c2s] + extra[c2s], f.packets[s2c] + extra[s2c]]
 }
 
 /// IP conversations of the flows `keep` selects, keyed by addresses.
@@ -885,8 +873,8 @@ fn kernel_traffic_matches_tshark() {
     let tcp = parse_conv(&conv, "TCP Conversations");
     let udp = parse_conv(&conv, "UDP Conversations");
     let all = |_: &FlowRecord| true;
-    let unfragmented = |r: &FlowRecord| r.extra_fragment_frames == 0;
-    let fragmented = |r: &FlowRecord| r.extra_fragment_frames > 0;
+    let unfragmented = |r: &FlowRecord| r.extra_fragment_frames == [0, 0];
+    let fragmented = |r: &FlowRecord| r.extra_fragment_frames != [0, 0];
 
     // IPv4: every fragment frame counts, in tshark's table and in ours.
     diff(
@@ -959,7 +947,11 @@ fn kernel_traffic_matches_tshark() {
     );
     assert_eq!(stats.fragments_reassembled, first_v4 + first_v6);
     assert_eq!(stats.fragment_overlaps, 0);
-    let extra: u64 = analysis.flows.iter().map(|r| r.extra_fragment_frames).sum();
+    let extra: u64 = analysis
+        .flows
+        .iter()
+        .map(|r| r.extra_fragment_frames[0] + r.extra_fragment_frames[1])
+        .sum();
     assert_eq!(extra, 2 * (first_v4 + first_v6), "3 frames per datagram");
 
     // ARP.
