@@ -1,5 +1,6 @@
 //! Devices as reported: identity attributes merged from facts.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -108,11 +109,11 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportedFact {
     /// Attribute name (`vendor`, `ip`, `role`, ...).
-    pub attribute: String,
+    pub attribute: Cow<'static, str>,
     /// Value.
     pub value: String,
     /// Source name (`oui`, `arp`, ...).
-    pub source: String,
+    pub source: Cow<'static, str>,
     /// 0–100.
     pub confidence: u8,
 }
@@ -120,9 +121,9 @@ pub struct ReportedFact {
 impl From<&Fact> for ReportedFact {
     fn from(fact: &Fact) -> Self {
         Self {
-            attribute: fact.attribute.as_str().to_owned(),
+            attribute: Cow::Borrowed(fact.attribute.as_str()),
             value: fact.value.clone(),
-            source: fact.source.as_str().to_owned(),
+            source: Cow::Borrowed(fact.source.as_str()),
             confidence: fact.confidence,
         }
     }

@@ -12,9 +12,11 @@ use ironward_wire::MacAddr;
 const TABLE: &str = include_str!("../data/oui.tsv");
 
 struct OuiTable {
-    vendors: Vec<&'static str>,
-    /// (prefix, vendor index) sorted by prefix, one array per prefix length.
-    by_len: [Vec<(u64, u32)>; 3],
+    /// Byte offset in [`TABLE`] of each vendor name (the rest of its line).
+    vendors: Vec<u32>,
+    /// `prefix << 16 | vendor index`, sorted, one array per prefix length: 8 bytes an entry,
+    /// so the parsed table costs about 0.5 MB besides the text.
+    by_len: [Vec<u64>; 3],
 }
 
 /// Prefix lengths in bits, longest first, matching `OuiTable::by_len`.
@@ -27,8 +29,12 @@ fn table() -> &'static OuiTable {
 
 fn parse(text: &'static str) -> OuiTable {
     let mut vendors = Vec::new();
-    let mut by_len: [Vec<(u64, u32)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for line in text.lines() {
+    let mut by_len: [Vec<u64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut offset = 0usize;
+    for line in text.split_inclusive('\n') {
+        let at = offset;
+        offset += line.len();
+        let line = line.trim_end_matches('\n');
         if line.starts_with('#') {
             continue;
         }
@@ -36,10 +42,10 @@ fn parse(text: &'static str) -> OuiTable {
             continue;
         };
         if key == "V" {
-            vendors.push(value);
+            vendors.push(u32::try_from(at + 2).unwrap_or(u32::MAX));
             continue;
         }
-        let (Ok(prefix), Ok(vendor)) = (u64::from_str_radix(key, 16), value.parse::<u32>()) else {
+        let (Ok(prefix), Ok(vendor)) = (u64::from_str_radix(key, 16), value.parse::<u16>()) else {
             continue;
         };
         let slot = match key.len() {
@@ -48,12 +54,17 @@ fn parse(text: &'static str) -> OuiTable {
             6 => 2,
             _ => continue,
         };
-        by_len[slot].push((prefix, vendor));
+        by_len[slot].push(prefix << 16 | u64::from(vendor));
     }
     for list in &mut by_len {
         list.sort_unstable();
     }
     OuiTable { vendors, by_len }
+}
+
+fn vendor_name(at: u32) -> Option<&'static str> {
+    let rest = TABLE.get(at as usize..)?;
+    Some(rest.split('\n').next().unwrap_or(rest))
 }
 
 /// The registered organisation for a MAC address, if its prefix is registered.
@@ -67,9 +78,9 @@ pub fn vendor(mac: MacAddr) -> Option<&'static str> {
     let value = mac.to_u64();
     for (slot, bits) in PREFIX_BITS.iter().enumerate() {
         let prefix = value >> (48 - bits);
-        if let Ok(pos) = table.by_len[slot].binary_search_by_key(&prefix, |&(p, _)| p) {
-            let index = table.by_len[slot][pos].1 as usize;
-            return table.vendors.get(index).copied();
+        if let Ok(pos) = table.by_len[slot].binary_search_by_key(&prefix, |&entry| entry >> 16) {
+            let index = (table.by_len[slot][pos] & 0xffff) as usize;
+            return table.vendors.get(index).and_then(|&at| vendor_name(at));
         }
     }
     None
