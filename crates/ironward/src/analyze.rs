@@ -89,7 +89,15 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         failed = analyze_files(&args.files, &mut engine, !args.no_progress)?;
     }
 
+    let started = Instant::now();
     let analysis = engine.finish();
+    tracing::info!(
+        devices = analysis.report.devices.len(),
+        connections = analysis.report.connections.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "built the report"
+    );
+    let started = Instant::now();
     // Standard output is line-buffered: a report of thousands of lines needs a real buffer.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match args.format {
@@ -107,6 +115,10 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "wrote the report"
+    );
     Ok(if failed {
         ExitCode::from(2)
     } else {

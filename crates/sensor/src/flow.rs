@@ -740,8 +740,12 @@ impl<U> FlowTable<U> {
         }
         let id = e.info.id;
         let class = class_of(&e.info);
-        self.unlink(idx, old_class);
-        self.link_tail(idx, class);
+        // Bursts of one flow are common; the most recent flow is already where it belongs, and
+        // relinking would touch two other entries for nothing.
+        if class != old_class || self.lists[class].tail != idx {
+            self.unlink(idx, old_class);
+            self.link_tail(idx, class);
+        }
         (id, dir)
     }
 

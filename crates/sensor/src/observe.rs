@@ -101,6 +101,18 @@ pub struct Observer {
     ips: HashMap<IpAddr, IpRecord>,
     arp_senders: HashSet<(MacAddr, Ipv4Addr)>,
     facts: Vec<Fact>,
+    /// Frames of the last sender seen by [`Observer::saw_mac`], not yet in `macs`: streams of
+    /// non-IP frames (IEC 61850 sampled values, GOOSE, PROFINET) repeat one sender thousands of
+    /// times a second, and one map update per run of frames is enough.
+    pending: Option<PendingMac>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingMac {
+    mac: MacAddr,
+    frames: u64,
+    first_seen: i64,
+    last_seen: i64,
 }
 
 /// Addresses that name a host, as opposed to groups, broadcasts or "no address yet".
@@ -135,12 +147,34 @@ impl Observer {
         if mac.is_multicast() || mac.is_zero() {
             return;
         }
-        let record = self.macs.entry(mac).or_default();
-        record.frames_sent += 1;
-        if record.first_seen == 0 || ts < record.first_seen {
-            record.first_seen = ts;
+        if let Some(p) = self.pending.as_mut() {
+            if p.mac == mac {
+                p.frames += 1;
+                p.first_seen = p.first_seen.min(ts);
+                p.last_seen = p.last_seen.max(ts);
+                return;
+            }
         }
-        record.last_seen = record.last_seen.max(ts);
+        self.flush_pending();
+        self.pending = Some(PendingMac {
+            mac,
+            frames: 1,
+            first_seen: ts,
+            last_seen: ts,
+        });
+    }
+
+    /// Moves the pending run of frames of [`Observer::saw_mac`] into the per-MAC records.
+    fn flush_pending(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let record = self.macs.entry(p.mac).or_default();
+        record.frames_sent += p.frames;
+        if record.first_seen == 0 || p.first_seen < record.first_seen {
+            record.first_seen = p.first_seen;
+        }
+        record.last_seen = record.last_seen.max(p.last_seen);
     }
 
     fn binding(&mut self, mac: MacAddr, ip: IpAddr) -> &mut Binding {
@@ -196,6 +230,7 @@ impl Observer {
     /// An IPv6 router advertisement sent by `mac`.
     pub fn router_advertisement(&mut self, mac: MacAddr, ts: i64) {
         self.saw_mac(mac, ts);
+        self.flush_pending();
         self.macs.entry(mac).or_default().router_advertisement = true;
     }
 
@@ -273,7 +308,8 @@ impl Observer {
     }
 
     /// Resolves the evidence into devices.
-    pub fn devices(&self) -> DeviceMap {
+    pub fn devices(mut self) -> DeviceMap {
+        self.flush_pending();
         // Routers: many addresses they never claimed, or router advertisements.
         let mut foreign: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
         for (&(mac, ip), binding) in &self.bindings {

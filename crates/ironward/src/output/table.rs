@@ -35,7 +35,7 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// Writes devices, the busiest connections and the statistics as tables.
-pub(crate) fn write_table(report: &AnalysisReport, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
     let mut devices = new_table(&["device", "ips", "vendor", "role", "protocols", "services"]);
     for d in &report.devices {
         let mut protocols: Vec<String> =
