@@ -990,7 +990,7 @@ fn kernel_traffic_matches_tshark() {
             assert!(
                 device.facts.iter().any(|f| f.attribute == "ip"
                     && f.value == address
-                    && sources.contains(&f.source.as_str())),
+                    && sources.contains(&f.source.as_ref())),
                 "{}: no ip fact {address} from {sources:?}: {:#?}",
                 host.mac,
                 device.facts
