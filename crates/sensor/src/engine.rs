@@ -73,6 +73,9 @@ struct FlowState {
     src_mac: [Option<MacAddr>; 2],
     /// Destination MAC of the client's first frame.
     client_dst_mac: Option<MacAddr>,
+    /// The client's frames went to a broadcast or multicast MAC: the server address is a group
+    /// (a directed broadcast such as 192.168.2.255), not a host.
+    server_is_group: bool,
     /// See [`FlowRecord::extra_fragment_frames`].
     extra_fragment_frames: [u64; 2],
 }
@@ -82,6 +85,8 @@ struct FlowState {
 struct CurrentFrame {
     src_mac: Option<MacAddr>,
     dst_mac: Option<MacAddr>,
+    /// The destination MAC is a broadcast or multicast address.
+    dst_is_group: bool,
     fragment_frames: u64,
 }
 
@@ -132,6 +137,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
         }
         if dir == Direction::ClientToServer && state.client_dst_mac.is_none() {
             state.client_dst_mac = self.current.dst_mac;
+            state.server_is_group |= self.current.dst_is_group;
         }
         state.extra_fragment_frames[index] += self.current.fragment_frames.saturating_sub(1);
     }
@@ -185,6 +191,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
             client_mac: state.src_mac[client],
             server_mac: state.src_mac[server],
             client_dst_mac: state.client_dst_mac,
+            server_is_group: state.server_is_group,
             client_packets: flow.packets[client],
             server_packets: flow.packets[server],
             first_seen_ns: flow.first_seen_ns,
@@ -395,6 +402,7 @@ impl Engine {
         let current = CurrentFrame {
             src_mac: link.src_mac.filter(|m| m.is_unicast() && !m.is_zero()),
             dst_mac: link.dst_mac.filter(|m| m.is_unicast() && !m.is_zero()),
+            dst_is_group: link.dst_mac.is_some_and(|m| m.is_multicast()),
             fragment_frames: 0,
         };
         match packet.network {
@@ -640,6 +648,7 @@ impl Engine {
                 dissector: registry.select(info),
                 src_mac: [None, None],
                 client_dst_mac: None,
+                server_is_group: false,
                 extra_fragment_frames: [0, 0],
             },
             &mut sink,

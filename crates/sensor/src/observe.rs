@@ -83,6 +83,9 @@ pub struct FlowEndpoints {
     pub server_mac: Option<MacAddr>,
     /// Destination MAC of the client's frames (the server's MAC, or the router's).
     pub client_dst_mac: Option<MacAddr>,
+    /// The client's frames went to a broadcast or multicast MAC: the server address is a group
+    /// (a directed broadcast), not a host, whatever it looks like.
+    pub server_is_group: bool,
     /// Packets client → server.
     pub client_packets: u64,
     /// Packets server → client.
@@ -237,18 +240,15 @@ impl Observer {
     /// A flow ended: record which MACs used which addresses, and when.
     pub fn flow(&mut self, flow: &FlowEndpoints) {
         let (first, last) = (flow.first_seen_ns, flow.last_seen_ns);
-        for (ip, packets) in [
-            (flow.client_ip, flow.client_packets),
-            (flow.server_ip, flow.server_packets),
-        ] {
-            if is_host_address(ip) {
+        let server_is_host = !flow.server_is_group;
+        for (ip, is_host) in [(flow.client_ip, true), (flow.server_ip, server_is_host)] {
+            if is_host && is_host_address(ip) {
                 let record = self.ips.entry(ip).or_default();
                 if record.first_seen == 0 || first < record.first_seen {
                     record.first_seen = first;
                 }
                 record.last_seen = record.last_seen.max(last);
             }
-            let _ = packets;
         }
         if let Some(mac) = flow.client_mac {
             self.flow_mac(mac, flow.client_ip, flow.client_packets, 0, first, last);
@@ -258,7 +258,7 @@ impl Observer {
         }
         // The client's destination MAC is the server's (or its router's): weaker evidence, kept
         // for servers that never answered or whose answers the capture missed.
-        if let Some(mac) = flow.client_dst_mac {
+        if let Some(mac) = flow.client_dst_mac.filter(|_| server_is_host) {
             if Some(mac) != flow.server_mac {
                 self.flow_mac(mac, flow.server_ip, 0, flow.client_packets, first, last);
             }
@@ -550,6 +550,7 @@ mod tests {
             client_mac: Some(mac(client.1)),
             server_mac: Some(mac(server.1)),
             client_dst_mac: Some(mac(dst_mac)),
+            server_is_group: false,
             client_packets: 3,
             server_packets: 2,
             first_seen_ns: 1_000,
@@ -619,6 +620,21 @@ mod tests {
             map.resolve(ip("0.0.0.0"), Some(mac(1))),
             Some(DeviceKey::Mac(to_model(mac(1))))
         );
+    }
+
+    #[test]
+    fn directed_broadcasts_are_not_devices() {
+        let mut observer = Observer::new();
+        observer.flow(&FlowEndpoints {
+            server_mac: None,
+            client_dst_mac: None,
+            server_is_group: true,
+            server_packets: 0,
+            ..flow(("192.168.2.1", 1), ("192.168.2.255", 2), 2)
+        });
+        let map = observer.devices();
+        assert!(!map.owner.contains_key(&ip("192.168.2.255")));
+        assert_eq!(map.devices.len(), 1);
     }
 
     #[test]
