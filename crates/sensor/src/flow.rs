@@ -15,7 +15,7 @@ threads, for sharding packets to workers.
 - **Orientation** (fixed when the flow is created, never changed; see [`Orientation`]):
   a SYN without ACK → its sender is the client; a SYN+ACK → its sender is the server
   ([`Orientation::Handshake`]); otherwise, if either port is a *service port* (below 1024 or in
-  a short list of OT/IoT service ports: [`is_service_port`]), the endpoint with the lower service
+  a short list of OT/IoT service ports: [`crate::services::is_well_known_server_port`]), the endpoint with the lower service
   port is the server ([`Orientation::WellKnownPort`]); otherwise the sender of the first packet is
   the client ([`Orientation::FirstPacket`]).
 - **Port reuse.** A SYN without ACK on an existing TCP flow starts a **new flow** (new id; the old
@@ -53,6 +53,7 @@ use ironward_wire::{TcpSummary, Vlans};
 
 use crate::reassembly::{ReassemblyBudget, StreamReassembler};
 pub use crate::reassembly::{ReassemblyConfig, StreamChunk};
+use crate::services::is_well_known_server_port;
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
@@ -265,20 +266,6 @@ pub struct FlowStats {
     pub reassembly_overflows: u64,
     /// Packets processed.
     pub packets: u64,
-}
-
-/// Service ports above 1023 that identify the server side (OT/IoT and common IT services).
-const SERVICE_PORTS: &[u16] = &[
-    1433, 1883, 1900, 1911, 2222, 2404, 3306, 3389, 4840, 5007, 5353, 5432, 5683, 5900, 8080, 8443,
-    8883, 9600, 18245, 20000, 34962, 34963, 34964, 44818, 47808,
-];
-
-/// Whether `port` identifies a server: below 1024 (and not 0) or a registered OT/IoT/IT service
-/// port (Modbus 502, S7 102, EtherNet/IP 44818/2222, DNP3 20000, IEC-104 2404, OPC UA 4840,
-/// BACnet 47808, MQTT 1883/8883, SNMP, mDNS 5353, SSDP 1900, CoAP 5683, FINS 9600, PROFINET
-/// 34962-4, ...).
-pub fn is_service_port(port: u16) -> bool {
-    (port != 0 && port < 1024) || SERVICE_PORTS.contains(&port)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,8 +588,8 @@ impl<U> FlowTable<U> {
                 (dst, src, Orientation::Handshake)
             }
         } else {
-            let s = is_service_port(pkt.src_port);
-            let d = is_service_port(pkt.dst_port);
+            let s = is_well_known_server_port(pkt.protocol, pkt.src_port);
+            let d = is_well_known_server_port(pkt.protocol, pkt.dst_port);
             match (s, d) {
                 (true, true) if pkt.src_port < pkt.dst_port => {
                     (dst, src, Orientation::WellKnownPort)
@@ -935,9 +922,9 @@ mod tests {
 
     #[test]
     fn service_ports() {
-        assert!(is_service_port(502));
-        assert!(is_service_port(44818));
-        assert!(!is_service_port(0));
-        assert!(!is_service_port(50000));
+        assert!(is_well_known_server_port(TCP, 502));
+        assert!(is_well_known_server_port(TCP, 44818));
+        assert!(!is_well_known_server_port(TCP, 0));
+        assert!(!is_well_known_server_port(TCP, 50000));
     }
 }

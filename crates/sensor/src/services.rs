@@ -77,10 +77,23 @@ pub fn protocol_for_port(ip_protocol: u8, port: u16) -> Option<&'static str> {
     Some(name)
 }
 
-/// Ports below 1024 and the registered industrial and IoT service ports: when neither a
-/// handshake nor the first packet tells who is the server, the side on such a port is.
+/// Ports below 1024 and the registered industrial, IoT and IT service ports: when no handshake
+/// tells who is the server, the side on such a port is (the lower one when both are). The
+/// client ports of DHCP (68) and DHCPv6 (546) never are: a server's answer to a multicast request
+/// is a flow of its own, which must not make the client a server.
 pub fn is_well_known_server_port(ip_protocol: u8, port: u16) -> bool {
-    port < 1024 || protocol_for_port(ip_protocol, port).is_some()
+    let client_only = ip_protocol == ip_proto::UDP && matches!(port, 68 | 546);
+    port != 0
+        && !client_only
+        && (port < 1024 || protocol_for_port(ip_protocol, port).is_some() || is_it_service(port))
+}
+
+/// Registered IT service ports above 1023 that name no protocol Ironward reports yet.
+fn is_it_service(port: u16) -> bool {
+    matches!(
+        port,
+        1433 | 1521 | 3306 | 5432 | 6379 | 8000 | 8008 | 8888 | 9090 | 9200
+    )
 }
 
 #[cfg(test)]
@@ -99,5 +112,13 @@ mod tests {
     fn ephemeral_ports_are_not_servers() {
         assert!(!is_well_known_server_port(ip_proto::TCP, 51_234));
         assert!(is_well_known_server_port(ip_proto::TCP, 443));
+        assert!(!is_well_known_server_port(ip_proto::TCP, 0));
+    }
+
+    #[test]
+    fn dhcp_client_ports_are_never_servers() {
+        assert!(!is_well_known_server_port(ip_proto::UDP, 68));
+        assert!(!is_well_known_server_port(ip_proto::UDP, 546));
+        assert!(is_well_known_server_port(ip_proto::UDP, 547));
     }
 }
