@@ -408,7 +408,7 @@ impl Observer {
                 Source::Traffic
             };
             if let Some(device) = map.devices.get_mut(&key) {
-                device.ips.insert(ip);
+                device.ips.push(ip);
                 device.widen(binding.first_seen, binding.last_seen);
                 device.facts.push(Fact::new(
                     key,
@@ -430,7 +430,7 @@ impl Observer {
         for (ip, record) in unowned {
             let key = DeviceKey::Ip(*ip);
             let mut device = ObservedDevice::new(key, None);
-            device.ips.insert(*ip);
+            device.ips.push(*ip);
             device.widen(record.first_seen, record.last_seen);
             device.facts.push(Fact::new(
                 key,
@@ -470,8 +470,8 @@ pub struct ObservedDevice {
     pub key: DeviceKey,
     /// MAC, when keyed by MAC.
     pub mac: Option<MacAddress>,
-    /// Addresses it owns.
-    pub ips: BTreeSet<IpAddr>,
+    /// Addresses it owns, sorted (a device has few: a vector is smaller than a set).
+    pub ips: Vec<IpAddr>,
     /// Evidence.
     pub facts: Vec<Fact>,
     /// Why it has its role, in words.
@@ -487,7 +487,7 @@ impl ObservedDevice {
         Self {
             key,
             mac,
-            ips: BTreeSet::new(),
+            ips: Vec::new(),
             facts: Vec::new(),
             role_detail: None,
             first_seen_ns: 0,
