@@ -760,7 +760,7 @@ impl Engine {
             devices.push(Device {
                 id: key.id(),
                 mac: observed.mac,
-                ips: observed.ips.iter().copied().collect(),
+                ips: observed.ips.clone(),
                 vendor: value(Attribute::Vendor),
                 hostnames,
                 device_type: value(Attribute::Type),

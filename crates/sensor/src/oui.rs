@@ -25,9 +25,13 @@ fn u64_at(at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.try_into().ok()?))
 }
 
-/// The three entry arrays as (byte offset, count), the vendor count, and where the offsets
-/// start. `None` if the embedded table is malformed (a build problem, covered by a test).
-fn layout() -> Option<([(usize, usize); 3], usize, usize)> {
+/// Where the parts of the table are: the three entry arrays as (byte offset, count), the vendor
+/// count, and the byte offset of the vendor name offsets.
+type Layout = ([(usize, usize); 3], usize, usize);
+
+/// The table's [`Layout`]; `None` if the embedded table is malformed (a build problem, covered
+/// by a test).
+fn layout() -> Option<Layout> {
     if TABLE.get(..8)? != MAGIC {
         return None;
     }
