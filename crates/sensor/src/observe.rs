@@ -573,10 +573,7 @@ mod tests {
         let map = observer.devices();
         assert_eq!(map.devices.len(), 2);
         let one = &map.devices[&DeviceKey::Mac(to_model(mac(1)))];
-        assert_eq!(
-            one.ips.iter().copied().collect::<Vec<_>>(),
-            vec![ip("10.0.0.1")]
-        );
+        assert_eq!(one.ips.to_vec(), vec![ip("10.0.0.1")]);
         assert_eq!(one.best(Attribute::Ip).unwrap().source, Source::Arp);
         assert_eq!(
             one.best(Attribute::Vendor).unwrap().value,
@@ -602,10 +599,7 @@ mod tests {
         let map = observer.devices();
         let router = &map.devices[&DeviceKey::Mac(to_model(mac(9)))];
         assert_eq!(router.best(Attribute::Role).unwrap().value, "router");
-        assert_eq!(
-            router.ips.iter().copied().collect::<Vec<_>>(),
-            vec![ip("10.0.0.254")]
-        );
+        assert_eq!(router.ips.to_vec(), vec![ip("10.0.0.254")]);
         assert!(map.devices.contains_key(&DeviceKey::Ip(ip("8.8.8.8"))));
         assert_eq!(map.owner[&ip("10.0.0.1")], DeviceKey::Mac(to_model(mac(1))));
     }
