@@ -69,6 +69,10 @@ pub struct Stats {
     pub capture_warnings: u64,
     /// Capture files (or interfaces) read.
     pub inputs: u64,
+    /// Observations (new addresses, bindings, connections, facts) not recorded because the
+    /// inventory reached its bound of distinct entries; non-zero means the input was either
+    /// enormous or a flood of spoofed addresses.
+    pub observations_dropped: u64,
 }
 
 /// The whole analysis.

@@ -23,7 +23,7 @@ use crate::dissect::{Dissector, DissectorRegistry, Observations};
 use crate::flow::{
     Direction, EndReason, FlowConfig, FlowHandler, FlowInfo, FlowTable, PacketMeta, TcpState,
 };
-use crate::observe::{is_host_address, FlowEndpoints, Observer};
+use crate::observe::{is_host_address, FlowEndpoints, Observer, MAX_ENTRIES};
 use crate::reassembly::StreamChunk;
 use crate::services::{ip_proto, protocol_for_port};
 
@@ -113,6 +113,7 @@ struct Sink<'e> {
     observations: &'e mut Observations,
     connections: &'e mut HashMap<ConnectionKey, ConnectionAcc>,
     flow_records: &'e mut Option<Vec<FlowRecord>>,
+    connections_dropped: &'e mut u64,
     current: CurrentFrame,
 }
 
@@ -200,10 +201,17 @@ impl FlowHandler<FlowState> for Sink<'_> {
         let port = has_ports(flow.protocol).then(|| flow.server.port());
         let key = (flow.client.ip(), flow.server.ip(), flow.protocol, port);
         let answered = server_answered(flow);
-        let acc = self
-            .connections
-            .entry(key)
-            .or_insert_with(|| ConnectionAcc {
+        if let Some(records) = self.flow_records.as_mut() {
+            records.push(FlowRecord {
+                info: flow.clone(),
+                reason,
+                extra_fragment_frames: state.extra_fragment_frames,
+            });
+        }
+        let room = self.connections.len() < MAX_ENTRIES;
+        let acc = match self.connections.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) if room => e.insert(ConnectionAcc {
                 client_mac: state.src_mac[client],
                 protocol,
                 packets: 0,
@@ -212,7 +220,12 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 first_seen: flow.first_seen_ns,
                 last_seen: flow.last_seen_ns,
                 answered: false,
-            });
+            }),
+            std::collections::hash_map::Entry::Vacant(_) => {
+                *self.connections_dropped += 1;
+                return;
+            }
+        };
         acc.packets += flow.packets[0]
             + flow.packets[1]
             + state.extra_fragment_frames[0]
@@ -224,13 +237,6 @@ impl FlowHandler<FlowState> for Sink<'_> {
         acc.answered |= answered;
         if acc.protocol.is_none() {
             acc.protocol = protocol;
-        }
-        if let Some(records) = self.flow_records.as_mut() {
-            records.push(FlowRecord {
-                info: flow.clone(),
-                reason,
-                extra_fragment_frames: state.extra_fragment_frames,
-            });
         }
     }
 }
@@ -285,6 +291,8 @@ pub struct Engine {
     observations: Observations,
     connections: HashMap<ConnectionKey, ConnectionAcc>,
     flow_records: Option<Vec<FlowRecord>>,
+    /// Connections not recorded because the connection map was full.
+    connections_dropped: u64,
     counters: Counters,
     /// Last link type seen and its counter, to avoid a map lookup per frame.
     linktype_cache: (u32, u64),
@@ -317,6 +325,7 @@ impl Engine {
             observations: Observations::default(),
             connections: HashMap::new(),
             flow_records: config.keep_flow_records.then(Vec::new),
+            connections_dropped: 0,
             counters: Counters::default(),
             linktype_cache: (u32::MAX, 0),
             next_expiry_ns: i64::MIN,
@@ -391,6 +400,7 @@ impl Engine {
             observations: &mut self.observations,
             connections: &mut self.connections,
             flow_records: &mut self.flow_records,
+            connections_dropped: &mut self.connections_dropped,
             current: CurrentFrame::default(),
         };
         self.flows.expire(now, &mut sink);
@@ -448,6 +458,7 @@ impl Engine {
                             observations: &mut self.observations,
                             connections: &mut self.connections,
                             flow_records: &mut self.flow_records,
+                            connections_dropped: &mut self.connections_dropped,
                             current,
                         },
                         FlowInput {
@@ -508,6 +519,7 @@ impl Engine {
                             observations: &mut self.observations,
                             connections: &mut self.connections,
                             flow_records: &mut self.flow_records,
+                            connections_dropped: &mut self.connections_dropped,
                             current,
                         },
                         FlowInput {
@@ -595,6 +607,7 @@ impl Engine {
                 observations: &mut self.observations,
                 connections: &mut self.connections,
                 flow_records: &mut self.flow_records,
+                connections_dropped: &mut self.connections_dropped,
                 current,
             },
             FlowInput {
@@ -663,6 +676,7 @@ impl Engine {
             observations: &mut self.observations,
             connections: &mut self.connections,
             flow_records: &mut self.flow_records,
+            connections_dropped: &mut self.connections_dropped,
             current: CurrentFrame::default(),
         };
         self.flows.flush(&mut sink);
@@ -677,6 +691,7 @@ impl Engine {
         });
         self.defrag = Defragmenter::new(DefragConfig::default());
         let arp_senders = self.observer.arp_senders();
+        let observations_dropped = self.observer.dropped() + self.connections_dropped;
         let map = std::mem::take(&mut self.observer).devices();
         let mut protocols: HashMap<DeviceKey, (Vec<String>, Vec<String>)> = HashMap::new();
         let mut services: HashMap<DeviceKey, Vec<Service>> = HashMap::new();
@@ -800,6 +815,7 @@ impl Engine {
             fragment_overlaps: defrag_stats.overlaps,
             capture_warnings: c.capture_warnings,
             inputs: c.inputs,
+            observations_dropped,
         };
         Analysis {
             report: AnalysisReport {

@@ -13,7 +13,9 @@
 //! sends IPv6 router advertisements (or neighbor advertisements with the router flag) is a router
 //! too. Frames without MAC addresses (raw IP, loopback captures) give IP-keyed devices.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ironward_model::{Attribute, DeviceKey, Fact, MacAddress, Source, Timestamp};
@@ -23,6 +25,29 @@ use crate::oui;
 
 /// A MAC seen with at least this many IP addresses it never claimed in ARP/ND is a router.
 pub const ROUTER_MIN_FOREIGN_IPS: usize = 3;
+
+/// Most distinct keys each evidence map holds. Addresses are attacker-controlled (a flood of
+/// spoofed sources would otherwise grow the maps without limit); evidence about new keys beyond
+/// it is dropped and counted ([`Observer::dropped`]), evidence about known keys still counts.
+pub const MAX_ENTRIES: usize = 1 << 20;
+
+/// The entry for `key`, created if the map has room for it.
+fn bounded_entry<'m, K: Hash + Eq, V: Default>(
+    map: &'m mut HashMap<K, V>,
+    key: K,
+    limit: usize,
+    dropped: &mut u64,
+) -> Option<&'m mut V> {
+    let len = map.len();
+    match map.entry(key) {
+        Entry::Occupied(e) => Some(e.into_mut()),
+        Entry::Vacant(e) if len < limit => Some(e.insert(V::default())),
+        Entry::Vacant(_) => {
+            *dropped += 1;
+            None
+        }
+    }
+}
 
 /// Evidence for one MAC↔IP binding.
 #[derive(Debug, Clone, Copy, Default)]
@@ -97,13 +122,17 @@ pub struct FlowEndpoints {
 }
 
 /// Collects device evidence; see the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Observer {
     macs: HashMap<MacAddr, MacRecord>,
     bindings: HashMap<(MacAddr, IpAddr), Binding>,
     ips: HashMap<IpAddr, IpRecord>,
     arp_senders: HashSet<(MacAddr, Ipv4Addr)>,
     facts: Vec<Fact>,
+    /// Evidence dropped because a map was full (see [`MAX_ENTRIES`]).
+    dropped: u64,
+    /// Most distinct keys per map; [`MAX_ENTRIES`] unless set by [`Observer::with_limit`].
+    limit: usize,
     /// Frames of the last sender seen by [`Observer::saw_mac`], not yet in `macs`: streams of
     /// non-IP frames (IEC 61850 sampled values, GOOSE, PROFINET) repeat one sender thousands of
     /// times a second, and one map update per run of frames is enough.
@@ -137,10 +166,30 @@ fn to_model(mac: MacAddr) -> MacAddress {
     MacAddress(mac.0)
 }
 
+impl Default for Observer {
+    fn default() -> Self {
+        Self::with_limit(MAX_ENTRIES)
+    }
+}
+
 impl Observer {
     /// A new, empty observer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A new observer keeping at most `limit` distinct keys per evidence map.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            macs: HashMap::new(),
+            bindings: HashMap::new(),
+            ips: HashMap::new(),
+            arp_senders: HashSet::new(),
+            facts: Vec::new(),
+            dropped: 0,
+            limit,
+            pending: None,
+        }
     }
 
     /// A frame sent by `mac` (called for frames that do not belong to an IP flow; flows report
@@ -172,7 +221,10 @@ impl Observer {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let record = self.macs.entry(p.mac).or_default();
+        let Some(record) = bounded_entry(&mut self.macs, p.mac, self.limit, &mut self.dropped)
+        else {
+            return;
+        };
         record.frames_sent += p.frames;
         if record.first_seen == 0 || p.first_seen < record.first_seen {
             record.first_seen = p.first_seen;
@@ -180,8 +232,13 @@ impl Observer {
         record.last_seen = record.last_seen.max(p.last_seen);
     }
 
-    fn binding(&mut self, mac: MacAddr, ip: IpAddr) -> &mut Binding {
-        self.bindings.entry((mac, ip)).or_default()
+    fn binding(&mut self, mac: MacAddr, ip: IpAddr) -> Option<&mut Binding> {
+        bounded_entry(&mut self.bindings, (mac, ip), self.limit, &mut self.dropped)
+    }
+
+    /// Evidence dropped because a map was full (see [`MAX_ENTRIES`]).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// An ARP packet: its sender claims the sender address (unless it is 0.0.0.0, as in ARP
@@ -197,10 +254,13 @@ impl Observer {
     ) {
         self.saw_mac(sender_mac, ts);
         if sender_mac.is_unicast() && !sender_mac.is_zero() && is_host_address(sender_ip.into()) {
-            self.arp_senders.insert((sender_mac, sender_ip));
-            let binding = self.binding(sender_mac, sender_ip.into());
-            binding.arp = true;
-            binding.touch(ts);
+            if self.arp_senders.len() < self.limit {
+                self.arp_senders.insert((sender_mac, sender_ip));
+            }
+            if let Some(binding) = self.binding(sender_mac, sender_ip.into()) {
+                binding.arp = true;
+                binding.touch(ts);
+            }
         }
         // A reply names its target too; requests carry a zero or broadcast target MAC.
         if operation == 2
@@ -208,9 +268,10 @@ impl Observer {
             && !target_mac.is_zero()
             && is_host_address(target_ip.into())
         {
-            let binding = self.binding(target_mac, target_ip.into());
-            binding.arp = true;
-            binding.touch(ts);
+            if let Some(binding) = self.binding(target_mac, target_ip.into()) {
+                binding.arp = true;
+                binding.touch(ts);
+            }
         }
     }
 
@@ -221,12 +282,16 @@ impl Observer {
             return;
         }
         if is_host_address(ip) {
-            let binding = self.binding(mac, ip);
-            binding.ndp = true;
-            binding.touch(ts);
+            if let Some(binding) = self.binding(mac, ip) {
+                binding.ndp = true;
+                binding.touch(ts);
+            }
         }
         if router {
-            self.macs.entry(mac).or_default().router_advertisement = true;
+            if let Some(record) = bounded_entry(&mut self.macs, mac, self.limit, &mut self.dropped)
+            {
+                record.router_advertisement = true;
+            }
         }
     }
 
@@ -234,7 +299,9 @@ impl Observer {
     pub fn router_advertisement(&mut self, mac: MacAddr, ts: i64) {
         self.saw_mac(mac, ts);
         self.flush_pending();
-        self.macs.entry(mac).or_default().router_advertisement = true;
+        if let Some(record) = bounded_entry(&mut self.macs, mac, self.limit, &mut self.dropped) {
+            record.router_advertisement = true;
+        }
     }
 
     /// A flow ended: record which MACs used which addresses, and when.
@@ -243,7 +310,10 @@ impl Observer {
         let server_is_host = !flow.server_is_group;
         for (ip, is_host) in [(flow.client_ip, true), (flow.server_ip, server_is_host)] {
             if is_host && is_host_address(ip) {
-                let record = self.ips.entry(ip).or_default();
+                let Some(record) = bounded_entry(&mut self.ips, ip, self.limit, &mut self.dropped)
+                else {
+                    continue;
+                };
                 if record.first_seen == 0 || first < record.first_seen {
                     record.first_seen = first;
                 }
@@ -278,17 +348,21 @@ impl Observer {
             return;
         }
         if as_source > 0 {
-            let record = self.macs.entry(mac).or_default();
-            record.frames_sent += as_source;
-            if record.first_seen == 0 || first < record.first_seen {
-                record.first_seen = first;
+            if let Some(record) = bounded_entry(&mut self.macs, mac, self.limit, &mut self.dropped)
+            {
+                record.frames_sent += as_source;
+                if record.first_seen == 0 || first < record.first_seen {
+                    record.first_seen = first;
+                }
+                record.last_seen = record.last_seen.max(last);
             }
-            record.last_seen = record.last_seen.max(last);
         }
         if !is_host_address(ip) {
             return;
         }
-        let binding = self.binding(mac, ip);
+        let Some(binding) = self.binding(mac, ip) else {
+            return;
+        };
         binding.as_source += as_source;
         binding.as_destination += as_destination;
         binding.touch(first);
@@ -304,7 +378,11 @@ impl Observer {
 
     /// A fact reported by a dissector.
     pub fn fact(&mut self, fact: Fact) {
-        self.facts.push(fact);
+        if self.facts.len() < self.limit {
+            self.facts.push(fact);
+        } else {
+            self.dropped += 1;
+        }
     }
 
     /// Resolves the evidence into devices.
@@ -614,6 +692,20 @@ mod tests {
             map.resolve(ip("0.0.0.0"), Some(mac(1))),
             Some(DeviceKey::Mac(to_model(mac(1))))
         );
+    }
+
+    #[test]
+    fn a_flood_of_spoofed_addresses_stays_bounded() {
+        let mut observer = Observer::with_limit(4);
+        for n in 0..100u8 {
+            let sender = MacAddr([0x00, 0x80, 0xf4, 0, 1, n]);
+            let ip = std::net::Ipv4Addr::new(10, 0, 0, n);
+            observer.arp(2, sender, ip, mac(1), "10.0.0.200".parse().unwrap(), 1);
+            observer.saw_mac(sender, 2);
+        }
+        assert!(observer.dropped() > 0);
+        let map = observer.devices();
+        assert!(map.devices.len() <= 8, "{}", map.devices.len());
     }
 
     #[test]
