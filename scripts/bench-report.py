@@ -297,9 +297,10 @@ def report(args):
     L.append(
         "- **Different work.** ndpiReader runs nDPI's deep packet inspection on every flow (up to "
         "80 TCP / 24 UDP packets per flow by default, then it only counts) and keeps per-flow "
-        "statistics. Ironward at this stage identifies devices and flows, decodes the industrial "
-        "and IT protocols it knows, and reassembles TCP streams; it does not classify every flow "
-        "by payload as nDPI does. tshark dissects every layer of every frame with all its "
+        "statistics. Ironward at this stage decodes link to transport layers, reassembles IP "
+        "fragments and TCP streams, tracks flows and builds the device inventory (vendor, "
+        "addresses, router detection, services) and its JSON report; it has no application "
+        "dissectors yet, so it inspects no payload, which nDPI does. tshark dissects every layer of every frame with all its "
         "dissectors (and keeps per-frame state), far more work than either; it is a reference "
         "point, not a peer on equal terms."
     )
