@@ -435,6 +435,9 @@ pub struct FlowTable<U> {
     free: Vec<u32>,
     lists: [List; 4],
     budget: ReassemblyBudget,
+    /// Slot of the flow of the previous packet (checked against the key before use: the slot
+    /// may have been freed and reused since).
+    last: u32,
     next_id: u64,
     stats: FlowStats,
 }
@@ -456,6 +459,7 @@ impl<U> FlowTable<U> {
                 tail: NIL,
             }; 4],
             budget: ReassemblyBudget::new(cfg.reassembly.max_buffered_total),
+            last: NIL,
             next_id: 1,
             stats: FlowStats::default(),
         }
@@ -499,13 +503,18 @@ impl<U> FlowTable<U> {
         let key = FlowKey::of(pkt);
         let tcp = if pkt.protocol == TCP { pkt.tcp } else { None };
         let syn_only = tcp.is_some_and(|t| t.flags & (SYN | ACK) == SYN);
-        let idx = match self.map.get(&key) {
-            Some(&idx) if syn_only && self.port_reused(idx, pkt) => {
+        // Packets of one flow often come in runs: try the last flow before hashing the key.
+        let found = match self.entry(self.last) {
+            Some(e) if e.key == key => Some(self.last),
+            _ => self.map.get(&key).copied(),
+        };
+        let idx = match found {
+            Some(idx) if syn_only && self.port_reused(idx, pkt) => {
                 self.stats.port_reuses += 1;
                 self.end_flow(idx, EndReason::Closed, handler);
                 self.create(key, pkt, new_state)
             }
-            Some(&idx) => idx,
+            Some(idx) => idx,
             None => {
                 if self.map.len() >= self.cfg.max_flows {
                     self.evict_one(handler);
@@ -513,6 +522,7 @@ impl<U> FlowTable<U> {
                 self.create(key, pkt, new_state)
             }
         };
+        self.last = idx;
         self.update(idx, pkt, handler)
     }
 
