@@ -89,23 +89,18 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         failed = analyze_files(&args.files, &mut engine, !args.no_progress)?;
     }
 
-    let started = Instant::now();
-    let analysis = engine.finish();
-    tracing::info!(
-        devices = analysis.report.devices.len(),
-        connections = analysis.report.connections.len(),
-        seconds = started.elapsed().as_secs_f64(),
-        "built the report"
-    );
-    let started = Instant::now();
     // Standard output is line-buffered: a report of thousands of lines needs a real buffer.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let started = Instant::now();
     match args.format {
-        Format::Table => output::write_table(&analysis.report, &mut out)?,
-        Format::Json => output::write_json(&analysis.report, &mut out)?,
+        // Streamed: the report is never held in memory whole.
+        Format::Json => {
+            engine.finish_into(&mut output::JsonStream::new(&mut out))?;
+        }
+        Format::Table => output::write_table(&finish(engine, started).report, &mut out)?,
         Format::Csv => {
             let dir = args.out.as_deref().unwrap_or(Path::new("."));
-            output::write_csv_dir(&analysis.report, dir)?;
+            output::write_csv_dir(&finish(engine, started).report, dir)?;
             writeln!(
                 io::stderr(),
                 "wrote {} and {}",
@@ -124,6 +119,18 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Ends the analysis and keeps the whole report (for the formats that sort or split it).
+fn finish(engine: Engine, started: Instant) -> ironward_sensor::engine::Analysis {
+    let analysis = engine.finish();
+    tracing::info!(
+        devices = analysis.report.devices.len(),
+        connections = analysis.report.connections.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "built the report"
+    );
+    analysis
 }
 
 fn display_name(path: &Path) -> String {

@@ -23,7 +23,7 @@ use crate::dissect::{Dissector, DissectorRegistry, Observations};
 use crate::flow::{
     Direction, EndReason, FlowConfig, FlowHandler, FlowInfo, FlowTable, PacketMeta, TcpState,
 };
-use crate::observe::{is_host_address, FlowEndpoints, Observer, MAX_ENTRIES};
+use crate::observe::{is_host_address, FlowEndpoints, ObservedDevice, Observer, MAX_ENTRIES};
 use crate::reassembly::StreamChunk;
 use crate::services::{ip_proto, protocol_for_port};
 
@@ -668,10 +668,27 @@ impl Engine {
         );
     }
 
-    /// Ends every flow and builds the report.
-    pub fn finish(mut self) -> Analysis {
+    /// Ends every flow and builds the whole report in memory.
+    pub fn finish(self) -> Analysis {
+        let mut collect = CollectReport::default();
+        let rest = match self.finish_into(&mut collect) {
+            Ok(rest) => rest,
+            Err(never) => match never {},
+        };
+        Analysis {
+            report: collect.report,
+            flows: rest.flows,
+            arp_senders: rest.arp_senders,
+        }
+    }
+
+    /// Ends every flow and hands the report to `sink` piece by piece, in the order of the JSON
+    /// document: every device (sorted by key), every connection (sorted by client device, server
+    /// device, transport, port and addresses), then the statistics. Nothing of the report is
+    /// held beyond the piece being handed over, so peak memory stays that of the inventory.
+    pub fn finish_into<S: ReportSink>(mut self, sink: &mut S) -> Result<Finished, S::Error> {
         self.flush_linktype_cache();
-        let mut sink = Sink {
+        let mut flow_sink = Sink {
             observer: &mut self.observer,
             observations: &mut self.observations,
             connections: &mut self.connections,
@@ -679,7 +696,7 @@ impl Engine {
             connections_dropped: &mut self.connections_dropped,
             current: CurrentFrame::default(),
         };
-        self.flows.flush(&mut sink);
+        self.flows.flush(&mut flow_sink);
         let flow_stats = self.flows.stats();
         let defrag_stats = self.defrag.stats();
         // The flow table, the defragmenter and the observer's raw evidence are no longer needed:
@@ -692,11 +709,16 @@ impl Engine {
         self.defrag = Defragmenter::new(DefragConfig::default());
         let arp_senders = self.observer.arp_senders();
         let observations_dropped = self.observer.dropped() + self.connections_dropped;
-        let map = std::mem::take(&mut self.observer).devices();
-        let mut protocols: HashMap<DeviceKey, (Vec<String>, Vec<String>)> = HashMap::new();
-        let mut services: HashMap<DeviceKey, Vec<Service>> = HashMap::new();
-        let mut connections = Vec::with_capacity(self.connections.len());
-        for ((client_ip, server_ip, protocol, port), acc) in self.connections.drain() {
+        let mut map = std::mem::take(&mut self.observer).devices();
+
+        // Resolve both ends of every connection while all devices are known; collect what each
+        // device speaks and offers.
+        let mut protocols: HashMap<DeviceKey, (Vec<&'static str>, Vec<&'static str>)> =
+            HashMap::new();
+        let mut services: HashMap<DeviceKey, Vec<Offered>> = HashMap::new();
+        let mut resolved = Vec::with_capacity(self.connections.len());
+        for (key, acc) in std::mem::take(&mut self.connections) {
+            let (client_ip, server_ip, protocol, port) = key;
             let a = map.resolve(client_ip, acc.client_mac);
             let b = if is_host_address(server_ip) {
                 map.resolve(server_ip, None)
@@ -705,22 +727,35 @@ impl Engine {
             };
             if let Some(name) = acc.protocol {
                 if let Some(a) = a {
-                    protocols.entry(a).or_default().0.push(name.to_owned());
+                    protocols.entry(a).or_default().0.push(name);
                 }
                 if let (Some(b), true) = (b, acc.answered) {
-                    protocols.entry(b).or_default().1.push(name.to_owned());
+                    protocols.entry(b).or_default().1.push(name);
                 }
             }
             if let (Some(b), Some(port), true) = (b, port, acc.answered) {
                 if matches!(protocol, ip_proto::TCP | ip_proto::UDP) {
-                    services.entry(b).or_default().push(Service {
-                        transport: transport_name(protocol),
-                        port,
-                        protocol: acc.protocol.map(str::to_owned),
-                    });
+                    services
+                        .entry(b)
+                        .or_default()
+                        .push((protocol, port, acc.protocol));
                 }
             }
-            connections.push(Connection {
+            resolved.push((a, b, key, acc));
+        }
+        resolved.sort_unstable_by(|x, y| {
+            let ((xa, xb, (xc, xs, xp, xport), _), (ya, yb, (yc, ys, yp, yport), _)) = (x, y);
+            (xa, xb, xp, xport, xc, xs).cmp(&(ya, yb, yp, yport, yc, ys))
+        });
+
+        for (key, observed) in std::mem::take(&mut map.devices) {
+            let (client, server) = protocols.remove(&key).unwrap_or_default();
+            let offered = services.remove(&key).unwrap_or_default();
+            sink.device(device_of(key, observed, client, server, offered))?;
+        }
+        drop(map);
+        for (a, b, (client_ip, server_ip, protocol, port), acc) in resolved {
+            sink.connection(Connection {
                 a: a.map(|k| k.id()),
                 b: b.map(|k| k.id()),
                 a_ip: client_ip,
@@ -733,67 +768,11 @@ impl Engine {
                 flows: acc.flows,
                 first_seen: Timestamp(acc.first_seen),
                 last_seen: Timestamp(acc.last_seen),
-            });
-        }
-        connections.sort_by(|x, y| {
-            (&x.a, &x.b, &x.transport, x.port, x.a_ip, x.b_ip).cmp(&(
-                &y.a,
-                &y.b,
-                &y.transport,
-                y.port,
-                y.a_ip,
-                y.b_ip,
-            ))
-        });
-
-        let mut devices = Vec::with_capacity(map.devices.len());
-        for (key, observed) in map.devices {
-            let key = &key;
-            let value = |attribute| observed.best(attribute).map(|f| f.value.clone());
-            let (mut client, mut server) = protocols.remove(key).unwrap_or_default();
-            client.sort();
-            client.dedup();
-            server.sort();
-            server.dedup();
-            let mut offered = services.remove(key).unwrap_or_default();
-            offered.sort();
-            offered.dedup();
-            let mut hostnames: Vec<String> = observed
-                .facts
-                .iter()
-                .filter(|f| f.attribute == Attribute::Hostname)
-                .map(|f| f.value.clone())
-                .collect();
-            hostnames.sort();
-            hostnames.dedup();
-            let mut facts: Vec<ReportedFact> =
-                observed.facts.iter().map(ReportedFact::from).collect();
-            facts.sort_by(|x, y| {
-                (&x.attribute, &x.value, &x.source).cmp(&(&y.attribute, &y.value, &y.source))
-            });
-            facts.dedup();
-            devices.push(Device {
-                id: key.id(),
-                mac: observed.mac,
-                ips: observed.ips.clone(),
-                vendor: value(Attribute::Vendor),
-                hostnames,
-                device_type: value(Attribute::Type),
-                role: value(Attribute::Role),
-                model: value(Attribute::Model),
-                firmware: value(Attribute::Firmware),
-                serial: value(Attribute::Serial),
-                os: value(Attribute::Os),
-                protocols: Protocols { client, server },
-                services: offered,
-                facts,
-                first_seen: Timestamp(observed.first_seen_ns),
-                last_seen: Timestamp(observed.last_seen_ns),
-            });
+            })?;
         }
 
         let c = &self.counters;
-        let stats = Stats {
+        sink.stats(Stats {
             packets: c.packets,
             bytes: c.bytes,
             frames_by_linktype: c
@@ -816,17 +795,120 @@ impl Engine {
             capture_warnings: c.capture_warnings,
             inputs: c.inputs,
             observations_dropped,
-        };
-        Analysis {
-            report: AnalysisReport {
-                devices,
-                connections,
-                stats,
-            },
+        })?;
+        Ok(Finished {
             flows: self.flow_records.unwrap_or_default(),
             arp_senders,
-        }
+        })
     }
+}
+
+/// A service a device offers: IP protocol, port, protocol name.
+type Offered = (u8, u16, Option<&'static str>);
+
+/// Builds a reported device from what the observer resolved and what its connections showed.
+fn device_of(
+    key: DeviceKey,
+    observed: ObservedDevice,
+    mut client: Vec<&'static str>,
+    mut server: Vec<&'static str>,
+    mut offered: Vec<Offered>,
+) -> Device {
+    let value = |attribute| observed.best(attribute).map(|f| f.value.clone());
+    client.sort_unstable();
+    client.dedup();
+    server.sort_unstable();
+    server.dedup();
+    offered.sort_unstable();
+    offered.dedup();
+    let mut hostnames: Vec<String> = observed
+        .facts
+        .iter()
+        .filter(|f| f.attribute == Attribute::Hostname)
+        .map(|f| f.value.clone())
+        .collect();
+    hostnames.sort();
+    hostnames.dedup();
+    let mut facts: Vec<ReportedFact> = observed.facts.iter().map(ReportedFact::from).collect();
+    facts.sort_by(|x, y| {
+        (&x.attribute, &x.value, &x.source).cmp(&(&y.attribute, &y.value, &y.source))
+    });
+    facts.dedup();
+    Device {
+        id: key.id(),
+        mac: observed.mac,
+        ips: observed.ips.clone(),
+        vendor: value(Attribute::Vendor),
+        hostnames,
+        device_type: value(Attribute::Type),
+        role: value(Attribute::Role),
+        model: value(Attribute::Model),
+        firmware: value(Attribute::Firmware),
+        serial: value(Attribute::Serial),
+        os: value(Attribute::Os),
+        protocols: Protocols {
+            client: client.into_iter().map(str::to_owned).collect(),
+            server: server.into_iter().map(str::to_owned).collect(),
+        },
+        services: offered
+            .into_iter()
+            .map(|(protocol, port, name)| Service {
+                transport: transport_name(protocol),
+                port,
+                protocol: name.map(str::to_owned),
+            })
+            .collect(),
+        facts,
+        first_seen: Timestamp(observed.first_seen_ns),
+        last_seen: Timestamp(observed.last_seen_ns),
+    }
+}
+
+/// Receives the report of [`Engine::finish_into`] piece by piece.
+pub trait ReportSink {
+    /// What the sink can fail with (e.g. an I/O error while writing).
+    type Error;
+    /// The next device.
+    fn device(&mut self, device: Device) -> Result<(), Self::Error>;
+    /// The next connection (after all devices).
+    fn connection(&mut self, connection: Connection) -> Result<(), Self::Error>;
+    /// The statistics (last).
+    fn stats(&mut self, stats: Stats) -> Result<(), Self::Error>;
+}
+
+/// A [`ReportSink`] that keeps the whole report.
+#[derive(Debug, Default)]
+pub struct CollectReport {
+    /// The report collected so far.
+    pub report: AnalysisReport,
+}
+
+impl ReportSink for CollectReport {
+    type Error = std::convert::Infallible;
+
+    fn device(&mut self, device: Device) -> Result<(), Self::Error> {
+        self.report.devices.push(device);
+        Ok(())
+    }
+
+    fn connection(&mut self, connection: Connection) -> Result<(), Self::Error> {
+        self.report.connections.push(connection);
+        Ok(())
+    }
+
+    fn stats(&mut self, stats: Stats) -> Result<(), Self::Error> {
+        self.report.stats = stats;
+        Ok(())
+    }
+}
+
+/// What [`Engine::finish_into`] returns besides the report.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    /// Every finished flow, when [`EngineConfig::keep_flow_records`] was set.
+    pub flows: Vec<FlowRecord>,
+    /// Every (MAC, IPv4) binding claimed by an ARP sender.
+    pub arp_senders: Vec<(MacAddr, std::net::Ipv4Addr)>,
 }
 
 /// The network-layer facts the flow table needs, for a frame or a reassembled datagram.

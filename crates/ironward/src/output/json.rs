@@ -1,12 +1,175 @@
-//! The JSON document.
+//! The JSON document, written as the engine hands over each device and connection, so that the
+//! report is never held in memory whole. The bytes are exactly those of
+//! `serde_json::to_writer_pretty` on the collected report.
 
 use std::io::Write;
 
+#[cfg(test)]
 use ironward_model::AnalysisReport;
+use ironward_model::{Connection, Device, Stats};
+use ironward_sensor::engine::ReportSink;
+use serde::Serialize;
 
-/// Writes the report as pretty-printed JSON followed by a newline.
-pub(crate) fn write_json(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
+/// Writes the report as pretty-printed JSON followed by a newline: the reference the streamed
+/// output is tested against.
+#[cfg(test)]
+fn write_json(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     out.write_all(b"\n")?;
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Start,
+    Devices { any: bool },
+    Connections { any: bool },
+    Done,
+}
+
+/// A [`ReportSink`] writing the JSON document piece by piece.
+pub(crate) struct JsonStream<'w, W: Write> {
+    out: &'w mut W,
+    section: Section,
+    /// One element, serialised before it is indented into place; reused.
+    scratch: Vec<u8>,
+}
+
+impl<'w, W: Write> JsonStream<'w, W> {
+    /// A stream writing to `out`.
+    pub(crate) fn new(out: &'w mut W) -> Self {
+        Self {
+            out,
+            section: Section::Start,
+            scratch: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Writes `value` pretty-printed, every line after the first indented by `indent` spaces.
+    fn element(&mut self, value: &impl Serialize, indent: &[u8]) -> anyhow::Result<()> {
+        self.scratch.clear();
+        serde_json::to_writer_pretty(&mut self.scratch, value)?;
+        for (i, line) in self.scratch.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n")?;
+                self.out.write_all(indent)?;
+            }
+            self.out.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    /// Moves to `next`, closing the arrays before it.
+    fn advance(&mut self, next: Section) -> anyhow::Result<()> {
+        loop {
+            let (current, target) = (self.section, next);
+            let step = match (current, target) {
+                (a, b) if std::mem::discriminant(&a) == std::mem::discriminant(&b) => return Ok(()),
+                (Section::Start, _) => {
+                    self.out.write_all(b"{\n  \"devices\": [")?;
+                    Section::Devices { any: false }
+                }
+                (Section::Devices { any }, _) => {
+                    self.out
+                        .write_all(if any { b"\n  ],\n" } else { b"],\n" })?;
+                    self.out.write_all(b"  \"connections\": [")?;
+                    Section::Connections { any: false }
+                }
+                (Section::Connections { any }, _) => {
+                    self.out
+                        .write_all(if any { b"\n  ],\n" } else { b"],\n" })?;
+                    Section::Done
+                }
+                (Section::Done, _) => return Ok(()),
+            };
+            self.section = step;
+        }
+    }
+}
+
+impl<W: Write> ReportSink for JsonStream<'_, W> {
+    type Error = anyhow::Error;
+
+    fn device(&mut self, device: Device) -> anyhow::Result<()> {
+        self.advance(Section::Devices { any: false })?;
+        let any = matches!(self.section, Section::Devices { any: true });
+        self.out
+            .write_all(if any { b",\n    " } else { b"\n    " })?;
+        self.section = Section::Devices { any: true };
+        self.element(&device, b"    ")
+    }
+
+    fn connection(&mut self, connection: Connection) -> anyhow::Result<()> {
+        self.advance(Section::Connections { any: false })?;
+        let any = matches!(self.section, Section::Connections { any: true });
+        self.out
+            .write_all(if any { b",\n    " } else { b"\n    " })?;
+        self.section = Section::Connections { any: true };
+        self.element(&connection, b"    ")
+    }
+
+    fn stats(&mut self, stats: Stats) -> anyhow::Result<()> {
+        self.advance(Section::Done)?;
+        self.out.write_all(b"  \"stats\": ")?;
+        self.element(&stats, b"  ")?;
+        self.out.write_all(b"\n}\n")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ironward_model::{DeviceId, Timestamp};
+
+    fn streamed(report: &AnalysisReport) -> String {
+        let mut out = Vec::new();
+        let mut stream = JsonStream::new(&mut out);
+        for d in &report.devices {
+            stream.device(d.clone()).unwrap();
+        }
+        for c in &report.connections {
+            stream.connection(c.clone()).unwrap();
+        }
+        stream.stats(report.stats.clone()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn collected(report: &AnalysisReport) -> String {
+        let mut out = Vec::new();
+        write_json(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn connection(n: u16) -> Connection {
+        Connection {
+            a: Some(DeviceId(format!("ip:10.0.0.{n}"))),
+            b: None,
+            a_ip: "10.0.0.1".parse().unwrap(),
+            b_ip: "224.0.0.251".parse().unwrap(),
+            transport: "udp".to_owned(),
+            port: Some(5353),
+            protocol: Some("mdns".to_owned()),
+            packets: 3,
+            bytes: 300,
+            flows: 1,
+            first_seen: Timestamp(1),
+            last_seen: Timestamp(2),
+        }
+    }
+
+    #[test]
+    fn streaming_writes_the_same_bytes_as_the_collected_report() {
+        let mut report = AnalysisReport::default();
+        assert_eq!(streamed(&report), collected(&report));
+        report.connections.push(connection(1));
+        assert_eq!(streamed(&report), collected(&report));
+        report.connections.push(connection(2));
+        report.stats.packets = 7;
+        report
+            .stats
+            .frames_by_linktype
+            .insert("ethernet".to_owned(), 7);
+        assert_eq!(streamed(&report), collected(&report));
+    }
 }

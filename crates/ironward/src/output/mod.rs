@@ -5,7 +5,7 @@ mod json;
 mod table;
 
 pub(crate) use self::csv::write_csv_dir;
-pub(crate) use self::json::write_json;
+pub(crate) use self::json::JsonStream;
 pub(crate) use self::table::write_table;
 
 /// The output formats of `ironward analyze`.
