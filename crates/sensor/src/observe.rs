@@ -398,7 +398,7 @@ impl Observer {
         let mut routers: BTreeMap<MacAddr, RouterEvidence> = BTreeMap::new();
         for (mac, ips) in &foreign {
             if ips.len() >= ROUTER_MIN_FOREIGN_IPS {
-                routers.insert(*mac, RouterEvidence::Forwards(ips.len()));
+                routers.insert(*mac, RouterEvidence::Forwards);
             }
         }
         for (mac, record) in &self.macs {
@@ -455,18 +455,20 @@ impl Observer {
                     seen,
                 ));
             }
+            // The source says why: `traffic` (it forwards for many addresses) or `ndp` (it
+            // sends router advertisements).
             match routers.get(&mac) {
-                Some(RouterEvidence::Forwards(count)) => {
-                    let mut fact = Fact::new(key, Attribute::Role, "router", Source::Traffic, seen);
-                    fact.value = "router".to_owned();
-                    device.role_detail = Some(format!("forwards traffic for {count} addresses"));
-                    device.facts.push(fact);
-                }
+                Some(RouterEvidence::Forwards) => device.facts.push(Fact::new(
+                    key,
+                    Attribute::Role,
+                    "router",
+                    Source::Traffic,
+                    seen,
+                )),
                 Some(RouterEvidence::Advertises) => {
-                    device.role_detail = Some("sends IPv6 router advertisements".to_owned());
                     device
                         .facts
-                        .push(Fact::new(key, Attribute::Role, "router", Source::Ndp, seen));
+                        .push(Fact::new(key, Attribute::Role, "router", Source::Ndp, seen))
                 }
                 None => {}
             }
@@ -537,7 +539,7 @@ impl Observer {
 
 #[derive(Debug, Clone, Copy)]
 enum RouterEvidence {
-    Forwards(usize),
+    Forwards,
     Advertises,
 }
 
@@ -552,8 +554,6 @@ pub struct ObservedDevice {
     pub ips: Vec<IpAddr>,
     /// Evidence.
     pub facts: Vec<Fact>,
-    /// Why it has its role, in words.
-    pub role_detail: Option<String>,
     /// First seen, ns.
     pub first_seen_ns: i64,
     /// Last seen, ns.
@@ -566,8 +566,9 @@ impl ObservedDevice {
             key,
             mac,
             ips: Vec::new(),
-            facts: Vec::new(),
-            role_detail: None,
+            // Most devices have two facts (vendor, address): the default first growth to four
+            // would waste half of it on thousands of devices.
+            facts: Vec::with_capacity(2),
             first_seen_ns: 0,
             last_seen_ns: 0,
         }
