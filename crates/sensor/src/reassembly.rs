@@ -757,6 +757,8 @@ mod tests {
         assert_eq!(h.out.len(), 2);
     }
 
+    /// Regression: found by the `reassembly` fuzz target — out-of-order data beyond a FIN that
+    /// arrived later was delivered after `End`.
     #[test]
     fn data_buffered_beyond_later_fin_is_dropped() {
         let mut h = Harness::new(ReassemblyConfig::default());
