@@ -31,8 +31,91 @@ enum Section {
 pub(crate) struct JsonStream<'w, W: Write> {
     out: &'w mut W,
     section: Section,
-    /// One element, serialised before it is indented into place; reused.
-    scratch: Vec<u8>,
+}
+
+/// serde_json's pretty formatter (two-space indent), starting `level` levels deep, so that an
+/// element written on its own lands exactly where `to_writer_pretty` of the whole document would
+/// put it.
+struct Nested {
+    level: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn indent<W: ?Sized + Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        let mut n = self.level * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            writer.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 impl<'w, W: Write> JsonStream<'w, W> {
@@ -41,24 +124,19 @@ impl<'w, W: Write> JsonStream<'w, W> {
         Self {
             out,
             section: Section::Start,
-            scratch: Vec::with_capacity(4096),
         }
     }
 
-    /// Writes `value` pretty-printed, every line after the first indented by `indent` spaces.
-    fn element(&mut self, value: &impl Serialize, indent: &[u8]) -> anyhow::Result<()> {
-        self.scratch.clear();
-        serde_json::to_writer_pretty(&mut self.scratch, value)?;
-        for (i, line) in self.scratch.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                self.out.write_all(b"\n")?;
-                self.out.write_all(indent)?;
-            }
-            self.out.write_all(line)?;
-        }
+    /// Writes `value` pretty-printed as if it were `level` levels deep in the document.
+    fn element(&mut self, value: &impl Serialize, level: usize) -> anyhow::Result<()> {
+        let formatter = Nested {
+            level,
+            has_value: false,
+        };
+        let mut serializer = serde_json::Serializer::with_formatter(&mut *self.out, formatter);
+        value.serialize(&mut serializer)?;
         Ok(())
     }
-
     /// Moves to `next`, closing the arrays before it.
     fn advance(&mut self, next: Section) -> anyhow::Result<()> {
         loop {
@@ -96,7 +174,7 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         self.out
             .write_all(if any { b",\n    " } else { b"\n    " })?;
         self.section = Section::Devices { any: true };
-        self.element(&device, b"    ")
+        self.element(&device, 2)
     }
 
     fn connection(&mut self, connection: Connection) -> anyhow::Result<()> {
@@ -105,13 +183,13 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         self.out
             .write_all(if any { b",\n    " } else { b"\n    " })?;
         self.section = Section::Connections { any: true };
-        self.element(&connection, b"    ")
+        self.element(&connection, 2)
     }
 
     fn stats(&mut self, stats: Stats) -> anyhow::Result<()> {
         self.advance(Section::Done)?;
         self.out.write_all(b"  \"stats\": ")?;
-        self.element(&stats, b"  ")?;
+        self.element(&stats, 1)?;
         self.out.write_all(b"\n}\n")?;
         Ok(())
     }
@@ -158,9 +236,48 @@ mod tests {
         }
     }
 
+    fn device(n: u8) -> Device {
+        use ironward_model::device::ReportedFact;
+        use ironward_model::{MacAddress, Protocols, Service};
+        Device {
+            id: DeviceId(format!("mac:00:80:f4:00:00:{n:02x}")),
+            mac: Some(MacAddress([0, 0x80, 0xf4, 0, 0, n])),
+            ips: vec!["10.0.0.1".parse().unwrap(), "fe80::1".parse().unwrap()],
+            vendor: Some("TELEMECANIQUE \"ELECTRIQUE\"".to_owned()),
+            hostnames: vec![],
+            device_type: None,
+            role: None,
+            model: None,
+            firmware: None,
+            serial: None,
+            os: None,
+            protocols: Protocols {
+                client: vec![],
+                server: vec!["modbus".to_owned()],
+            },
+            services: vec![Service {
+                transport: "tcp".to_owned(),
+                port: 502,
+                protocol: Some("modbus".to_owned()),
+            }],
+            facts: vec![ReportedFact {
+                attribute: "vendor".into(),
+                value: "TELEMECANIQUE".to_owned(),
+                source: "oui".into(),
+                confidence: 40,
+            }],
+            first_seen: Timestamp(5),
+            last_seen: Timestamp(6),
+        }
+    }
+
     #[test]
     fn streaming_writes_the_same_bytes_as_the_collected_report() {
         let mut report = AnalysisReport::default();
+        assert_eq!(streamed(&report), collected(&report));
+        report.devices.push(device(1));
+        assert_eq!(streamed(&report), collected(&report));
+        report.devices.push(device(2));
         assert_eq!(streamed(&report), collected(&report));
         report.connections.push(connection(1));
         assert_eq!(streamed(&report), collected(&report));
