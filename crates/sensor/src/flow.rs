@@ -271,50 +271,56 @@ pub struct FlowStats {
 // ---------------------------------------------------------------------------------------------
 // Key and hashing.
 
+/// The symmetric key of a flow, packed into integers: both directions of a conversation give
+/// the same key, and comparing or hashing it needs no enum matching or copying of addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FlowKey {
-    vlans: Vlans,
-    protocol: u8,
-    lo: (IpAddr, u16),
-    hi: (IpAddr, u16),
+    /// Address bits of the lower endpoint (see [`ip_bits`]).
+    lo: u128,
+    /// Address bits of the higher endpoint.
+    hi: u128,
+    /// Lower endpoint's port, higher endpoint's port, outer and inner VLAN (0xffff: none), 16
+    /// bits each.
+    ports_vlans: u64,
+    /// IP protocol, and bit 8 set for IPv6 (so no IPv6 address can alias an IPv4 one).
+    protocol: u16,
 }
 
 impl FlowKey {
+    #[inline]
     fn of(pkt: &PacketMeta<'_>) -> FlowKey {
-        let a = (pkt.src, pkt.src_port);
-        let b = (pkt.dst, pkt.dst_port);
+        let a = (ip_bits(pkt.src), pkt.src_port);
+        let b = (ip_bits(pkt.dst), pkt.dst_port);
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let vlan = |v: Option<u16>| u64::from(v.unwrap_or(0xffff));
         FlowKey {
-            vlans: pkt.vlans,
-            protocol: pkt.protocol,
-            lo,
-            hi,
+            lo: lo.0,
+            hi: hi.0,
+            ports_vlans: u64::from(lo.1)
+                | u64::from(hi.1) << 16
+                | vlan(pkt.vlans.outer) << 32
+                | vlan(pkt.vlans.inner) << 48,
+            protocol: u16::from(pkt.protocol) | u16::from(pkt.src.is_ipv6()) << 8,
         }
     }
 }
 
+#[inline]
 fn ip_bits(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(a) => u128::from(u32::from(a)) | (1 << 64),
+        IpAddr::V4(a) => u128::from(u32::from(a)),
         IpAddr::V6(a) => u128::from(a),
     }
 }
 
 impl Hash for FlowKey {
+    #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let lo = ip_bits(self.lo.0);
-        let hi = ip_bits(self.hi.0);
-        h.write_u64(lo as u64);
-        h.write_u64((lo >> 64) as u64);
-        h.write_u64(hi as u64);
-        h.write_u64((hi >> 64) as u64);
-        let vl = |v: Option<u16>| u64::from(v.unwrap_or(0xffff));
-        h.write_u64(
-            u64::from(self.lo.1)
-                | u64::from(self.hi.1) << 16
-                | vl(self.vlans.outer) << 32
-                | vl(self.vlans.inner) << 48,
-        );
+        h.write_u64(self.lo as u64);
+        h.write_u64((self.lo >> 64) as u64);
+        h.write_u64(self.hi as u64);
+        h.write_u64((self.hi >> 64) as u64);
+        h.write_u64(self.ports_vlans);
         h.write_u64(u64::from(self.protocol));
     }
 }
