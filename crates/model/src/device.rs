@@ -111,7 +111,7 @@ pub struct ReportedFact {
     /// Attribute name (`vendor`, `ip`, `role`, ...).
     pub attribute: Cow<'static, str>,
     /// Value.
-    pub value: String,
+    pub value: Cow<'static, str>,
     /// Source name (`oui`, `arp`, ...).
     pub source: Cow<'static, str>,
     /// 0–100.

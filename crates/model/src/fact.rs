@@ -1,5 +1,7 @@
 //! Facts: single, sourced statements about a device.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{DeviceKey, Timestamp};
@@ -97,8 +99,9 @@ pub struct Fact {
     pub subject: DeviceKey,
     /// What the fact is about.
     pub attribute: Attribute,
-    /// The value, as shown to the user.
-    pub value: String,
+    /// The value, as shown to the user (borrowed when it comes from a static table, such as an
+    /// OUI vendor name, so that thousands of devices do not each copy it).
+    pub value: Cow<'static, str>,
     /// 0–100: how much the source is trusted for this attribute.
     pub confidence: u8,
     /// Where it came from.
@@ -112,7 +115,7 @@ impl Fact {
     pub fn new(
         subject: DeviceKey,
         attribute: Attribute,
-        value: impl Into<String>,
+        value: impl Into<Cow<'static, str>>,
         source: Source,
         seen_at: Timestamp,
     ) -> Self {

@@ -748,6 +748,8 @@ impl Engine {
             (xa, xb, xp, xport, xc, xs).cmp(&(ya, yb, yp, yport, yc, ys))
         });
 
+        // Addresses are resolved: only the devices themselves are needed from here on.
+        map.owner = HashMap::new();
         for (key, observed) in std::mem::take(&mut map.devices) {
             let (client, server) = protocols.remove(&key).unwrap_or_default();
             let offered = services.remove(&key).unwrap_or_default();
@@ -814,7 +816,11 @@ fn device_of(
     mut server: Vec<&'static str>,
     mut offered: Vec<Offered>,
 ) -> Device {
-    let value = |attribute| observed.best(attribute).map(|f| f.value.clone());
+    let value = |attribute| {
+        observed
+            .best(attribute)
+            .map(|f| f.value.clone().into_owned())
+    };
     client.sort_unstable();
     client.dedup();
     server.sort_unstable();
@@ -825,7 +831,7 @@ fn device_of(
         .facts
         .iter()
         .filter(|f| f.attribute == Attribute::Hostname)
-        .map(|f| f.value.clone())
+        .map(|f| f.value.clone().into_owned())
         .collect();
     hostnames.sort();
     hostnames.dedup();

@@ -389,18 +389,20 @@ impl Observer {
     pub fn devices(mut self) -> DeviceMap {
         self.flush_pending();
         // Routers: many addresses they never claimed, or router advertisements.
-        let mut foreign: HashMap<MacAddr, BTreeSet<IpAddr>> = HashMap::new();
+        // Binding keys are distinct (MAC, address) pairs, so counting them counts addresses.
+        let mut foreign: HashMap<MacAddr, usize> = HashMap::new();
         for (&(mac, ip), binding) in &self.bindings {
             if !binding.claimed() && !is_link_local(ip) {
-                foreign.entry(mac).or_default().insert(ip);
+                *foreign.entry(mac).or_default() += 1;
             }
         }
         let mut routers: BTreeMap<MacAddr, RouterEvidence> = BTreeMap::new();
-        for (mac, ips) in &foreign {
-            if ips.len() >= ROUTER_MIN_FOREIGN_IPS {
+        for (mac, &count) in &foreign {
+            if count >= ROUTER_MIN_FOREIGN_IPS {
                 routers.insert(*mac, RouterEvidence::Forwards);
             }
         }
+        drop(foreign);
         for (mac, record) in &self.macs {
             if record.router_advertisement {
                 routers.entry(*mac).or_insert(RouterEvidence::Advertises);
@@ -409,7 +411,7 @@ impl Observer {
 
         // Owner of every host address: the claiming MAC first, then the non-router MAC that
         // sent most packets from it, then the one most packets were sent to.
-        let mut best: HashMap<IpAddr, (MacAddr, (bool, u64, u64))> = HashMap::new();
+        let mut best: HashMap<IpAddr, Owner> = HashMap::new();
         for (&(mac, ip), binding) in &self.bindings {
             let is_router = routers.contains_key(&mac);
             if is_router && !binding.claimed() {
@@ -417,14 +419,17 @@ impl Observer {
             }
             let rank = (binding.claimed(), binding.as_source, binding.as_destination);
             match best.get(&ip) {
-                Some((current, current_rank))
+                Some((current, current_rank, _))
                     if (*current_rank, std::cmp::Reverse(*current))
                         >= (rank, std::cmp::Reverse(mac)) => {}
                 _ => {
-                    best.insert(ip, (mac, rank));
+                    best.insert(ip, (mac, rank, *binding));
                 }
             }
         }
+        // Everything needed from the bindings is in `best` now; free them before the devices
+        // are built (this is when an analysis peaks in memory).
+        self.bindings = HashMap::new();
 
         let mut map = DeviceMap::default();
         // Every MAC that sent frames, plus destination-only MACs that own an address.
@@ -434,7 +439,7 @@ impl Observer {
             .filter(|(_, r)| r.frames_sent > 0 || r.router_advertisement)
             .map(|(m, _)| *m)
             .collect();
-        macs.extend(best.values().map(|(mac, _)| *mac));
+        macs.extend(best.values().map(|(mac, _, _)| *mac));
         for mac in macs {
             let record = self.macs.get(&mac).copied().unwrap_or_default();
             let key = DeviceKey::Mac(to_model(mac));
@@ -474,12 +479,14 @@ impl Observer {
             }
             map.devices.insert(key, device);
         }
-        let mut owned: Vec<(IpAddr, MacAddr)> =
-            best.iter().map(|(ip, (mac, _))| (*ip, *mac)).collect();
-        owned.sort();
-        for (ip, mac) in owned {
+        self.macs = HashMap::new();
+        let mut owned: Vec<(IpAddr, MacAddr, Binding)> = best
+            .into_iter()
+            .map(|(ip, (mac, _, binding))| (ip, mac, binding))
+            .collect();
+        owned.sort_unstable_by_key(|&(ip, mac, _)| (ip, mac));
+        for (ip, mac, binding) in owned {
             let key = DeviceKey::Mac(to_model(mac));
-            let binding = self.bindings.get(&(mac, ip)).copied().unwrap_or_default();
             let source = if binding.arp {
                 Source::Arp
             } else if binding.ndp {
@@ -536,6 +543,10 @@ impl Observer {
         map
     }
 }
+
+/// The best claim on an address so far: the MAC, its rank (claimed, packets from, packets to)
+/// and the evidence.
+type Owner = (MacAddr, (bool, u64, u64), Binding);
 
 #[derive(Debug, Clone, Copy)]
 enum RouterEvidence {

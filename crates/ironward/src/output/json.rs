@@ -262,7 +262,7 @@ mod tests {
             }],
             facts: vec![ReportedFact {
                 attribute: "vendor".into(),
-                value: "TELEMECANIQUE".to_owned(),
+                value: "TELEMECANIQUE".into(),
                 source: "oui".into(),
                 confidence: 40,
             }],

@@ -238,7 +238,7 @@ impl Stream {
 }
 
 /// Bytes read from a map between two hand-backs of its pages (see [`release_pages`]).
-const RELEASE_EVERY: usize = 8 << 20;
+const RELEASE_EVERY: usize = 2 << 20;
 
 /// Gives the pages of `bytes[from..to]` (rounded inwards to whole pages) back to the kernel, so
 /// that reading a large capture once does not make the whole file resident in this process.
