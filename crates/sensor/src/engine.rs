@@ -18,7 +18,7 @@ use ironward_wire::{
 };
 
 use crate::capture::Frame;
-use crate::defrag::{DefragConfig, Defragmenter};
+use crate::defrag::{DefragConfig, Defragmenter, Reassembled};
 use crate::dissect::{Dissector, DissectorRegistry, Observations};
 use crate::flow::{
     Direction, EndReason, FlowConfig, FlowHandler, FlowInfo, FlowTable, PacketMeta, TcpState,
@@ -107,26 +107,35 @@ struct ConnectionAcc {
 /// Key of a connection: client, server, transport, server port.
 type ConnectionKey = (IpAddr, IpAddr, u8, Option<u16>);
 
-/// Everything the flow handler touches, split from the flow table so both can be borrowed.
+/// What the engine accumulates besides the flow table: device evidence, dissector output,
+/// connection aggregates. One field of the engine, so that the flow table and this can be
+/// borrowed at once.
+#[derive(Default)]
+struct Inventory {
+    observer: Observer,
+    observations: Observations,
+    connections: HashMap<ConnectionKey, ConnectionAcc>,
+    flow_records: Option<Vec<FlowRecord>>,
+    /// Connections not recorded because the connection map was full.
+    connections_dropped: u64,
+}
+
+/// The flow handler: the inventory, and the link-layer facts of the frame being processed.
 struct Sink<'e> {
-    observer: &'e mut Observer,
-    observations: &'e mut Observations,
-    connections: &'e mut HashMap<ConnectionKey, ConnectionAcc>,
-    flow_records: &'e mut Option<Vec<FlowRecord>>,
-    connections_dropped: &'e mut u64,
+    inv: &'e mut Inventory,
     current: CurrentFrame,
 }
 
 impl Sink<'_> {
     fn collect(&mut self) {
-        if self.observations.is_empty() {
+        if self.inv.observations.is_empty() {
             return;
         }
-        for fact in self.observations.drain_facts() {
-            self.observer.fact(fact);
+        for fact in self.inv.observations.drain_facts() {
+            self.inv.observer.fact(fact);
         }
         // Events are kept by later stages (detection); the foundation only drains them.
-        self.observations.drain_events().for_each(drop);
+        self.inv.observations.drain_events().for_each(drop);
     }
 }
 
@@ -151,7 +160,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
         payload: &[u8],
     ) {
         if let Some(dissector) = state.dissector.as_mut() {
-            dissector.on_datagram(flow, dir, payload, self.observations);
+            dissector.on_datagram(flow, dir, payload, &mut self.inv.observations);
             self.collect();
         }
     }
@@ -164,7 +173,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
         chunk: StreamChunk<'_>,
     ) {
         if let Some(dissector) = state.dissector.as_mut() {
-            dissector.on_stream(flow, dir, chunk, self.observations);
+            dissector.on_stream(flow, dir, chunk, &mut self.inv.observations);
             self.collect();
         }
     }
@@ -172,7 +181,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
     fn on_flow_end(&mut self, flow: &FlowInfo, mut state: FlowState, reason: EndReason) {
         let protocol = match state.dissector.as_mut() {
             Some(dissector) => {
-                dissector.on_end(flow, self.observations);
+                dissector.on_end(flow, &mut self.inv.observations);
                 self.collect();
                 Some(dissector.protocol())
             }
@@ -186,7 +195,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
         };
         let client = Direction::ClientToServer.index();
         let server = Direction::ServerToClient.index();
-        self.observer.flow(&FlowEndpoints {
+        self.inv.observer.flow(&FlowEndpoints {
             client_ip: flow.client.ip(),
             server_ip: flow.server.ip(),
             client_mac: state.src_mac[client],
@@ -201,15 +210,15 @@ impl FlowHandler<FlowState> for Sink<'_> {
         let port = has_ports(flow.protocol).then(|| flow.server.port());
         let key = (flow.client.ip(), flow.server.ip(), flow.protocol, port);
         let answered = server_answered(flow);
-        if let Some(records) = self.flow_records.as_mut() {
+        if let Some(records) = self.inv.flow_records.as_mut() {
             records.push(FlowRecord {
                 info: flow.clone(),
                 reason,
                 extra_fragment_frames: state.extra_fragment_frames,
             });
         }
-        let room = self.connections.len() < MAX_ENTRIES;
-        let acc = match self.connections.entry(key) {
+        let room = self.inv.connections.len() < MAX_ENTRIES;
+        let acc = match self.inv.connections.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) if room => e.insert(ConnectionAcc {
                 client_mac: state.src_mac[client],
@@ -222,7 +231,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 answered: false,
             }),
             std::collections::hash_map::Entry::Vacant(_) => {
-                *self.connections_dropped += 1;
+                self.inv.connections_dropped += 1;
                 return;
             }
         };
@@ -286,13 +295,8 @@ struct Counters {
 pub struct Engine {
     flows: FlowTable<FlowState>,
     defrag: Defragmenter,
-    observer: Observer,
     registry: DissectorRegistry,
-    observations: Observations,
-    connections: HashMap<ConnectionKey, ConnectionAcc>,
-    flow_records: Option<Vec<FlowRecord>>,
-    /// Connections not recorded because the connection map was full.
-    connections_dropped: u64,
+    inv: Inventory,
     counters: Counters,
     /// Last link type seen and its counter, to avoid a map lookup per frame.
     linktype_cache: (u32, u64),
@@ -320,12 +324,11 @@ impl Engine {
         Self {
             flows: FlowTable::new(config.flows),
             defrag: Defragmenter::new(config.defrag),
-            observer: Observer::new(),
             registry,
-            observations: Observations::default(),
-            connections: HashMap::new(),
-            flow_records: config.keep_flow_records.then(Vec::new),
-            connections_dropped: 0,
+            inv: Inventory {
+                flow_records: config.keep_flow_records.then(Vec::new),
+                ..Inventory::default()
+            },
             counters: Counters::default(),
             linktype_cache: (u32::MAX, 0),
             next_expiry_ns: i64::MIN,
@@ -396,11 +399,7 @@ impl Engine {
     fn expire(&mut self, now: i64) {
         self.next_expiry_ns = now.saturating_add(EXPIRY_INTERVAL_NS);
         let mut sink = Sink {
-            observer: &mut self.observer,
-            observations: &mut self.observations,
-            connections: &mut self.connections,
-            flow_records: &mut self.flow_records,
-            connections_dropped: &mut self.connections_dropped,
+            inv: &mut self.inv,
             current: CurrentFrame::default(),
         };
         self.flows.expire(now, &mut sink);
@@ -417,7 +416,7 @@ impl Engine {
         };
         match packet.network {
             Network::Arp(arp) => {
-                self.observer.arp(
+                self.inv.observer.arp(
                     arp.operation,
                     arp.sender_mac,
                     arp.sender_ip,
@@ -427,68 +426,56 @@ impl Engine {
                 );
                 if let Some(mac) = current.src_mac {
                     if mac != arp.sender_mac {
-                        self.observer.saw_mac(mac, ts);
+                        self.inv.observer.saw_mac(mac, ts);
                     }
                 }
             }
             Network::Ipv4(ip) => {
                 let (src, dst) = (IpAddr::V4(ip.src), IpAddr::V4(ip.dst));
+                let input = FlowInput {
+                    vlans: link.vlans,
+                    src,
+                    dst,
+                    protocol: ip.protocol,
+                    wire_len: u64::from(wire_len),
+                    ts,
+                };
                 if packet.transport == Transport::Fragment {
-                    let Some(whole) = self.defrag.push_v4(ts, &ip, link.vlans, wire_len) else {
-                        return;
-                    };
-                    let (protocol, frames, bytes) = (
-                        whole.protocol,
-                        u64::from(whole.fragments),
-                        whole.total_wire_len,
-                    );
-                    // The reassembled payload borrows the defragmenter; copy the transport view
-                    // into locals before the flow table (which needs `&mut self`) runs.
-                    let transport = decode_transport(protocol, src, dst, whole.payload)
-                        .unwrap_or(Transport::None);
-                    let current = CurrentFrame {
-                        fragment_frames: frames,
-                        ..current
-                    };
-                    Self::account(
+                    let whole = self.defrag.push_v4(ts, &ip, link.vlans, wire_len);
+                    Self::account_datagram(
                         &mut self.flows,
                         &self.registry,
-                        Sink {
-                            observer: &mut self.observer,
-                            observations: &mut self.observations,
-                            connections: &mut self.connections,
-                            flow_records: &mut self.flow_records,
-                            connections_dropped: &mut self.connections_dropped,
-                            current,
-                        },
-                        FlowInput {
-                            vlans: link.vlans,
-                            src,
-                            dst,
-                            protocol,
-                            wire_len: bytes,
-                            ts,
-                        },
-                        &transport,
+                        &mut self.inv,
+                        current,
+                        input,
+                        whole,
                     );
                     return;
                 }
-                self.ip_packet(
-                    current,
-                    link.vlans,
-                    src,
-                    dst,
-                    ip.protocol,
-                    wire_len,
-                    ts,
-                    packet,
+                Self::account(
+                    &mut self.flows,
+                    &self.registry,
+                    Sink {
+                        inv: &mut self.inv,
+                        current,
+                    },
+                    input,
+                    &packet.transport,
                 );
             }
             Network::Ipv6(ip) => {
                 let (src, dst) = (IpAddr::V6(ip.src), IpAddr::V6(ip.dst));
+                let input = FlowInput {
+                    vlans: link.vlans,
+                    src,
+                    dst,
+                    protocol: ip.next_header,
+                    wire_len: u64::from(wire_len),
+                    ts,
+                };
                 if packet.transport == Transport::Fragment {
                     let Some(frag) = ip.fragment else { return };
-                    let Some(whole) = self.defrag.push_v6(
+                    let whole = self.defrag.push_v6(
                         ts,
                         ip.src,
                         ip.dst,
@@ -497,60 +484,34 @@ impl Engine {
                         ip.payload,
                         link.vlans,
                         wire_len,
-                    ) else {
-                        return;
-                    };
-                    let (protocol, frames, bytes) = (
-                        whole.protocol,
-                        u64::from(whole.fragments),
-                        whole.total_wire_len,
                     );
-                    let transport = decode_transport(protocol, src, dst, whole.payload)
-                        .unwrap_or(Transport::None);
-                    let current = CurrentFrame {
-                        fragment_frames: frames,
-                        ..current
-                    };
-                    Self::account(
+                    Self::account_datagram(
                         &mut self.flows,
                         &self.registry,
-                        Sink {
-                            observer: &mut self.observer,
-                            observations: &mut self.observations,
-                            connections: &mut self.connections,
-                            flow_records: &mut self.flow_records,
-                            connections_dropped: &mut self.connections_dropped,
-                            current,
-                        },
-                        FlowInput {
-                            vlans: link.vlans,
-                            src,
-                            dst,
-                            protocol,
-                            wire_len: bytes,
-                            ts,
-                        },
-                        &transport,
+                        &mut self.inv,
+                        current,
+                        input,
+                        whole,
                     );
                     return;
                 }
                 if let Transport::Icmpv6 { icmp_type, nd, .. } = packet.transport {
                     self.neighbor_discovery(icmp_type, nd, current.src_mac, src, ts);
                 }
-                self.ip_packet(
-                    current,
-                    link.vlans,
-                    src,
-                    dst,
-                    ip.next_header,
-                    wire_len,
-                    ts,
-                    packet,
+                Self::account(
+                    &mut self.flows,
+                    &self.registry,
+                    Sink {
+                        inv: &mut self.inv,
+                        current,
+                    },
+                    input,
+                    &packet.transport,
                 );
             }
             Network::Other { .. } | Network::None => {
                 if let Some(mac) = current.src_mac {
-                    self.observer.saw_mac(mac, ts);
+                    self.inv.observer.saw_mac(mac, ts);
                 }
             }
         }
@@ -570,56 +531,49 @@ impl Engine {
         match (icmp_type, nd) {
             (ROUTER_ADVERTISEMENT, _) => {
                 if let Some(mac) = src_mac {
-                    self.observer.router_advertisement(mac, ts);
+                    self.inv.observer.router_advertisement(mac, ts);
                 }
             }
             (NEIGHBOR_SOLICITATION, Some(nd)) => {
                 if let Some(mac) = nd.source_link_addr {
-                    self.observer.ndp(mac, src, false, ts);
+                    self.inv.observer.ndp(mac, src, false, ts);
                 }
             }
             (NEIGHBOR_ADVERTISEMENT, Some(nd)) => {
                 if let Some(mac) = nd.target_link_addr.or(src_mac) {
-                    self.observer.ndp(mac, IpAddr::V6(nd.target), nd.router, ts);
+                    self.inv
+                        .observer
+                        .ndp(mac, IpAddr::V6(nd.target), nd.router, ts);
                 }
             }
             _ => {}
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn ip_packet(
-        &mut self,
+    /// Accounts a datagram the defragmenter completed (if this fragment completed one): the
+    /// flow sees it once, with the wire bytes of all its fragments, and its other fragment
+    /// frames are counted beside.
+    fn account_datagram(
+        flows: &mut FlowTable<FlowState>,
+        registry: &DissectorRegistry,
+        inv: &mut Inventory,
         current: CurrentFrame,
-        vlans: Vlans,
-        src: IpAddr,
-        dst: IpAddr,
-        protocol: u8,
-        wire_len: u32,
-        ts: i64,
-        packet: &Packet<'_>,
+        input: FlowInput,
+        whole: Option<Reassembled<'_>>,
     ) {
-        Self::account(
-            &mut self.flows,
-            &self.registry,
-            Sink {
-                observer: &mut self.observer,
-                observations: &mut self.observations,
-                connections: &mut self.connections,
-                flow_records: &mut self.flow_records,
-                connections_dropped: &mut self.connections_dropped,
-                current,
-            },
-            FlowInput {
-                vlans,
-                src,
-                dst,
-                protocol,
-                wire_len: u64::from(wire_len),
-                ts,
-            },
-            &packet.transport,
-        );
+        let Some(whole) = whole else { return };
+        let transport = decode_transport(whole.protocol, input.src, input.dst, whole.payload)
+            .unwrap_or(Transport::None);
+        let current = CurrentFrame {
+            fragment_frames: u64::from(whole.fragments),
+            ..current
+        };
+        let input = FlowInput {
+            protocol: whole.protocol,
+            wire_len: whole.total_wire_len,
+            ..input
+        };
+        Self::account(flows, registry, Sink { inv, current }, input, &transport);
     }
 
     fn account(
@@ -689,11 +643,7 @@ impl Engine {
     pub fn finish_into<S: ReportSink>(mut self, sink: &mut S) -> Result<Finished, S::Error> {
         self.flush_linktype_cache();
         let mut flow_sink = Sink {
-            observer: &mut self.observer,
-            observations: &mut self.observations,
-            connections: &mut self.connections,
-            flow_records: &mut self.flow_records,
-            connections_dropped: &mut self.connections_dropped,
+            inv: &mut self.inv,
             current: CurrentFrame::default(),
         };
         self.flows.flush(&mut flow_sink);
@@ -707,17 +657,17 @@ impl Engine {
             ..flow_config
         });
         self.defrag = Defragmenter::new(DefragConfig::default());
-        let arp_senders = self.observer.arp_senders();
-        let observations_dropped = self.observer.dropped() + self.connections_dropped;
-        let mut map = std::mem::take(&mut self.observer).devices();
+        let arp_senders = self.inv.observer.arp_senders();
+        let observations_dropped = self.inv.observer.dropped() + self.inv.connections_dropped;
+        let mut map = std::mem::take(&mut self.inv.observer).devices();
 
         // Resolve both ends of every connection while all devices are known; collect what each
         // device speaks and offers.
         let mut protocols: HashMap<DeviceKey, (Vec<&'static str>, Vec<&'static str>)> =
             HashMap::new();
         let mut services: HashMap<DeviceKey, Vec<Offered>> = HashMap::new();
-        let mut resolved = Vec::with_capacity(self.connections.len());
-        for (key, acc) in std::mem::take(&mut self.connections) {
+        let mut resolved = Vec::with_capacity(self.inv.connections.len());
+        for (key, acc) in std::mem::take(&mut self.inv.connections) {
             let (client_ip, server_ip, protocol, port) = key;
             let a = map.resolve(client_ip, acc.client_mac);
             let b = if is_host_address(server_ip) {
@@ -799,7 +749,7 @@ impl Engine {
             observations_dropped,
         })?;
         Ok(Finished {
-            flows: self.flow_records.unwrap_or_default(),
+            flows: self.inv.flow_records.unwrap_or_default(),
             arp_senders,
         })
     }
