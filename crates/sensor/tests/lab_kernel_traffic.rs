@@ -58,20 +58,19 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ironward_sensor::capture;
-use ironward_sensor::dissect::{Dissector, DissectorFactory, DissectorRegistry, Observations};
-use ironward_sensor::engine::{Analysis, Engine, EngineConfig, FlowRecord};
-use ironward_sensor::flow::{Direction, FlowInfo, TcpState};
-use ironward_sensor::reassembly::StreamChunk;
+use ironward_sensor::engine::{Analysis, FlowRecord};
+use ironward_sensor::flow::{Direction, TcpState};
+
+mod common;
+
+use common::{analyze, endpoint, tshark_bytes, tshark_ok as tshark, Streams};
 
 /// UDP and TCP port of the servers in namespace B.
 const PORT: u16 = 8214;
@@ -484,101 +483,8 @@ fn make_traffic(dir: &Path, pcap: &Path) -> Option<(Captured, [Host; 2])> {
 // ---------------------------------------------------------------------------------------------
 // Ironward's side
 
-/// Collects every TCP stream's bytes, per flow and direction.
-#[derive(Clone, Default)]
-struct Streams(Arc<Mutex<HashMap<u64, [Vec<u8>; 2]>>>);
-
-struct Collector {
-    streams: Streams,
-}
-
-impl Dissector for Collector {
-    fn protocol(&self) -> &'static str {
-        "collector"
-    }
-
-    fn on_datagram(&mut self, _: &FlowInfo, _: Direction, _: &[u8], _: &mut Observations) {}
-
-    fn on_stream(
-        &mut self,
-        flow: &FlowInfo,
-        direction: Direction,
-        chunk: StreamChunk<'_>,
-        _: &mut Observations,
-    ) {
-        if let StreamChunk::Data(bytes) = chunk {
-            let mut map = self.streams.0.lock().unwrap();
-            map.entry(flow.id).or_default()[direction.index()].extend_from_slice(bytes);
-        }
-    }
-}
-
-impl DissectorFactory for Streams {
-    fn select(&self, flow: &FlowInfo) -> Option<Box<dyn Dissector>> {
-        (flow.protocol == 6).then(|| {
-            Box::new(Collector {
-                streams: self.clone(),
-            }) as Box<dyn Dissector>
-        })
-    }
-}
-
-fn analyze(path: &Path, streams: &Streams) -> Analysis {
-    let mut config = EngineConfig {
-        keep_flow_records: true,
-        ..EngineConfig::default()
-    };
-    let forever = i64::MAX / 4;
-    config.flows.tcp_idle_ns = forever;
-    config.flows.udp_idle_ns = forever;
-    config.flows.other_idle_ns = forever;
-    config.flows.tcp_closed_linger_ns = forever;
-    let mut registry = DissectorRegistry::new();
-    registry.register(Box::new(streams.clone()));
-    let mut engine = Engine::with_dissectors(config, registry);
-    let mut reader = capture::open_file(path).expect("capture opens");
-    while let Some(frame) = reader.next_frame() {
-        engine.process(&frame);
-    }
-    engine.finish()
-}
-
 // ---------------------------------------------------------------------------------------------
 // tshark's side, and tables in its format
-
-fn tshark(args: &[&str]) -> String {
-    let output = Command::new("tshark")
-        .args(args)
-        .output()
-        .expect("tshark runs");
-    assert!(
-        output.status.success(),
-        "tshark {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// tshark's `format_size` for conversation tables: integer division by powers of 1000 while
-/// the quotient stays at least 10.
-fn tshark_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    let mut power = 1u64;
-    let mut unit = None;
-    for name in UNITS {
-        let next = power * 1000;
-        if bytes / next >= 10 {
-            power = next;
-            unit = Some(name);
-        } else {
-            break;
-        }
-    }
-    match unit {
-        Some(name) => format!("{} {name}", bytes / power),
-        None => format!("{bytes} bytes"),
-    }
-}
 
 /// Frames and (formatted) bytes of one direction.
 type Way = (u64, String);
@@ -613,11 +519,6 @@ fn parse_conv(output: &str, title: &str) -> Table {
         assert!(previous.is_none(), "{title}: {:?} twice", entry.0);
     }
     table
-}
-
-fn endpoint(addr: SocketAddr) -> String {
-    // tshark writes IPv6 endpoints without brackets: "fe80::1:443".
-    format!("{}:{}", addr.ip(), addr.port())
 }
 
 /// Per-direction sums lo→hi then hi→lo: frames, bytes, frames, bytes.
@@ -788,39 +689,6 @@ fn arp_senders(file: &str) -> BTreeSet<(String, String)> {
         .filter_map(|l| l.split_once('\t'))
         .map(|(mac, ip)| (mac.to_owned(), ip.to_owned()))
         .collect()
-}
-
-/// Parses `tshark -z follow,tcp,raw,N`: node 0's chunks are unindented, node 1's start with a
-/// tab.
-fn follow(file: &str, stream: u64) -> (String, String, Vec<u8>, Vec<u8>) {
-    let out = tshark(&["-r", file, "-q", "-z", &format!("follow,tcp,raw,{stream}")]);
-    let (mut node0, mut node1) = (None, None);
-    let (mut bytes0, mut bytes1) = (Vec::new(), Vec::new());
-    let mut body = false;
-    for line in out.lines() {
-        if let Some(rest) = line.strip_prefix("Node 0: ") {
-            node0 = Some(rest.to_owned());
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("Node 1: ") {
-            node1 = Some(rest.to_owned());
-            body = true;
-            continue;
-        }
-        if !body || line.starts_with("=====") || line.is_empty() {
-            continue;
-        }
-        let (target, hex) = match line.strip_prefix('\t') {
-            Some(hex) => (&mut bytes1, hex),
-            None => (&mut bytes0, line),
-        };
-        let hex = hex.trim();
-        assert!(hex.len() % 2 == 0, "odd hex line {hex:?}");
-        for i in (0..hex.len()).step_by(2) {
-            target.push(u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"));
-        }
-    }
-    (node0.unwrap(), node1.unwrap(), bytes0, bytes1)
 }
 
 #[test]
@@ -1009,7 +877,8 @@ fn kernel_traffic_matches_tshark() {
     assert_eq!(record.info.tcp_state, Some(TcpState::Closed), "{record:?}");
     assert_eq!(record.info.gaps, [0, 0]);
     assert_eq!(stats.streams_with_gaps, 0);
-    let (node0, node1, bytes0, bytes1) = follow(file, 0);
+    let (node0, node1, bytes0, bytes1) =
+        common::follow(Path::new(file), 0).expect("tshark follows stream 0");
     let (client, server) = (endpoint(record.info.client), endpoint(record.info.server));
     assert_eq!(
         (&node0, &node1),

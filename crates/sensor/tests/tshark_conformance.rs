@@ -21,17 +21,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
-use ironward_sensor::capture;
-use ironward_sensor::dissect::{Dissector, DissectorFactory, DissectorRegistry, Observations};
-use ironward_sensor::engine::{Analysis, Engine, EngineConfig};
-use ironward_sensor::flow::{Direction, FlowInfo};
-use ironward_sensor::reassembly::StreamChunk;
+use ironward_sensor::engine::Analysis;
+use ironward_sensor::flow::Direction;
+
+mod common;
+
+use common::{analyze, endpoint, follow, tshark, tshark_bytes, Streams};
 
 fn data_dir() -> PathBuf {
     match std::env::var_os("IRONWARD_DATA") {
@@ -68,94 +67,6 @@ fn captures() -> Vec<PathBuf> {
     walk(&data_dir().join("pcaps"), &mut out);
     out.sort();
     out
-}
-
-fn tshark(args: &[&str]) -> String {
-    let output = Command::new("tshark")
-        .args(args)
-        .output()
-        .expect("tshark runs");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Collects every TCP stream's bytes, per flow and direction, with gaps marked.
-#[derive(Clone, Default)]
-struct Streams(Arc<Mutex<HashMap<u64, [Vec<u8>; 2]>>>);
-
-struct Collector {
-    streams: Streams,
-}
-
-impl Dissector for Collector {
-    fn protocol(&self) -> &'static str {
-        "collector"
-    }
-
-    fn on_datagram(&mut self, _: &FlowInfo, _: Direction, _: &[u8], _: &mut Observations) {}
-
-    fn on_stream(
-        &mut self,
-        flow: &FlowInfo,
-        direction: Direction,
-        chunk: StreamChunk<'_>,
-        _: &mut Observations,
-    ) {
-        if let StreamChunk::Data(bytes) = chunk {
-            let mut map = self.streams.0.lock().unwrap();
-            map.entry(flow.id).or_default()[direction.index()].extend_from_slice(bytes);
-        }
-    }
-}
-
-impl DissectorFactory for Streams {
-    fn select(&self, flow: &FlowInfo) -> Option<Box<dyn Dissector>> {
-        (flow.protocol == 6).then(|| {
-            Box::new(Collector {
-                streams: self.clone(),
-            }) as Box<dyn Dissector>
-        })
-    }
-}
-
-fn analyze(path: &Path, streams: &Streams) -> Analysis {
-    let mut config = EngineConfig {
-        keep_flow_records: true,
-        ..EngineConfig::default()
-    };
-    let forever = i64::MAX / 4;
-    config.flows.tcp_idle_ns = forever;
-    config.flows.udp_idle_ns = forever;
-    config.flows.other_idle_ns = forever;
-    config.flows.tcp_closed_linger_ns = forever;
-    let mut registry = DissectorRegistry::new();
-    registry.register(Box::new(streams.clone()));
-    let mut engine = Engine::with_dissectors(config, registry);
-    let mut reader = capture::open_file(path).expect("capture opens");
-    while let Some(frame) = reader.next_frame() {
-        engine.process(&frame);
-    }
-    engine.finish()
-}
-
-/// tshark's `format_size` for conversation tables: integer division by powers of 1000 while
-/// the quotient stays at least 10.
-fn tshark_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    let mut power = 1u64;
-    let mut unit = None;
-    for (i, name) in UNITS.iter().enumerate() {
-        let next = power * 1000;
-        if bytes / next >= 10 {
-            power = next;
-            unit = Some((i, *name));
-        } else {
-            break;
-        }
-    }
-    match unit {
-        Some((_, name)) => format!("{} {name}", bytes / power),
-        None => format!("{bytes} bytes"),
-    }
 }
 
 /// One row of a tshark conversation table: A, B, frames/bytes B→A, frames/bytes A→B, start.
@@ -230,11 +141,6 @@ fn tshark_table(rows: Vec<ConvRow>) -> Table {
         list.sort();
     }
     table
-}
-
-fn endpoint(addr: SocketAddr) -> String {
-    // tshark writes IPv6 endpoints without brackets: "fe80::1:443".
-    format!("{}:{}", addr.ip(), addr.port())
 }
 
 /// Per-direction sums of one conversation: frames and bytes lo→hi, then hi→lo.
@@ -464,44 +370,6 @@ fn every_shared_capture_matches_tshark() {
         problems.len(),
         problems.join("\n")
     );
-}
-
-/// Parses `tshark -z follow,tcp,raw,N`: node 0's chunks are unindented, node 1's start with a tab.
-fn follow(file: &Path, stream: u64) -> Option<(String, String, Vec<u8>, Vec<u8>)> {
-    let out = tshark(&[
-        "-r",
-        file.to_str().unwrap(),
-        "-q",
-        "-z",
-        &format!("follow,tcp,raw,{stream}"),
-    ]);
-    let mut node0 = None;
-    let mut node1 = None;
-    let (mut bytes0, mut bytes1) = (Vec::new(), Vec::new());
-    let mut body = false;
-    for line in out.lines() {
-        if let Some(rest) = line.strip_prefix("Node 0: ") {
-            node0 = Some(rest.to_owned());
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("Node 1: ") {
-            node1 = Some(rest.to_owned());
-            body = true;
-            continue;
-        }
-        if !body || line.starts_with("=====") || line.is_empty() {
-            continue;
-        }
-        let (target, hex) = match line.strip_prefix('\t') {
-            Some(hex) => (&mut bytes1, hex),
-            None => (&mut bytes0, line),
-        };
-        let hex = hex.trim();
-        for i in (0..hex.len() / 2 * 2).step_by(2) {
-            target.push(u8::from_str_radix(&hex[i..i + 2], 16).ok()?);
-        }
-    }
-    Some((node0?, node1?, bytes0, bytes1))
 }
 
 #[test]

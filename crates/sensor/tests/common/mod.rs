@@ -1,0 +1,167 @@
+//! Helpers shared by the tests that compare Ironward with `tshark`: the engine run with
+//! tshark-like settings, a dissector that collects reassembled TCP streams, and readers of
+//! tshark's output.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use ironward_sensor::capture;
+use ironward_sensor::dissect::{Dissector, DissectorFactory, DissectorRegistry, Observations};
+use ironward_sensor::engine::{Analysis, Engine, EngineConfig};
+use ironward_sensor::flow::{Direction, FlowInfo};
+use ironward_sensor::reassembly::StreamChunk;
+
+/// Collects every TCP stream's bytes, per flow id and direction.
+#[derive(Clone, Default)]
+pub struct Streams(pub Arc<Mutex<HashMap<u64, [Vec<u8>; 2]>>>);
+
+struct Collector {
+    streams: Streams,
+}
+
+impl Dissector for Collector {
+    fn protocol(&self) -> &'static str {
+        "collector"
+    }
+
+    fn on_datagram(&mut self, _: &FlowInfo, _: Direction, _: &[u8], _: &mut Observations) {}
+
+    fn on_stream(
+        &mut self,
+        flow: &FlowInfo,
+        direction: Direction,
+        chunk: StreamChunk<'_>,
+        _: &mut Observations,
+    ) {
+        if let StreamChunk::Data(bytes) = chunk {
+            let mut map = self.streams.0.lock().unwrap();
+            map.entry(flow.id).or_default()[direction.index()].extend_from_slice(bytes);
+        }
+    }
+}
+
+impl DissectorFactory for Streams {
+    fn select(&self, flow: &FlowInfo) -> Option<Box<dyn Dissector>> {
+        (flow.protocol == 6).then(|| {
+            Box::new(Collector {
+                streams: self.clone(),
+            }) as Box<dyn Dissector>
+        })
+    }
+}
+
+/// Analyses a capture keeping every flow record, with timeouts so long that, like tshark, the
+/// engine never splits a conversation on idleness; TCP streams are collected into `streams`.
+pub fn analyze(path: &Path, streams: &Streams) -> Analysis {
+    let mut config = EngineConfig {
+        keep_flow_records: true,
+        ..EngineConfig::default()
+    };
+    let forever = i64::MAX / 4;
+    config.flows.tcp_idle_ns = forever;
+    config.flows.udp_idle_ns = forever;
+    config.flows.other_idle_ns = forever;
+    config.flows.tcp_closed_linger_ns = forever;
+    let mut registry = DissectorRegistry::new();
+    registry.register(Box::new(streams.clone()));
+    let mut engine = Engine::with_dissectors(config, registry);
+    let mut reader = capture::open_file(path).expect("capture opens");
+    while let Some(frame) = reader.next_frame() {
+        engine.process(&frame);
+    }
+    engine.finish()
+}
+
+/// Runs tshark and returns its standard output, whatever its exit status (tshark exits 2 on
+/// captures that end mid-record, after printing what it read).
+pub fn tshark(args: &[&str]) -> String {
+    let output = Command::new("tshark")
+        .args(args)
+        .output()
+        .expect("tshark runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs tshark and returns its standard output; fails the test if tshark fails.
+pub fn tshark_ok(args: &[&str]) -> String {
+    let output = Command::new("tshark")
+        .args(args)
+        .output()
+        .expect("tshark runs");
+    assert!(
+        output.status.success(),
+        "tshark {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// tshark's `format_size` for conversation tables: integer division by powers of 1000 while
+/// the quotient stays at least 10.
+pub fn tshark_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    let mut power = 1u64;
+    let mut unit = None;
+    for name in UNITS {
+        let next = power * 1000;
+        if bytes / next >= 10 {
+            power = next;
+            unit = Some(name);
+        } else {
+            break;
+        }
+    }
+    match unit {
+        Some(name) => format!("{} {name}", bytes / power),
+        None => format!("{bytes} bytes"),
+    }
+}
+
+/// An endpoint as tshark writes it: IPv6 without brackets, "fe80::1:443".
+pub fn endpoint(addr: SocketAddr) -> String {
+    format!("{}:{}", addr.ip(), addr.port())
+}
+
+/// Parses `tshark -z follow,tcp,raw,N`: node 0's chunks are unindented, node 1's start with a
+/// tab. Returns both nodes and their bytes, or `None` when tshark printed no such stream.
+pub fn follow(file: &Path, stream: u64) -> Option<(String, String, Vec<u8>, Vec<u8>)> {
+    let out = tshark(&[
+        "-r",
+        file.to_str().unwrap(),
+        "-q",
+        "-z",
+        &format!("follow,tcp,raw,{stream}"),
+    ]);
+    let (mut node0, mut node1) = (None, None);
+    let (mut bytes0, mut bytes1) = (Vec::new(), Vec::new());
+    let mut body = false;
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("Node 0: ") {
+            node0 = Some(rest.to_owned());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("Node 1: ") {
+            node1 = Some(rest.to_owned());
+            body = true;
+            continue;
+        }
+        if !body || line.starts_with("=====") || line.is_empty() {
+            continue;
+        }
+        let (target, hex) = match line.strip_prefix('\t') {
+            Some(hex) => (&mut bytes1, hex),
+            None => (&mut bytes0, line),
+        };
+        let hex = hex.trim();
+        assert!(hex.len() % 2 == 0, "odd hex line {hex:?}");
+        for i in (0..hex.len()).step_by(2) {
+            target.push(u8::from_str_radix(&hex[i..i + 2], 16).ok()?);
+        }
+    }
+    Some((node0?, node1?, bytes0, bytes1))
+}
