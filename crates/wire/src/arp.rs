@@ -6,6 +6,7 @@
 use std::net::Ipv4Addr;
 
 use crate::error::err;
+use crate::util::view;
 use crate::util::{be16, ipv4, mac, set_be16};
 use crate::{DecodeError, DecodeErrorKind, EmitError, Layer};
 
@@ -33,27 +34,12 @@ pub const OP_REQUEST: u16 = 1;
 /// Operation: reply.
 pub const OP_REPLY: u16 = 2;
 
-/// A view of an ARP packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an ARP packet.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Arp`/`Truncated` unless the buffer holds the fixed part and the four addresses whose
     /// sizes it announces.
     #[inline]

@@ -4,6 +4,7 @@
 //! LLC frame (see [`crate::llc`]) and the bytes after `length` are padding.
 
 use crate::error::err;
+use crate::util::view;
 use crate::util::{be16, mac, set_be16};
 use crate::{DecodeError, DecodeErrorKind, EmitError, Layer, MacAddr};
 
@@ -66,27 +67,12 @@ pub const HEADER_LEN: usize = field::PAYLOAD;
 /// Length of one VLAN tag (TCI and the next ether type).
 pub const TAG_LEN: usize = field::TAG_PAYLOAD;
 
-/// A view of an Ethernet frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an Ethernet frame.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic if it is shorter than [`HEADER_LEN`].
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` if the buffer cannot hold the header.
     #[inline]
     pub fn check_len(&self) -> Result<(), DecodeError> {

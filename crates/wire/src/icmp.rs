@@ -3,6 +3,7 @@
 use crate::checksum;
 use crate::error::err;
 use crate::util::be16;
+use crate::util::view;
 use crate::{DecodeError, DecodeErrorKind, Layer};
 
 mod field {
@@ -25,27 +26,12 @@ pub const ECHO_REQUEST: u8 = 8;
 /// Time exceeded.
 pub const TIME_EXCEEDED: u8 = 11;
 
-/// A view of an ICMP message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an ICMP message.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` under 4 bytes.
     #[inline]
     pub fn check_len(&self) -> Result<(), DecodeError> {

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crate::checksum;
 use crate::error::err;
+use crate::util::view;
 use crate::util::{be16, ipv6, mac};
 use crate::{DecodeError, DecodeErrorKind, Layer, NeighborDiscovery};
 
@@ -40,27 +41,12 @@ pub const OPT_TARGET_LINK_ADDR: u8 = 2;
 /// Length of the NS/NA body before the options: flags/reserved word and target address.
 const ND_FIXED_LEN: usize = 20;
 
-/// A view of an ICMPv6 message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an ICMPv6 message.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` under 4 bytes.
     #[inline]
     pub fn check_len(&self) -> Result<(), DecodeError> {

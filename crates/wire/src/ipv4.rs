@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use crate::checksum;
 use crate::error::err;
 use crate::ip::IpProtocol;
+use crate::util::view;
 use crate::util::{be16, ipv4, set_be16};
 use crate::{DecodeError, DecodeErrorKind, EmitError, Ipv4Summary, Layer};
 
@@ -32,27 +33,12 @@ const DONT_FRAGMENT: u16 = 0x4000;
 const MORE_FRAGMENTS: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
 
-/// A view of an IPv4 packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an IPv4 packet.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// Checks the fixed header only: `Truncated` under 20 bytes, `BadVersion` unless version 4,
     /// `BadHeaderLength` when IHL < 5. After it, the fixed-field accessors are safe; the
     /// options and payload accessors need [`Self::check_len`].

@@ -8,6 +8,7 @@ use std::net::Ipv6Addr;
 
 use crate::error::err;
 use crate::ip::IpProtocol;
+use crate::util::view;
 use crate::util::{be16, be32, ipv6, set_be16, set_be32};
 use crate::{DecodeError, DecodeErrorKind, EmitError, Ipv6Fragment, Ipv6Summary, Layer};
 
@@ -30,27 +31,12 @@ pub const MAX_EXTENSION_HEADERS: usize = 16;
 /// Length of a fragment header.
 pub const FRAGMENT_HEADER_LEN: usize = 8;
 
-/// A view of an IPv6 packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an IPv6 packet.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` under 40 bytes, `BadVersion` unless version 6. A payload length beyond the
     /// captured bytes is accepted: the payload is clipped instead.
     #[inline]

@@ -6,6 +6,7 @@
 
 use crate::error::err;
 use crate::util::be16;
+use crate::util::view;
 use crate::{DecodeError, DecodeErrorKind, Layer};
 
 mod field {
@@ -53,27 +54,12 @@ pub struct Header {
     pub header_len: u8,
 }
 
-/// A view of an LLC header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of an LLC header.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Llc`/`Truncated` unless the buffer holds the whole header, control field and SNAP
     /// extension included.
     #[inline]

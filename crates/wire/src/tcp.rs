@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::checksum;
 use crate::error::err;
+use crate::util::view;
 use crate::util::{be16, be32, set_be16, set_be32};
 use crate::{DecodeError, DecodeErrorKind, EmitError, Layer, TcpSummary};
 
@@ -143,27 +144,12 @@ impl<'a> Iterator for Options<'a> {
     }
 }
 
-/// A view of a TCP segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of a TCP segment.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` under 20 bytes, `BadHeaderLength` when the data offset is under 5 or points
     /// past the buffer.
     #[inline]

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::checksum;
 use crate::error::err;
+use crate::util::view;
 use crate::util::{be16, set_be16};
 use crate::{DecodeError, DecodeErrorKind, EmitError, Layer};
 
@@ -21,27 +22,12 @@ mod field {
 /// Length of the header.
 pub const HEADER_LEN: usize = field::CHECKSUM.end;
 
-/// A view of a UDP datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A view of a UDP datagram.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checks; accessors panic unless [`Self::check_len`] passes.
-    #[inline]
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer after [`Self::check_len`].
-    #[inline]
-    pub fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` under 8 bytes. The length field is checked separately by
     /// [`Self::check_length_field`], since a bad one still leaves the ports readable.
     #[inline]

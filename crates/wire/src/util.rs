@@ -57,3 +57,33 @@ pub(crate) fn hex(s: &str) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Declares a zero-copy view over a byte buffer and its two constructors. The module that uses
+/// it writes `check_len`, which is what `new_checked` relies on: after it passes, the view's
+/// accessors cannot index out of bounds.
+macro_rules! view {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        impl<T: AsRef<[u8]>> $name<T> {
+            /// Wraps a buffer without checks; accessors panic unless `check_len` passes.
+            #[inline]
+            pub const fn new_unchecked(buffer: T) -> Self {
+                Self { buffer }
+            }
+
+            /// Wraps a buffer after `check_len`.
+            #[inline]
+            pub fn new_checked(buffer: T) -> Result<Self, crate::DecodeError> {
+                let p = Self::new_unchecked(buffer);
+                p.check_len()?;
+                Ok(p)
+            }
+        }
+    };
+}
+pub(crate) use view;
