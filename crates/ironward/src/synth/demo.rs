@@ -29,65 +29,26 @@ struct Host {
     vlan: Option<u16>,
 }
 
-const fn mac(b: [u8; 6]) -> MacAddr {
-    MacAddr(b)
+/// A host; VLAN 0 means untagged.
+const fn host(mac: [u8; 6], ip: [u8; 4], vlan: u16) -> Host {
+    Host {
+        mac: MacAddr(mac),
+        ip: Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]),
+        vlan: if vlan == 0 { None } else { Some(vlan) },
+    }
 }
 
-const ROUTER: Host = Host {
-    mac: mac([0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01]),
-    ip: Ipv4Addr::new(10, 10, 1, 1),
-    vlan: None,
-};
-const MODICON: Host = Host {
-    mac: mac([0x00, 0x80, 0xf4, 0x12, 0x34, 0x56]),
-    ip: Ipv4Addr::new(10, 10, 1, 10),
-    vlan: None,
-};
-const S7_PLC: Host = Host {
-    mac: mac([0x00, 0x1b, 0x1b, 0x6a, 0x10, 0x22]),
-    ip: Ipv4Addr::new(10, 10, 1, 11),
-    vlan: None,
-};
-const LOGIX: Host = Host {
-    mac: mac([0x00, 0x1d, 0x9c, 0xc8, 0x02, 0x11]),
-    ip: Ipv4Addr::new(10, 10, 1, 12),
-    vlan: None,
-};
-const HMI: Host = Host {
-    mac: mac([0x00, 0x14, 0x22, 0x01, 0x02, 0x03]),
-    ip: Ipv4Addr::new(10, 10, 1, 20),
-    vlan: None,
-};
-const WORKSTATION: Host = Host {
-    mac: mac([0x00, 0x14, 0x22, 0x0a, 0x0b, 0x0c]),
-    ip: Ipv4Addr::new(10, 10, 1, 30),
-    vlan: None,
-};
-const HISTORIAN: Host = Host {
-    mac: mac([0x00, 0x0b, 0xab, 0x44, 0x55, 0x66]),
-    ip: Ipv4Addr::new(10, 10, 1, 40),
-    vlan: None,
-};
-const SCANNER: Host = Host {
-    mac: mac([0xb8, 0x27, 0xeb, 0x66, 0x66, 0x66]),
-    ip: Ipv4Addr::new(10, 10, 1, 66),
-    vlan: None,
-};
-const PHONE: Host = Host {
-    mac: mac([0xda, 0xa1, 0x19, 0x3e, 0x5f, 0x70]),
-    ip: Ipv4Addr::new(10, 10, 1, 77),
-    vlan: None,
-};
-const CAMERA: Host = Host {
-    mac: mac([0x3c, 0x6a, 0x9d, 0x00, 0x00, 0x05]),
-    ip: Ipv4Addr::new(10, 10, 20, 5),
-    vlan: Some(20),
-};
-const RECORDER: Host = Host {
-    mac: mac([0x00, 0xe0, 0x4c, 0x00, 0x00, 0x06]),
-    ip: Ipv4Addr::new(10, 10, 20, 6),
-    vlan: Some(20),
-};
+const ROUTER: Host = host([0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01], [10, 10, 1, 1], 0);
+const MODICON: Host = host([0x00, 0x80, 0xf4, 0x12, 0x34, 0x56], [10, 10, 1, 10], 0);
+const S7_PLC: Host = host([0x00, 0x1b, 0x1b, 0x6a, 0x10, 0x22], [10, 10, 1, 11], 0);
+const LOGIX: Host = host([0x00, 0x1d, 0x9c, 0xc8, 0x02, 0x11], [10, 10, 1, 12], 0);
+const HMI: Host = host([0x00, 0x14, 0x22, 0x01, 0x02, 0x03], [10, 10, 1, 20], 0);
+const WORKSTATION: Host = host([0x00, 0x14, 0x22, 0x0a, 0x0b, 0x0c], [10, 10, 1, 30], 0);
+const HISTORIAN: Host = host([0x00, 0x0b, 0xab, 0x44, 0x55, 0x66], [10, 10, 1, 40], 0);
+const SCANNER: Host = host([0xb8, 0x27, 0xeb, 0x66, 0x66, 0x66], [10, 10, 1, 66], 0);
+const PHONE: Host = host([0xda, 0xa1, 0x19, 0x3e, 0x5f, 0x70], [10, 10, 1, 77], 0);
+const CAMERA: Host = host([0x3c, 0x6a, 0x9d, 0x00, 0x00, 0x05], [10, 10, 20, 5], 20);
+const RECORDER: Host = host([0x00, 0xe0, 0x4c, 0x00, 0x00, 0x06], [10, 10, 20, 6], 20);
 /// Internet hosts (documentation ranges, RFC 5737) reached through the router.
 const INTERNET: [Ipv4Addr; 3] = [
     Ipv4Addr::new(203, 0, 113, 10),
