@@ -12,13 +12,15 @@ This crate holds no logic beyond constructors, validation and serialisation.
 pub mod device;
 pub mod event;
 pub mod fact;
+pub mod finding;
 pub mod mac;
 pub mod report;
 pub mod time;
 
 pub use device::{Device, DeviceId, DeviceKey, Protocols, Service};
 pub use event::{Event, EventKind};
-pub use fact::{Attribute, Fact, Source};
+pub use fact::{Attribute, Fact, Provenance, Source, HEARSAY_CONFIDENCE};
+pub use finding::Finding;
 pub use mac::MacAddress;
 pub use report::{AnalysisReport, Connection, Stats};
 pub use time::Timestamp;

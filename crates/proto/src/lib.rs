@@ -1,0 +1,80 @@
+/*!
+Application-protocol dissectors.
+
+Each module turns one protocol's bytes into typed messages (zero-copy views over `&[u8]` with a
+typed error) and, from them, [`Fact`](ironward_model::Fact)s about devices and
+[`Event`](ironward_model::Event)s, through the [`Dissector`] interface the sensor drives. Every
+parser is bounded in time and memory and never panics on hostile input.
+
+[`registry`] builds the registry of every dissector, in the order they are tried.
+*/
+
+pub mod cdp;
+pub mod dhcp;
+pub mod dhcpv6;
+pub mod dissector;
+pub mod dns;
+pub mod ftp;
+pub mod http;
+pub mod ipp;
+pub mod lldp;
+pub mod llmnr;
+pub mod mdns;
+pub mod mqtt;
+pub mod nbns;
+pub mod ntlmssp;
+pub mod ntp;
+pub mod pjl;
+pub mod rdp;
+pub mod rfb;
+pub mod rtsp;
+pub mod sip;
+pub mod smb;
+pub mod snmp;
+pub mod ssdp;
+pub mod ssh;
+pub mod telnet;
+pub mod tls;
+pub mod upnp;
+pub mod observations;
+pub mod session;
+pub mod text;
+
+pub use dissector::{Dissector, DissectorFactory, DissectorRegistry, FrameDissector, LinkFrame};
+pub use observations::Observations;
+pub use session::{Direction, FlowMeta, StreamChunk, Transport};
+
+/// Every dissector of this crate, content-recognised protocols first, then port-recognised ones.
+pub fn registry() -> DissectorRegistry {
+    let mut registry = DissectorRegistry::new();
+    // Recognised by content first (any port), then by well-known ports.
+    tls::register(&mut registry);
+    ssh::register(&mut registry);
+    rfb::register(&mut registry);
+    ipp::register(&mut registry);
+    rtsp::register(&mut registry);
+    sip::register(&mut registry);
+    http::register(&mut registry);
+    mqtt::register(&mut registry);
+    smb::register(&mut registry);
+    rdp::register(&mut registry);
+    pjl::register(&mut registry);
+    ftp::register(&mut registry);
+    telnet::register(&mut registry);
+    dhcp::register(&mut registry);
+    dhcpv6::register(&mut registry);
+    mdns::register(&mut registry);
+    llmnr::register(&mut registry);
+    nbns::register(&mut registry);
+    dns::register(&mut registry);
+    ssdp::register(&mut registry);
+    snmp::register(&mut registry);
+    ntp::register(&mut registry);
+    // Link-layer frames.
+    lldp::register(&mut registry);
+    cdp::register(&mut registry);
+    // Helpers of other dissectors (UPnP descriptions ride on HTTP, NTLMSSP on SMB and HTTP).
+    upnp::register(&mut registry);
+    ntlmssp::register(&mut registry);
+    registry
+}

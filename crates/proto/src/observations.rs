@@ -1,0 +1,256 @@
+//! What dissectors report: facts about devices and events, collected per call and drained by the
+//! sensor.
+//!
+//! Repeats are cheap: a fact already reported (same device, attribute, source and raw value) is
+//! recognised by a hash of the raw bytes before anything is allocated, so a chatty DNS server or
+//! an SSDP announcer repeating itself every few seconds costs no allocation after the first time.
+//! Values are cleaned in one place: control characters become spaces, whitespace runs collapse,
+//! and values are cut at [`MAX_VALUE_LEN`] bytes.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use ironward_model::{Attribute, DeviceKey, Event, EventKind, Fact, Finding, Source, Timestamp};
+
+use crate::session::{Direction, FlowMeta};
+
+/// Longest fact value kept, in bytes (longer values are cut at a character boundary).
+pub const MAX_VALUE_LEN: usize = 256;
+
+/// Most fact fingerprints remembered for de-duplication before the memory is started afresh.
+const MAX_REMEMBERED: usize = 1 << 16;
+
+/// Facts and events produced by dissectors, collected by the sensor after each call.
+///
+/// The buffers are reused from call to call, so producing nothing costs nothing.
+#[derive(Debug, Default)]
+pub struct Observations {
+    facts: Vec<Fact>,
+    events: Vec<Event>,
+    remembered: HashSet<u64, BuildHasherDefault<FxHasher>>,
+}
+
+impl Observations {
+    /// Records a fact about a device with the source's default confidence. The value may come
+    /// straight off the wire: it is cleaned, and an empty value records nothing.
+    pub fn fact(
+        &mut self,
+        subject: DeviceKey,
+        attribute: Attribute,
+        value: &str,
+        source: Source,
+        at: Timestamp,
+    ) {
+        self.fact_bytes_with(
+            subject,
+            attribute,
+            value.as_bytes(),
+            source,
+            source.default_confidence(),
+            at,
+        );
+    }
+
+    /// Records a fact whose value is raw bytes (decoded as UTF-8, invalid sequences replaced).
+    pub fn fact_bytes(
+        &mut self,
+        subject: DeviceKey,
+        attribute: Attribute,
+        value: &[u8],
+        source: Source,
+        at: Timestamp,
+    ) {
+        self.fact_bytes_with(
+            subject,
+            attribute,
+            value,
+            source,
+            source.default_confidence(),
+            at,
+        );
+    }
+
+    /// Records what one device says about another (a client's SNI or `Host` naming a server):
+    /// same as [`fact`](Self::fact) at hearsay confidence.
+    pub fn hearsay(
+        &mut self,
+        subject: DeviceKey,
+        attribute: Attribute,
+        value: &str,
+        source: Source,
+        at: Timestamp,
+    ) {
+        let confidence = source
+            .default_confidence()
+            .min(ironward_model::HEARSAY_CONFIDENCE);
+        self.fact_bytes_with(subject, attribute, value.as_bytes(), source, confidence, at);
+    }
+
+    /// Records an insecure configuration seen on a device.
+    pub fn finding(&mut self, subject: DeviceKey, finding: Finding, source: Source, at: Timestamp) {
+        self.fact(subject, Attribute::Finding, finding.as_str(), source, at);
+    }
+
+    /// Records a fact with an explicit confidence (0–100).
+    pub fn fact_bytes_with(
+        &mut self,
+        subject: DeviceKey,
+        attribute: Attribute,
+        value: &[u8],
+        source: Source,
+        confidence: u8,
+        at: Timestamp,
+    ) {
+        let mut hasher = FxHasher::default();
+        (subject, attribute, source, confidence, value).hash(&mut hasher);
+        let fingerprint = hasher.finish();
+        if self.remembered.contains(&fingerprint) {
+            return;
+        }
+        let Some(clean) = clean_value(value) else {
+            return;
+        };
+        if self.remembered.len() >= MAX_REMEMBERED {
+            self.remembered.clear();
+        }
+        self.remembered.insert(fingerprint);
+        self.facts.push(Fact {
+            subject,
+            attribute,
+            value: clean.into(),
+            confidence: confidence.min(100),
+            source,
+            seen_at: at,
+        });
+    }
+
+    /// Records an operation from the sender of a packet going in `direction` to its receiver.
+    pub fn event(
+        &mut self,
+        flow: &FlowMeta,
+        direction: Direction,
+        protocol: &'static str,
+        kind: EventKind,
+        detail: impl Into<String>,
+    ) {
+        if self.events.len() >= MAX_REMEMBERED {
+            return;
+        }
+        self.events.push(Event {
+            time: flow.now,
+            src: flow.source(direction).ip(),
+            dst: flow.destination(direction).ip(),
+            protocol: protocol.to_owned(),
+            kind,
+            detail: detail.into(),
+        });
+    }
+
+    /// The facts recorded since the last drain.
+    pub fn facts(&self) -> &[Fact] {
+        &self.facts
+    }
+
+    /// The events recorded since the last drain.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Whether nothing was recorded since the last drain.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty() && self.events.is_empty()
+    }
+
+    /// Takes the recorded facts, keeping the buffer's capacity.
+    pub fn drain_facts(&mut self) -> std::vec::Drain<'_, Fact> {
+        self.facts.drain(..)
+    }
+
+    /// Takes the recorded events, keeping the buffer's capacity.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
+        self.events.drain(..)
+    }
+}
+
+/// A wire value made presentable: UTF-8 (lossy), control characters as spaces, whitespace runs
+/// collapsed and trimmed, at most [`MAX_VALUE_LEN`] bytes. `None` when nothing is left.
+pub fn clean_value(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::with_capacity(text.len().min(MAX_VALUE_LEN));
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        let needed = c.len_utf8() + usize::from(pending_space);
+        if out.len() + needed > MAX_VALUE_LEN {
+            break;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A small, fast, non-cryptographic hasher (the Firefox/rustc "Fx" hash) for fact
+/// fingerprints: the values are attacker-chosen, but a collision only costs a dropped
+/// duplicate-looking fact within one bounded window, never memory or time.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.hash = (self.hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> DeviceKey {
+        DeviceKey::Ip("10.0.0.1".parse().unwrap())
+    }
+
+    #[test]
+    fn values_are_cleaned_and_bounded() {
+        assert_eq!(clean_value(b"  HP\r\n LaserJet\x00 M507 ").unwrap(), "HP LaserJet M507");
+        assert_eq!(clean_value(b"\xffab").unwrap(), "\u{fffd}ab");
+        assert!(clean_value(b" \t\r\n\x01").is_none());
+        let long = vec![b'a'; 1000];
+        assert_eq!(clean_value(&long).unwrap().len(), MAX_VALUE_LEN);
+        let wide = "é".repeat(200);
+        let cut = clean_value(wide.as_bytes()).unwrap();
+        assert!(cut.len() <= MAX_VALUE_LEN && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn repeats_are_recorded_once() {
+        let mut out = Observations::default();
+        for _ in 0..3 {
+            out.fact(key(), Attribute::Hostname, "printer", Source::Mdns, Timestamp(1));
+        }
+        out.fact(key(), Attribute::Hostname, "printer", Source::Dns, Timestamp(1));
+        out.hearsay(key(), Attribute::Hostname, "other", Source::Tls, Timestamp(1));
+        out.fact(key(), Attribute::Hostname, "", Source::Dns, Timestamp(1));
+        let facts: Vec<_> = out.drain_facts().collect();
+        assert_eq!(facts.len(), 3);
+        assert_eq!(facts[2].confidence, ironward_model::HEARSAY_CONFIDENCE);
+        assert!(out.is_empty());
+    }
+}
