@@ -61,6 +61,11 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "N", default_value_t = 1 << 18)]
     max_flows: usize,
 
+    /// Only account flows and addresses: run no application-protocol dissector (for measuring
+    /// what dissection costs).
+    #[arg(long)]
+    no_dissect: bool,
+
     /// Never show the progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -80,7 +85,12 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = EngineConfig::default();
     config.flows.max_flows = args.max_flows.max(1);
-    let mut engine = Engine::new(config);
+    let registry = if args.no_dissect {
+        ironward_sensor::dissect::DissectorRegistry::new()
+    } else {
+        ironward_proto::registry()
+    };
+    let mut engine = Engine::with_dissectors(config, registry);
     let mut failed = false;
 
     if let Some(interface) = &args.interface {

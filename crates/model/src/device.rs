@@ -97,8 +97,14 @@ pub struct Device {
     pub protocols: Protocols,
     /// Services offered.
     pub services: Vec<Service>,
+    /// Insecure configurations seen (finding ids, see [`crate::Finding`]), sorted.
+    #[serde(default)]
+    pub findings: Vec<String>,
     /// The evidence behind every attribute.
     pub facts: Vec<ReportedFact>,
+    /// Attributes for which sources disagreed: which value won and why.
+    #[serde(default)]
+    pub conflicts: Vec<Conflict>,
     /// First time the device was seen.
     pub first_seen: Timestamp,
     /// Last time the device was seen.
@@ -116,6 +122,28 @@ pub struct ReportedFact {
     pub source: Cow<'static, str>,
     /// 0–100.
     pub confidence: u8,
+    /// This fact decided the device's value of a single-valued attribute (vendor, type, model,
+    /// firmware, serial, OS, role).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub selected: bool,
+    /// Why the fact holds, for derived facts: the classification rule and the facts it matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+/// Sources disagreed on a single-valued attribute; the strongest fact won.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// Attribute name.
+    pub attribute: String,
+    /// The value shown.
+    pub chosen: String,
+    /// Its source.
+    pub chosen_source: String,
+    /// The other values, each with its source and confidence.
+    pub others: Vec<ReportedFact>,
+    /// Why the chosen value won, in words.
+    pub reason: String,
 }
 
 impl From<&Fact> for ReportedFact {
@@ -125,6 +153,8 @@ impl From<&Fact> for ReportedFact {
             value: fact.value.clone(),
             source: Cow::Borrowed(fact.source.as_str()),
             confidence: fact.confidence,
+            selected: false,
+            evidence: None,
         }
     }
 }

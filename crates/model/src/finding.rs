@@ -86,14 +86,22 @@ impl Finding {
     /// One sentence for people: what was seen and why it matters.
     pub const fn describe(self) -> &'static str {
         match self {
-            Self::TelnetInUse => "Telnet in use: logins and sessions cross the network in clear text",
-            Self::VncWithoutAuthentication => "VNC without authentication: anyone can take over the screen",
+            Self::TelnetInUse => {
+                "Telnet in use: logins and sessions cross the network in clear text"
+            }
+            Self::VncWithoutAuthentication => {
+                "VNC without authentication: anyone can take over the screen"
+            }
             Self::SnmpV1V2c => "SNMP v1/v2c: community strings in clear text, no integrity",
             Self::SnmpDefaultCommunity => "SNMP answers to a well-known default community",
             Self::SnmpV3WithoutPrivacy => "SNMPv3 without privacy: values in clear text",
-            Self::MqttWithoutAuthentication => "MQTT client connected without username and password",
+            Self::MqttWithoutAuthentication => {
+                "MQTT client connected without username and password"
+            }
             Self::MqttCleartext => "MQTT over clear text",
-            Self::HttpBasicCleartext => "HTTP Basic authentication over clear text: passwords readable on the wire",
+            Self::HttpBasicCleartext => {
+                "HTTP Basic authentication over clear text: passwords readable on the wire"
+            }
             Self::TlsLegacyVersion => "TLS older than 1.2 negotiated",
             Self::TlsSelfSignedCertificate => "Self-signed TLS certificate",
             Self::TlsExpiredCertificate => "Expired or not yet valid TLS certificate",

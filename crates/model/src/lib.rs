@@ -17,7 +17,7 @@ pub mod mac;
 pub mod report;
 pub mod time;
 
-pub use device::{Device, DeviceId, DeviceKey, Protocols, Service};
+pub use device::{Conflict, Device, DeviceId, DeviceKey, Protocols, ReportedFact, Service};
 pub use event::{Event, EventKind};
 pub use fact::{Attribute, Fact, Provenance, Source, HEARSAY_CONFIDENCE};
 pub use finding::Finding;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Device, DeviceId, Timestamp};
+use crate::{Device, DeviceId, Event, Timestamp};
 
 /// A conversation between two devices on one server port, aggregated over its flows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,9 @@ pub struct AnalysisReport {
     pub devices: Vec<Device>,
     /// Connections, sorted by client, server, transport and port.
     pub connections: Vec<Connection>,
+    /// Operations dissectors recorded (logins, announcements), in the order seen.
+    #[serde(default)]
+    pub events: Vec<Event>,
     /// Counters.
     pub stats: Stats,
 }

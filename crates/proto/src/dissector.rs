@@ -72,8 +72,8 @@ pub struct LinkFrame<'a> {
     pub src_mac: MacAddress,
     /// Ether type, or the SNAP protocol id for LLC/SNAP frames.
     pub ethertype: u16,
-    /// SNAP organisation code, for LLC/SNAP frames.
-    pub snap_oui: Option<[u8; 3]>,
+    /// SNAP organisation code (24 bits, e.g. `0x00000c` for Cisco), for LLC/SNAP frames.
+    pub snap_oui: Option<u32>,
     /// Bytes after the link-layer (and LLC/SNAP) header.
     pub payload: &'a [u8],
     /// Capture time.

@@ -10,8 +10,10 @@ use std::net::IpAddr;
 
 use ironward_model::device::ReportedFact;
 use ironward_model::{
-    AnalysisReport, Attribute, Connection, Device, DeviceKey, Protocols, Service, Stats, Timestamp,
+    AnalysisReport, Attribute, Connection, Device, DeviceKey, Event, Fact, MacAddress, Protocols,
+    Service, Stats, Timestamp,
 };
+use ironward_proto::{FlowMeta, LinkFrame};
 use ironward_wire::{
     decode_into, decode_transport, DecodeError, LinkType, MacAddr, Network, Packet, TcpSummary,
     Transport, Vlans,
@@ -40,7 +42,13 @@ pub struct EngineConfig {
     /// Keep a record of every finished flow in [`Analysis::flows`] (for tests and exports;
     /// costs memory proportional to the number of flows).
     pub keep_flow_records: bool,
+    /// Keep every fact the dissectors report, with the number of the frame that produced it, in
+    /// [`Analysis::facts`] (for conformance tests).
+    pub keep_fact_log: bool,
 }
+
+/// Most events kept for the report; later ones are counted in `observations_dropped`.
+pub const MAX_EVENTS: usize = 100_000;
 
 /// A finished flow, as kept when [`EngineConfig::keep_flow_records`] is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,11 +72,20 @@ pub struct Analysis {
     pub flows: Vec<FlowRecord>,
     /// Every (MAC, IPv4) binding claimed by an ARP sender.
     pub arp_senders: Vec<(MacAddr, std::net::Ipv4Addr)>,
+    /// Every fact reported by a dissector with its frame number, when requested.
+    pub facts: Vec<(u64, Fact)>,
+}
+
+/// A flow's dissector: not chosen until the flow's first payload, then one or none.
+enum DissectorSlot {
+    Undecided,
+    Chosen(Box<dyn Dissector>),
+    Nothing,
 }
 
 /// Per-flow state the engine keeps beside the flow table's own.
 struct FlowState {
-    dissector: Option<Box<dyn Dissector>>,
+    dissector: DissectorSlot,
     /// Source MAC of each direction's first frame.
     src_mac: [Option<MacAddr>; 2],
     /// Destination MAC of the client's first frame.
@@ -88,6 +105,8 @@ struct CurrentFrame {
     /// The destination MAC is a broadcast or multicast address.
     dst_is_group: bool,
     fragment_frames: u64,
+    /// Frame number in the input (1-based).
+    frame: u64,
 }
 
 /// A connection being aggregated from flows.
@@ -114,6 +133,9 @@ type ConnectionKey = (IpAddr, IpAddr, u8, Option<u16>);
 struct Inventory {
     observer: Observer,
     observations: Observations,
+    events: Vec<Event>,
+    events_dropped: u64,
+    fact_log: Option<Vec<(u64, Fact)>>,
     connections: HashMap<ConnectionKey, ConnectionAcc>,
     flow_records: Option<Vec<FlowRecord>>,
     /// Connections not recorded because the connection map was full.
@@ -123,19 +145,70 @@ struct Inventory {
 /// The flow handler: the inventory, and the link-layer facts of the frame being processed.
 struct Sink<'e> {
     inv: &'e mut Inventory,
+    registry: &'e DissectorRegistry,
     current: CurrentFrame,
 }
 
-impl Sink<'_> {
-    fn collect(&mut self) {
-        if self.inv.observations.is_empty() {
+impl Inventory {
+    /// Moves what the dissectors reported into the observer and the event list.
+    fn collect(&mut self, frame: u64) {
+        if self.observations.is_empty() {
             return;
         }
-        for fact in self.inv.observations.drain_facts() {
-            self.inv.observer.fact(fact);
+        for fact in self.observations.drain_facts() {
+            if let Some(log) = self.fact_log.as_mut() {
+                log.push((frame, fact.clone()));
+            }
+            self.observer.fact(fact);
         }
-        // Events are kept by later stages (detection); the foundation only drains them.
-        self.inv.observations.drain_events().for_each(drop);
+        for event in self.observations.drain_events() {
+            if self.events.len() < MAX_EVENTS {
+                self.events.push(event);
+            } else {
+                self.events_dropped += 1;
+            }
+        }
+    }
+}
+
+impl Sink<'_> {
+    /// What dissectors are told about the flow, as of the current frame.
+    fn meta(&self, flow: &FlowInfo) -> FlowMeta {
+        FlowMeta {
+            id: flow.id,
+            transport: match flow.protocol {
+                ip_proto::TCP => ironward_proto::Transport::Tcp,
+                ip_proto::UDP => ironward_proto::Transport::Udp,
+                other => ironward_proto::Transport::Other(other),
+            },
+            client: flow.client,
+            server: flow.server,
+            now: Timestamp(flow.last_seen_ns),
+            frame: self.current.frame,
+        }
+    }
+
+    /// The flow's dissector, chosen on its first payload.
+    fn dissector<'s>(
+        &self,
+        slot: &'s mut DissectorSlot,
+        meta: &FlowMeta,
+        dir: Direction,
+        payload: &[u8],
+    ) -> Option<&'s mut Box<dyn Dissector>> {
+        if let DissectorSlot::Undecided = slot {
+            if payload.is_empty() {
+                return None;
+            }
+            *slot = match self.registry.select(meta, dir, payload) {
+                Some(dissector) => DissectorSlot::Chosen(dissector),
+                None => DissectorSlot::Nothing,
+            };
+        }
+        match slot {
+            DissectorSlot::Chosen(dissector) => Some(dissector),
+            _ => None,
+        }
     }
 }
 
@@ -159,9 +232,13 @@ impl FlowHandler<FlowState> for Sink<'_> {
         dir: Direction,
         payload: &[u8],
     ) {
-        if let Some(dissector) = state.dissector.as_mut() {
-            dissector.on_datagram(flow, dir, payload, &mut self.inv.observations);
-            self.collect();
+        if matches!(state.dissector, DissectorSlot::Nothing) {
+            return;
+        }
+        let meta = self.meta(flow);
+        if let Some(dissector) = self.dissector(&mut state.dissector, &meta, dir, payload) {
+            dissector.on_datagram(&meta, dir, payload, &mut self.inv.observations);
+            self.inv.collect(self.current.frame);
         }
     }
 
@@ -172,20 +249,29 @@ impl FlowHandler<FlowState> for Sink<'_> {
         dir: Direction,
         chunk: StreamChunk<'_>,
     ) {
-        if let Some(dissector) = state.dissector.as_mut() {
-            dissector.on_stream(flow, dir, chunk, &mut self.inv.observations);
-            self.collect();
+        if matches!(state.dissector, DissectorSlot::Nothing) {
+            return;
+        }
+        let meta = self.meta(flow);
+        let first: &[u8] = match chunk {
+            StreamChunk::Data(bytes) => bytes,
+            StreamChunk::Gap(_) | StreamChunk::End => &[],
+        };
+        if let Some(dissector) = self.dissector(&mut state.dissector, &meta, dir, first) {
+            dissector.on_stream(&meta, dir, chunk, &mut self.inv.observations);
+            self.inv.collect(self.current.frame);
         }
     }
 
     fn on_flow_end(&mut self, flow: &FlowInfo, mut state: FlowState, reason: EndReason) {
-        let protocol = match state.dissector.as_mut() {
-            Some(dissector) => {
-                dissector.on_end(flow, &mut self.inv.observations);
-                self.collect();
+        let protocol = match &mut state.dissector {
+            DissectorSlot::Chosen(dissector) => {
+                let meta = self.meta(flow);
+                dissector.on_end(&meta, &mut self.inv.observations);
+                self.inv.collect(self.current.frame);
                 Some(dissector.protocol())
             }
-            None => {
+            DissectorSlot::Undecided | DissectorSlot::Nothing => {
                 if has_ports(flow.protocol) {
                     protocol_for_port(flow.protocol, flow.server.port())
                 } else {
@@ -327,6 +413,7 @@ impl Engine {
             registry,
             inv: Inventory {
                 flow_records: config.keep_flow_records.then(Vec::new),
+                fact_log: config.keep_fact_log.then(Vec::new),
                 ..Inventory::default()
             },
             counters: Counters::default(),
@@ -400,7 +487,11 @@ impl Engine {
         self.next_expiry_ns = now.saturating_add(EXPIRY_INTERVAL_NS);
         let mut sink = Sink {
             inv: &mut self.inv,
-            current: CurrentFrame::default(),
+            registry: &self.registry,
+            current: CurrentFrame {
+                frame: self.counters.packets,
+                ..CurrentFrame::default()
+            },
         };
         self.flows.expire(now, &mut sink);
         self.defrag.expire(now);
@@ -413,6 +504,7 @@ impl Engine {
             dst_mac: link.dst_mac.filter(|m| m.is_unicast() && !m.is_zero()),
             dst_is_group: link.dst_mac.is_some_and(|m| m.is_multicast()),
             fragment_frames: 0,
+            frame: self.counters.packets,
         };
         match packet.network {
             Network::Arp(arp) => {
@@ -454,9 +546,9 @@ impl Engine {
                 }
                 Self::account(
                     &mut self.flows,
-                    &self.registry,
                     Sink {
                         inv: &mut self.inv,
+                        registry: &self.registry,
                         current,
                     },
                     input,
@@ -500,16 +592,36 @@ impl Engine {
                 }
                 Self::account(
                     &mut self.flows,
-                    &self.registry,
                     Sink {
                         inv: &mut self.inv,
+                        registry: &self.registry,
                         current,
                     },
                     input,
                     &packet.transport,
                 );
             }
-            Network::Other { .. } | Network::None => {
+            Network::Other { ethertype, payload } => {
+                if let Some(mac) = current.src_mac {
+                    self.inv.observer.saw_mac(mac, ts);
+                    let frame = LinkFrame {
+                        src_mac: MacAddress(mac.0),
+                        ethertype,
+                        snap_oui: link.llc.and_then(|llc| llc.snap).map(|snap| snap.oui),
+                        payload,
+                        now: Timestamp(ts),
+                        frame: current.frame,
+                    };
+                    if self
+                        .registry
+                        .on_frame(&frame, &mut self.inv.observations)
+                        .is_some()
+                    {
+                        self.inv.collect(current.frame);
+                    }
+                }
+            }
+            Network::None => {
                 if let Some(mac) = current.src_mac {
                     self.inv.observer.saw_mac(mac, ts);
                 }
@@ -573,12 +685,20 @@ impl Engine {
             wire_len: whole.total_wire_len,
             ..input
         };
-        Self::account(flows, registry, Sink { inv, current }, input, &transport);
+        Self::account(
+            flows,
+            Sink {
+                inv,
+                registry,
+                current,
+            },
+            input,
+            &transport,
+        );
     }
 
     fn account(
         flows: &mut FlowTable<FlowState>,
-        registry: &DissectorRegistry,
         mut sink: Sink<'_>,
         input: FlowInput,
         transport: &Transport<'_>,
@@ -611,8 +731,12 @@ impl Engine {
         };
         flows.process(
             &meta,
-            |info| FlowState {
-                dissector: registry.select(info),
+            |_| FlowState {
+                dissector: if sink.registry.is_empty() {
+                    DissectorSlot::Nothing
+                } else {
+                    DissectorSlot::Undecided
+                },
                 src_mac: [None, None],
                 client_dst_mac: None,
                 server_is_group: false,
@@ -633,6 +757,7 @@ impl Engine {
             report: collect.report,
             flows: rest.flows,
             arp_senders: rest.arp_senders,
+            facts: rest.facts,
         }
     }
 
@@ -644,7 +769,11 @@ impl Engine {
         self.flush_linktype_cache();
         let mut flow_sink = Sink {
             inv: &mut self.inv,
-            current: CurrentFrame::default(),
+            registry: &self.registry,
+            current: CurrentFrame {
+                frame: self.counters.packets,
+                ..CurrentFrame::default()
+            },
         };
         self.flows.flush(&mut flow_sink);
         let flow_stats = self.flows.stats();
@@ -658,7 +787,8 @@ impl Engine {
         });
         self.defrag = Defragmenter::new(DefragConfig::default());
         let arp_senders = self.inv.observer.arp_senders();
-        let observations_dropped = self.inv.observer.dropped() + self.inv.connections_dropped;
+        let observations_dropped =
+            self.inv.observer.dropped() + self.inv.connections_dropped + self.inv.events_dropped;
         let mut map = std::mem::take(&mut self.inv.observer).devices();
 
         // Resolve both ends of every connection while all devices are known; collect what each
@@ -723,6 +853,10 @@ impl Engine {
             })?;
         }
 
+        for event in std::mem::take(&mut self.inv.events) {
+            sink.event(event)?;
+        }
+
         let c = &self.counters;
         sink.stats(Stats {
             packets: c.packets,
@@ -751,6 +885,7 @@ impl Engine {
         Ok(Finished {
             flows: self.inv.flow_records.unwrap_or_default(),
             arp_senders,
+            facts: self.inv.fact_log.unwrap_or_default(),
         })
     }
 }
@@ -828,6 +963,8 @@ pub trait ReportSink {
     fn device(&mut self, device: Device) -> Result<(), Self::Error>;
     /// The next connection (after all devices).
     fn connection(&mut self, connection: Connection) -> Result<(), Self::Error>;
+    /// The next event a dissector reported (after all connections, in the order seen).
+    fn event(&mut self, event: Event) -> Result<(), Self::Error>;
     /// The statistics (last).
     fn stats(&mut self, stats: Stats) -> Result<(), Self::Error>;
 }
@@ -852,6 +989,11 @@ impl ReportSink for CollectReport {
         Ok(())
     }
 
+    fn event(&mut self, event: Event) -> Result<(), Self::Error> {
+        self.report.events.push(event);
+        Ok(())
+    }
+
     fn stats(&mut self, stats: Stats) -> Result<(), Self::Error> {
         self.report.stats = stats;
         Ok(())
@@ -865,6 +1007,9 @@ pub struct Finished {
     pub flows: Vec<FlowRecord>,
     /// Every (MAC, IPv4) binding claimed by an ARP sender.
     pub arp_senders: Vec<(MacAddr, std::net::Ipv4Addr)>,
+    /// Every fact reported by a dissector with its frame number, when
+    /// [`EngineConfig::keep_fact_log`] was set.
+    pub facts: Vec<(u64, Fact)>,
 }
 
 /// The network-layer facts the flow table needs, for a frame or a reassembled datagram.

@@ -120,29 +120,7 @@ pub struct PacketMeta<'a> {
     pub payload: &'a [u8],
 }
 
-/// Direction of a packet within its flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// From the client to the server (index 0).
-    ClientToServer = 0,
-    /// From the server to the client (index 1).
-    ServerToClient = 1,
-}
-
-impl Direction {
-    /// Index into per-direction arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The other direction.
-    pub fn reverse(self) -> Direction {
-        match self {
-            Direction::ClientToServer => Direction::ServerToClient,
-            Direction::ServerToClient => Direction::ClientToServer,
-        }
-    }
-}
+pub use ironward_proto::Direction;
 
 /// The TCP connection state as observed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -60,13 +60,15 @@ struct Binding {
     arp: bool,
     /// Claimed by Neighbor Discovery (solicitation source or advertisement target).
     ndp: bool,
+    /// Assigned or requested in DHCP / DHCPv6 by the MAC's own client.
+    dhcp: bool,
     first_seen: i64,
     last_seen: i64,
 }
 
 impl Binding {
     fn claimed(&self) -> bool {
-        self.arp || self.ndp
+        self.arp || self.ndp || self.dhcp
     }
 
     fn touch(&mut self, ts: i64) {
@@ -378,6 +380,22 @@ impl Observer {
 
     /// A fact reported by a dissector.
     pub fn fact(&mut self, fact: Fact) {
+        // An address DHCP gave a MAC is that MAC's, as if it had claimed it in ARP.
+        if let (Attribute::Ip, DeviceKey::Mac(mac), Source::Dhcp | Source::Dhcpv6) =
+            (fact.attribute, fact.subject, fact.source)
+        {
+            if let Ok(ip) = fact.value.parse::<IpAddr>() {
+                let mac = MacAddr(mac.0);
+                if mac.is_unicast() && !mac.is_zero() && is_host_address(ip) {
+                    self.saw_mac(mac, fact.seen_at.0);
+                    if let Some(binding) = self.binding(mac, ip) {
+                        binding.dhcp = true;
+                        binding.touch(fact.seen_at.0);
+                    }
+                }
+            }
+            return;
+        }
         if self.facts.len() < self.limit {
             self.facts.push(fact);
         } else {
@@ -491,6 +509,8 @@ impl Observer {
                 Source::Arp
             } else if binding.ndp {
                 Source::Ndp
+            } else if binding.dhcp {
+                Source::Dhcp
             } else {
                 Source::Traffic
             };

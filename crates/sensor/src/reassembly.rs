@@ -70,16 +70,7 @@ impl PartialOrd for SeqNumber {
     }
 }
 
-/// What the reassembler delivers, in stream order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamChunk<'a> {
-    /// The next bytes of the stream.
-    Data(&'a [u8]),
-    /// This many bytes are missing (never captured) before the next chunk.
-    Gap(u32),
-    /// The stream ended (FIN or RST) and everything before the end was delivered.
-    End,
-}
+pub use ironward_proto::StreamChunk;
 
 /// Limits of TCP reassembly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

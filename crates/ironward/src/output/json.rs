@@ -6,7 +6,7 @@ use std::io::Write;
 
 #[cfg(test)]
 use ironward_model::AnalysisReport;
-use ironward_model::{Connection, Device, Stats};
+use ironward_model::{Connection, Device, Event, Stats};
 use ironward_sensor::engine::ReportSink;
 use serde::Serialize;
 
@@ -24,6 +24,7 @@ enum Section {
     Start,
     Devices { any: bool },
     Connections { any: bool },
+    Events { any: bool },
     Done,
 }
 
@@ -156,6 +157,12 @@ impl<'w, W: Write> JsonStream<'w, W> {
                 (Section::Connections { any }, _) => {
                     self.out
                         .write_all(if any { b"\n  ],\n" } else { b"],\n" })?;
+                    self.out.write_all(b"  \"events\": [")?;
+                    Section::Events { any: false }
+                }
+                (Section::Events { any }, _) => {
+                    self.out
+                        .write_all(if any { b"\n  ],\n" } else { b"],\n" })?;
                     Section::Done
                 }
                 (Section::Done, _) => return Ok(()),
@@ -186,6 +193,15 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         self.element(&connection, 2)
     }
 
+    fn event(&mut self, event: Event) -> anyhow::Result<()> {
+        self.advance(Section::Events { any: false })?;
+        let any = matches!(self.section, Section::Events { any: true });
+        self.out
+            .write_all(if any { b",\n    " } else { b"\n    " })?;
+        self.section = Section::Events { any: true };
+        self.element(&event, 2)
+    }
+
     fn stats(&mut self, stats: Stats) -> anyhow::Result<()> {
         self.advance(Section::Done)?;
         self.out.write_all(b"  \"stats\": ")?;
@@ -208,6 +224,9 @@ mod tests {
         }
         for c in &report.connections {
             stream.connection(c.clone()).unwrap();
+        }
+        for e in &report.events {
+            stream.event(e.clone()).unwrap();
         }
         stream.stats(report.stats.clone()).unwrap();
         String::from_utf8(out).unwrap()

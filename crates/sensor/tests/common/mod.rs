@@ -6,14 +6,17 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use ironward_model::Fact;
 use ironward_sensor::capture;
-use ironward_sensor::dissect::{Dissector, DissectorFactory, DissectorRegistry, Observations};
+use ironward_sensor::dissect::{
+    Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, Transport,
+};
 use ironward_sensor::engine::{Analysis, Engine, EngineConfig};
-use ironward_sensor::flow::{Direction, FlowInfo};
+use ironward_sensor::flow::Direction;
 use ironward_sensor::reassembly::StreamChunk;
 
 /// Collects every TCP stream's bytes, per flow id and direction.
@@ -29,11 +32,9 @@ impl Dissector for Collector {
         "collector"
     }
 
-    fn on_datagram(&mut self, _: &FlowInfo, _: Direction, _: &[u8], _: &mut Observations) {}
-
     fn on_stream(
         &mut self,
-        flow: &FlowInfo,
+        flow: &FlowMeta,
         direction: Direction,
         chunk: StreamChunk<'_>,
         _: &mut Observations,
@@ -46,8 +47,12 @@ impl Dissector for Collector {
 }
 
 impl DissectorFactory for Streams {
-    fn select(&self, flow: &FlowInfo) -> Option<Box<dyn Dissector>> {
-        (flow.protocol == 6).then(|| {
+    fn protocol(&self) -> &'static str {
+        "collector"
+    }
+
+    fn select(&self, flow: &FlowMeta, _: Direction, _: &[u8]) -> Option<Box<dyn Dissector>> {
+        (flow.transport == Transport::Tcp).then(|| {
             Box::new(Collector {
                 streams: self.clone(),
             }) as Box<dyn Dissector>
@@ -75,6 +80,80 @@ pub fn analyze(path: &Path, streams: &Streams) -> Analysis {
         engine.process(&frame);
     }
     engine.finish()
+}
+
+/// The shared data directory: `$IRONWARD_DATA`, else `../shared/data` beside the workspace.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("IRONWARD_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
+}
+
+/// A shared capture by its path under `pcaps/`, or `None` (with the reason printed) when the
+/// data or tshark is missing, so that the calling test can skip.
+pub fn shared_capture(relative: &str) -> Option<PathBuf> {
+    let path = data_dir().join("pcaps").join(relative);
+    if !path.exists() {
+        eprintln!("skipped: {} not found (set IRONWARD_DATA)", path.display());
+        return None;
+    }
+    if Command::new("tshark").arg("-v").output().is_err() {
+        eprintln!("skipped: tshark is not installed (scripts/test installs it as root)");
+        return None;
+    }
+    Some(path)
+}
+
+/// Every fact the sensor's dissectors reported for a capture, with the number of the frame that
+/// produced it (1-based, as tshark numbers frames). Flows never time out, as in tshark.
+pub fn fact_log(path: &Path) -> Vec<(u64, Fact)> {
+    let mut config = EngineConfig {
+        keep_fact_log: true,
+        ..EngineConfig::default()
+    };
+    let forever = i64::MAX / 4;
+    config.flows.tcp_idle_ns = forever;
+    config.flows.udp_idle_ns = forever;
+    config.flows.other_idle_ns = forever;
+    config.flows.tcp_closed_linger_ns = forever;
+    let mut engine = Engine::with_dissectors(config, ironward_proto::registry());
+    let mut reader = capture::open_file(path).expect("capture opens");
+    while let Some(frame) = reader.next_frame() {
+        engine.process(&frame);
+    }
+    engine.finish().facts
+}
+
+/// tshark's fields for every frame matching `filter`: (frame number, one string per field;
+/// several values of one field are joined by `,`). The first field is `frame.number` implicitly.
+pub fn tshark_fields(path: &Path, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<String>)> {
+    let mut args = vec![
+        "-r",
+        path.to_str().expect("utf-8 path"),
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+        "-e",
+        "frame.number",
+    ];
+    for field in fields {
+        args.push("-e");
+        args.push(field);
+    }
+    tshark(&args)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split('\t');
+            let frame = parts.next()?.trim().parse().ok()?;
+            Some((frame, parts.map(str::to_owned).collect()))
+        })
+        .collect()
 }
 
 /// Runs tshark and returns its standard output, whatever its exit status (tshark exits 2 on
