@@ -126,8 +126,7 @@ impl Version {
             ),
         };
         written.ok()?;
-        let len = w.len;
-        std::str::from_utf8(buf.get(..len)?).ok()
+        Some(w.finish())
     }
 }
 
@@ -538,26 +537,42 @@ fn u32_le(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// `fmt::Write` into a fixed buffer; fails (instead of growing) when full.
-struct SliceWriter<'b> {
+pub(crate) struct SliceWriter<'b> {
     buf: &'b mut [u8],
     len: usize,
 }
 
 impl<'b> SliceWriter<'b> {
-    fn new(buf: &'b mut [u8]) -> Self {
+    pub(crate) fn new(buf: &'b mut [u8]) -> Self {
         Self { buf, len: 0 }
+    }
+
+    /// Appends bytes that are known to be UTF-8 (validated ASCII); fails when full.
+    pub(crate) fn write_bytes(&mut self, bytes: &[u8]) -> std::fmt::Result {
+        let dst = self
+            .buf
+            .get_mut(self.len..self.len + bytes.len())
+            .ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(bytes);
+        self.len += bytes.len();
+        Ok(())
+    }
+
+    /// Bytes still free.
+    pub(crate) fn room(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    /// What was written (empty if non-UTF-8 bytes were appended).
+    pub(crate) fn finish(self) -> &'b str {
+        let buf: &'b [u8] = self.buf;
+        std::str::from_utf8(buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
     }
 }
 
 impl std::fmt::Write for SliceWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let dst = self
-            .buf
-            .get_mut(self.len..self.len + s.len())
-            .ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len += s.len();
-        Ok(())
+        self.write_bytes(s.as_bytes())
     }
 }
 
