@@ -451,7 +451,7 @@ pub fn hex_colon(bytes: &[u8], out: &mut impl fmt::Write) -> fmt::Result {
 /// The domain name of a client FQDN option (81): flags, two obsolete RCODE bytes, then the
 /// name, in DNS wire format when the E flag (0x04) is set and in ASCII otherwise. Wire-format
 /// labels are joined with dots into `out`. `None` when the option holds no usable name.
-pub fn fqdn_name(option: &[u8], out: &mut impl fmt::Write) -> Option<()> {
+pub fn fqdn_name<const N: usize>(option: &[u8], out: &mut ValueBuf<N>) -> Option<()> {
     let (&flags, rest) = option.split_first()?;
     let name = rest.get(2..)?;
     if flags & 0x04 == 0 {
@@ -460,18 +460,16 @@ pub fn fqdn_name(option: &[u8], out: &mut impl fmt::Write) -> Option<()> {
         if name.is_empty() {
             return None;
         }
-        for &byte in name {
-            out.write_char(char::from(byte)).ok()?;
-        }
+        out.push(name);
         return Some(());
     }
     wire_name(name, out)
 }
 
 /// A domain name in DNS wire format without compression (DHCP options forbid it): labels
-/// joined with dots. A name may be partial (no final root label). `None` when malformed or
-/// empty.
-pub fn wire_name(name: &[u8], out: &mut impl fmt::Write) -> Option<()> {
+/// joined with dots into `out`. A name may be partial (no final root label). `None` when
+/// malformed or empty.
+pub fn wire_name<const N: usize>(name: &[u8], out: &mut ValueBuf<N>) -> Option<()> {
     let mut pos = 0;
     let mut labels = 0usize;
     // Each step consumes at least one byte.
@@ -484,42 +482,71 @@ pub fn wire_name(name: &[u8], out: &mut impl fmt::Write) -> Option<()> {
         }
         let label = name.get(pos + 1..pos + 1 + usize::from(len))?;
         if labels > 0 {
-            out.write_char('.').ok()?;
+            out.push(b".");
         }
-        for &byte in label {
-            out.write_char(char::from(byte)).ok()?;
-        }
+        out.push(label);
         labels += 1;
         pos += 1 + usize::from(len);
     }
     (labels > 0).then_some(())
 }
 
-/// A fixed-capacity text buffer on the stack: formatting fact values without allocating.
-/// Writes past the capacity fail (and the value is then not reported).
-pub(crate) struct StackText<const N: usize> {
+/// A fixed-capacity byte buffer on the stack, to build fact values (fingerprints, hex ids,
+/// addresses, joined names) without allocating on the hot path.
+#[derive(Clone)]
+pub struct ValueBuf<const N: usize> {
     buf: [u8; N],
     len: usize,
 }
 
-impl<const N: usize> StackText<N> {
-    pub(crate) fn new() -> Self {
+impl<const N: usize> ValueBuf<N> {
+    /// An empty buffer.
+    pub fn new() -> Self {
         Self {
             buf: [0; N],
             len: 0,
         }
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
-    pub(crate) fn clear(&mut self) {
+    /// Forgets what was written.
+    pub fn clear(&mut self) {
         self.len = 0;
+    }
+
+    /// Appends as much of `bytes` as fits; returns whether all of it did. (Fact values are
+    /// cut at [`MAX_VALUE_LEN`](crate::observations::MAX_VALUE_LEN) bytes anyway.)
+    pub fn push(&mut self, bytes: &[u8]) -> bool {
+        let room = N - self.len;
+        let taken = bytes.len().min(room);
+        self.buf[self.len..self.len + taken].copy_from_slice(&bytes[..taken]);
+        self.len += taken;
+        taken == bytes.len()
     }
 }
 
-impl<const N: usize> fmt::Write for StackText<N> {
+impl<const N: usize> Default for ValueBuf<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Debug for ValueBuf<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ValueBuf({:?})",
+            String::from_utf8_lossy(self.as_bytes())
+        )
+    }
+}
+
+/// Formatting fails once the buffer is full, so that a value is reported whole or not at all.
+impl<const N: usize> fmt::Write for ValueBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len + s.len();
         let slot = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
@@ -573,7 +600,7 @@ fn observe_client(
         out.fact_bytes(subject, Attribute::Hostname, name, Source::Dhcp, now);
     }
     if let Some(option) = found.fqdn {
-        let mut name = StackText::<256>::new();
+        let mut name = ValueBuf::<256>::new();
         if fqdn_name(option, &mut name).is_some() {
             out.fact_bytes(
                 subject,
@@ -589,7 +616,7 @@ fn observe_client(
     }
     if let Some(codes) = found.parameter_requests {
         // At most 255 codes of at most 3 digits and a comma each.
-        let mut text = StackText::<1024>::new();
+        let mut text = ValueBuf::<1024>::new();
         if fingerprint(codes, &mut text).is_ok() {
             out.fact_bytes(
                 subject,
@@ -601,7 +628,7 @@ fn observe_client(
         }
     }
     if let Some(id) = found.client_id {
-        let mut text = StackText::<768>::new();
+        let mut text = ValueBuf::<768>::new();
         if hex_colon(id, &mut text).is_ok() {
             out.fact_bytes(
                 subject,
@@ -612,7 +639,7 @@ fn observe_client(
             );
         }
     }
-    let mut text = StackText::<16>::new();
+    let mut text = ValueBuf::<16>::new();
     if message_type == Some(MessageType::Request) {
         if let Some(ip) = found.requested_address.filter(|ip| is_host(*ip)) {
             if write!(text, "{ip}").is_ok() {
@@ -695,7 +722,7 @@ fn observe_server(
     }
     let message_type = found.message_type.map(MessageType::from_u8);
     if message_type == Some(MessageType::Ack) && is_host(message.yiaddr) {
-        let mut text = StackText::<16>::new();
+        let mut text = ValueBuf::<16>::new();
         if write!(text, "{}", message.yiaddr).is_ok() {
             out.fact_bytes(client, Attribute::Ip, text.as_bytes(), Source::Dhcp, now);
         }
@@ -926,14 +953,14 @@ mod tests {
 
     #[test]
     fn fqdn_in_ascii_and_wire_encodings() {
-        let mut text = StackText::<256>::new();
+        let mut text = ValueBuf::<256>::new();
         fqdn_name(b"\x01\x00\x00laptop.example.com.", &mut text).unwrap();
         assert_eq!(text.as_bytes(), b"laptop.example.com");
-        let mut text = StackText::<256>::new();
+        let mut text = ValueBuf::<256>::new();
         fqdn_name(b"\x05\x00\x00\x06laptop\x07example\x03com\x00", &mut text).unwrap();
         assert_eq!(text.as_bytes(), b"laptop.example.com");
         // A partial name (no root label) is allowed.
-        let mut text = StackText::<256>::new();
+        let mut text = ValueBuf::<256>::new();
         fqdn_name(b"\x04\xff\xff\x06laptop", &mut text).unwrap();
         assert_eq!(text.as_bytes(), b"laptop");
         // Compression pointers, labels running past the end and empty names are refused.
@@ -945,7 +972,7 @@ mod tests {
             b"\x00",
         ] {
             assert!(
-                fqdn_name(bad, &mut StackText::<256>::new()).is_none(),
+                fqdn_name(bad, &mut ValueBuf::<256>::new()).is_none(),
                 "{bad:?}"
             );
         }
