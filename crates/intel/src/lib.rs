@@ -1,1 +1,22 @@
-//! placeholder during bring-up
+/*!
+Device profiles and identity resolution.
+
+- [`rules`]: the device-classification rules, a reviewable data file in the repository
+  (`rules/devices.toml`): conditions on a device's facts → type, vendor, model, OS, firmware,
+  with a confidence.
+- [`classify`]: applies the rules to one device's facts, producing derived facts that say which
+  rule and which facts they come from.
+- [`identity`]: merges all facts of a device into the values shown, with an explicit precedence
+  (what the device announces beats what others say, which beats the OUI registry) and an
+  explanation for every conflict.
+
+Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this crate.
+*/
+
+pub mod classify;
+pub mod identity;
+pub mod rules;
+
+pub use classify::{classify, Derived};
+pub use identity::{resolve, Identity};
+pub use rules::{builtin_rules, RuleSet, RulesError};

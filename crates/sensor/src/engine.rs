@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use ironward_model::device::ReportedFact;
 use ironward_model::{
     AnalysisReport, Attribute, Connection, Device, DeviceKey, Event, Fact, MacAddress, Protocols,
     Service, Stats, Timestamp,
@@ -407,6 +406,9 @@ impl Engine {
 
     /// An engine that dissects flows with the given registry.
     pub fn with_dissectors(config: EngineConfig, registry: DissectorRegistry) -> Self {
+        if let Err(error) = ironward_intel::builtin_rules() {
+            tracing::warn!("device classification disabled: {error}");
+        }
         Self {
             flows: FlowTable::new(config.flows),
             defrag: Defragmenter::new(config.defrag),
@@ -893,7 +895,9 @@ impl Engine {
 /// A service a device offers: IP protocol, port, protocol name.
 type Offered = (u8, u16, Option<&'static str>);
 
-/// Builds a reported device from what the observer resolved and what its connections showed.
+/// Builds a reported device from what the observer resolved and what its connections showed:
+/// the classification rules add derived facts, and identity resolution picks each attribute's
+/// value with explained precedence.
 fn device_of(
     key: DeviceKey,
     observed: ObservedDevice,
@@ -901,17 +905,18 @@ fn device_of(
     mut server: Vec<&'static str>,
     mut offered: Vec<Offered>,
 ) -> Device {
-    let value = |attribute| {
-        observed
-            .best(attribute)
-            .map(|f| f.value.clone().into_owned())
-    };
     client.sort_unstable();
     client.dedup();
     server.sort_unstable();
     server.dedup();
     offered.sort_unstable();
     offered.dedup();
+    let derived = match ironward_intel::builtin_rules() {
+        Ok(rules) => ironward_intel::classify(rules, &observed.facts, &server, &client),
+        Err(_) => Vec::new(),
+    };
+    let identity = ironward_intel::resolve(&observed.facts, &derived);
+    let value = |attribute| identity.values.get(&attribute).cloned();
     let mut hostnames: Vec<String> = observed
         .facts
         .iter()
@@ -920,11 +925,6 @@ fn device_of(
         .collect();
     hostnames.sort();
     hostnames.dedup();
-    let mut facts: Vec<ReportedFact> = observed.facts.iter().map(ReportedFact::from).collect();
-    facts.sort_by(|x, y| {
-        (&x.attribute, &x.value, &x.source).cmp(&(&y.attribute, &y.value, &y.source))
-    });
-    facts.dedup();
     Device {
         id: key.id(),
         mac: observed.mac,
@@ -949,7 +949,9 @@ fn device_of(
                 protocol: name.map(str::to_owned),
             })
             .collect(),
-        facts,
+        findings: identity.findings,
+        facts: identity.facts,
+        conflicts: identity.conflicts,
         first_seen: Timestamp(observed.first_seen_ns),
         last_seen: Timestamp(observed.last_seen_ns),
     }

@@ -284,7 +284,11 @@ mod tests {
                 value: "TELEMECANIQUE".into(),
                 source: "oui".into(),
                 confidence: 40,
+                selected: true,
+                evidence: None,
             }],
+            findings: vec!["telnet_in_use".to_owned()],
+            conflicts: vec![],
             first_seen: Timestamp(5),
             last_seen: Timestamp(6),
         }

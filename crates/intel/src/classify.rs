@@ -1,0 +1,169 @@
+//! Applies classification rules to one device's facts.
+
+use ironward_model::{Attribute, Fact};
+
+use crate::rules::{Condition, Rule, RuleSet, Subject};
+
+/// Rules may build on each other's results (a model derived from a SIP `User-Agent` makes the
+/// device a phone); this many passes settle any sensible rule file.
+const MAX_PASSES: usize = 3;
+
+/// A fact derived by a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The attribute set.
+    pub attribute: Attribute,
+    /// Its value.
+    pub value: String,
+    /// The rule's confidence.
+    pub confidence: u8,
+    /// The rule's id.
+    pub rule: String,
+    /// Which facts the rule matched, in words.
+    pub evidence: String,
+}
+
+/// What an item is: a fact, or a protocol the device served or used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fact(Attribute),
+    Serves,
+    Uses,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Fact(attribute) => attribute.as_str(),
+            Kind::Serves => "serves",
+            Kind::Uses => "uses",
+        }
+    }
+}
+
+/// One fact as the rules see it.
+struct Item<'a> {
+    kind: Kind,
+    source: &'a str,
+    value: std::borrow::Cow<'a, str>,
+}
+
+/// Every value the rules derive from `facts` and from the protocols the device answered as a
+/// server (`serves`) and spoke as a client (`uses`), in rule order.
+pub fn classify(rules: &RuleSet, facts: &[Fact], serves: &[&str], uses: &[&str]) -> Vec<Derived> {
+    let protocol = |kind: Kind| {
+        move |p: &&str| Item {
+            kind,
+            source: "traffic",
+            value: std::borrow::Cow::Owned((*p).to_owned()),
+        }
+    };
+    let mut items: Vec<Item<'_>> = facts
+        .iter()
+        .map(|f| Item {
+            kind: Kind::Fact(f.attribute),
+            source: f.source.as_str(),
+            value: std::borrow::Cow::Borrowed(&f.value),
+        })
+        .chain(serves.iter().map(protocol(Kind::Serves)))
+        .chain(uses.iter().map(protocol(Kind::Uses)))
+        .collect();
+    let mut fired = vec![false; rules.rules.len()];
+    let mut derived = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let mut new = Vec::new();
+        for (index, rule) in rules.rules.iter().enumerate() {
+            if fired[index] {
+                continue;
+            }
+            if let Some(results) = apply(rule, &items) {
+                fired[index] = true;
+                new.extend(results);
+            }
+        }
+        if new.is_empty() {
+            break;
+        }
+        derived.extend(new.iter().cloned());
+        items.extend(new.into_iter().map(|d: Derived| Item {
+            kind: Kind::Fact(d.attribute),
+            source: "rules",
+            value: std::borrow::Cow::Owned(d.value),
+        }));
+    }
+    derived
+}
+
+fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
+    let mut evidence = Vec::with_capacity(rule.when.len());
+    let mut expanded: Vec<String> = Vec::new();
+    for (position, condition) in rule.when.iter().enumerate() {
+        let (item, captures) = items
+            .iter()
+            .find_map(|item| matches(condition, item).map(|c| (item, c)))?;
+        if position == 0 {
+            expanded = rule
+                .set
+                .iter()
+                .map(|(_, template)| match &captures {
+                    Some(caps) => {
+                        let mut out = String::new();
+                        caps.expand(template, &mut out);
+                        out.trim().to_owned()
+                    }
+                    None => template.clone(),
+                })
+                .collect();
+        }
+        evidence.push(format!(
+            "{} \"{}\" ({})",
+            item.kind.name(),
+            item.value,
+            item.source
+        ));
+    }
+    if rule
+        .unless
+        .iter()
+        .any(|condition| items.iter().any(|item| matches(condition, item).is_some()))
+    {
+        return None;
+    }
+    let evidence = format!("rule {}: {}", rule.spec.id, evidence.join(", "));
+    Some(
+        rule.set
+            .iter()
+            .zip(expanded)
+            .filter(|(_, value)| !value.is_empty())
+            .map(|((attribute, _), value)| Derived {
+                attribute: *attribute,
+                value,
+                confidence: rule.spec.confidence,
+                rule: rule.spec.id.clone(),
+                evidence: evidence.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// Whether `item` satisfies `condition`: `Some(captures)` (captures when the condition has a
+/// pattern) or `None`.
+fn matches<'i>(condition: &Condition, item: &'i Item<'_>) -> Option<Option<regex::Captures<'i>>> {
+    let subject_ok = match condition.subject {
+        Subject::Fact(attribute) => item.kind == Kind::Fact(attribute),
+        Subject::Serves => item.kind == Kind::Serves,
+        Subject::Uses => item.kind == Kind::Uses,
+    };
+    if !subject_ok {
+        return None;
+    }
+    if let Some(source) = &condition.source {
+        if source != item.source {
+            return None;
+        }
+    }
+    match &condition.pattern {
+        None => Some(None),
+        Some(pattern) => pattern.captures(&item.value).map(Some),
+    }
+}
