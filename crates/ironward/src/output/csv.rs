@@ -30,6 +30,7 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
         "client_protocols",
         "server_protocols",
         "services",
+        "findings",
         "first_seen",
         "last_seen",
     ])?;
@@ -57,6 +58,7 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
             &d.protocols.client.join(";"),
             &d.protocols.server.join(";"),
             &services.join(";"),
+            &d.findings.join(";"),
             &d.first_seen.to_rfc3339(),
             &d.last_seen.to_rfc3339(),
         ])?;

@@ -29,7 +29,3 @@ fn join<T: std::fmt::Display>(items: &[T], separator: &str) -> String {
     }
     out
 }
-
-fn or_dash(value: Option<&str>) -> &str {
-    value.unwrap_or("-")
-}

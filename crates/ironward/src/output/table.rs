@@ -3,12 +3,79 @@
 use std::io::Write;
 
 use comfy_table::{presets, ContentArrangement, Table};
-use ironward_model::AnalysisReport;
+use ironward_model::{AnalysisReport, Device};
 
-use super::{join, or_dash};
+use super::join;
 
 /// Connections shown in the table, busiest first; the JSON and CSV outputs have all of them.
 const MAX_CONNECTIONS_SHOWN: usize = 50;
+
+/// Host names shown under a device id; the JSON output has all of them.
+const MAX_NAMES_SHOWN: usize = 3;
+
+/// Type, vendor, model, firmware, OS and role of a device, one per line, `-` when unknown.
+fn identity(d: &Device) -> String {
+    let mut lines = Vec::new();
+    if let Some(t) = &d.device_type {
+        lines.push(t.replace('_', " "));
+    }
+    match (&d.vendor, &d.model) {
+        (Some(vendor), Some(model)) if model.to_lowercase().contains(&vendor.to_lowercase()) => {
+            lines.push(model.clone())
+        }
+        (Some(vendor), Some(model)) => lines.push(format!("{vendor} {model}")),
+        (Some(only), None) | (None, Some(only)) => lines.push(only.clone()),
+        (None, None) => {}
+    }
+    if let Some(firmware) = &d.firmware {
+        lines.push(format!("firmware {firmware}"));
+    }
+    if let Some(os) = &d.os {
+        lines.push(format!("os {os}"));
+    }
+    if let Some(role) = &d.role {
+        if d.device_type.as_deref() != Some(role.as_str()) {
+            lines.push(format!("role {role}"));
+        }
+    }
+    if lines.is_empty() {
+        "-".to_owned()
+    } else {
+        lines.join("\n")
+    }
+}
+
+/// Which value won where sources disagreed, and why.
+fn write_conflicts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
+    let count: usize = report.devices.iter().map(|d| d.conflicts.len()).sum();
+    if count == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nConflicting sources ({count}; the strongest fact wins)"
+    )?;
+    for d in &report.devices {
+        for c in &d.conflicts {
+            let others: Vec<String> = c
+                .others
+                .iter()
+                .map(|o| format!("\"{}\" ({})", o.value, o.source))
+                .collect();
+            writeln!(
+                out,
+                "  {} {}: \"{}\" ({}) over {}: {}",
+                d.id,
+                c.attribute,
+                c.chosen,
+                c.chosen_source,
+                others.join(", "),
+                c.reason
+            )?;
+        }
+    }
+    Ok(())
+}
 
 fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
@@ -36,7 +103,14 @@ fn human_bytes(bytes: u64) -> String {
 
 /// Writes devices, the busiest connections and the statistics as tables.
 pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
-    let mut devices = new_table(&["device", "ips", "vendor", "role", "protocols", "services"]);
+    let mut devices = new_table(&[
+        "device",
+        "ips",
+        "identity",
+        "protocols",
+        "services",
+        "findings",
+    ]);
     for d in &report.devices {
         let mut protocols: Vec<String> =
             d.protocols.client.iter().map(|p| format!("{p}→")).collect();
@@ -46,17 +120,23 @@ pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyh
             .iter()
             .map(|s| format!("{}/{}", s.transport, s.port))
             .collect();
+        let mut name = d.id.0.clone();
+        for hostname in d.hostnames.iter().take(MAX_NAMES_SHOWN) {
+            name.push('\n');
+            name.push_str(hostname);
+        }
         devices.add_row(vec![
-            d.id.0.clone(),
+            name,
             join(&d.ips, "\n"),
-            or_dash(d.vendor.as_deref()).to_owned(),
-            or_dash(d.role.as_deref()).to_owned(),
+            identity(d),
             protocols.join(" "),
             services.join(" "),
+            d.findings.join("\n"),
         ]);
     }
     writeln!(out, "Devices ({})", report.devices.len())?;
     writeln!(out, "{devices}")?;
+    write_conflicts(report, out)?;
 
     let mut busiest: Vec<_> = report.connections.iter().collect();
     busiest.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.a_ip.cmp(&y.a_ip)));
