@@ -535,3 +535,354 @@ impl DissectorFactory for TlsFactory {
 pub fn register(registry: &mut DissectorRegistry) {
     registry.register(Box::new(TlsFactory));
 }
+
+#[cfg(test)]
+mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ironward_model::{DeviceKey, Fact, Timestamp};
+
+    /// Decodes the hex of a fixture segment.
+    pub(crate) fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A flow from `client` to `server` at `now` (seconds).
+    fn flow(client: &str, server: &str, port: u16, now: i64) -> FlowMeta {
+        FlowMeta {
+            id: 1,
+            transport: Transport::Tcp,
+            client: format!("{client}:49480").parse().unwrap(),
+            server: format!("{server}:{port}").parse().unwrap(),
+            now: Timestamp(now * 1_000_000_000),
+            frame: 1,
+        }
+    }
+
+    fn device(ip: &str) -> DeviceKey {
+        DeviceKey::Ip(ip.parse().unwrap())
+    }
+
+    /// Feeds each direction's segments in turn, each cut into pieces of `piece` bytes.
+    fn run(
+        session: &mut TlsSession,
+        meta: &FlowMeta,
+        steps: &[(Direction, &[&str])],
+        piece: usize,
+    ) -> Vec<Fact> {
+        let mut out = Observations::default();
+        for (direction, segments) in steps {
+            for segment in *segments {
+                let bytes = unhex(segment);
+                for part in bytes.chunks(piece) {
+                    session.on_stream(meta, *direction, StreamChunk::Data(part), &mut out);
+                }
+            }
+        }
+        out.drain_facts().collect()
+    }
+
+    fn values(facts: &[Fact], subject: DeviceKey, attribute: Attribute) -> Vec<String> {
+        facts
+            .iter()
+            .filter(|f| f.subject == subject && f.attribute == attribute)
+            .map(|f| f.value.to_string())
+            .collect()
+    }
+
+    const CLIENT: &str = "192.168.0.64";
+    const SERVER: &str = "54.36.191.227";
+
+    fn client_certificate_capture(piece: usize, now: i64) -> (Vec<Fact>, TlsSession) {
+        let meta = flow(CLIENT, SERVER, 443, now);
+        let mut session = TlsSession::new();
+        let facts = run(
+            &mut session,
+            &meta,
+            &[
+                (
+                    Direction::ClientToServer,
+                    fixtures::CLIENT_CERT_CLIENT_HELLO,
+                ),
+                (
+                    Direction::ServerToClient,
+                    fixtures::CLIENT_CERT_SERVER_FLIGHT,
+                ),
+                (
+                    Direction::ClientToServer,
+                    fixtures::CLIENT_CERT_CLIENT_FLIGHT,
+                ),
+            ],
+            piece,
+        );
+        (facts, session)
+    }
+
+    #[test]
+    fn client_hello_names_the_server_and_fingerprints_the_client() {
+        let (facts, _) = client_certificate_capture(usize::MAX, 1_677_601_192);
+        let hostnames = facts
+            .iter()
+            .filter(|f| f.attribute == Attribute::Hostname)
+            .collect::<Vec<_>>();
+        assert_eq!(hostnames.len(), 1);
+        assert_eq!(hostnames[0].subject, device(SERVER));
+        assert_eq!(hostnames[0].value, "certauth.idrix.fr");
+        assert_eq!(hostnames[0].confidence, ironward_model::HEARSAY_CONFIDENCE);
+        assert_eq!(
+            values(&facts, device(CLIENT), Attribute::Ja3),
+            ["579ccef312d18482fc42e2b822ca2430"]
+        );
+        // Computed independently from tshark's decode of the same hello (its ciphers,
+        // extension types, ALPN and the signature_algorithms list, not delegated_credentials'
+        // list, which tshark shows in the same field) following FoxIO's specification.
+        assert_eq!(
+            values(&facts, device(CLIENT), Attribute::Ja4),
+            ["t13d1715h2_5b57614c22b0_3d5424432f57"]
+        );
+    }
+
+    #[test]
+    fn server_certificate_and_client_certificate_are_reported() {
+        let (facts, session) = client_certificate_capture(usize::MAX, 1_677_601_192);
+        assert_eq!(
+            values(&facts, device(SERVER), Attribute::Certificate),
+            ["CN=certauth.idrix.fr; issuer CN=R3, O=Let's Encrypt; valid 2023-01-04..2023-04-04; \
+              SAN certauth.idrix.fr"]
+        );
+        let client = values(&facts, device(CLIENT), Attribute::Certificate);
+        assert_eq!(client.len(), 1);
+        assert!(
+            client[0].starts_with(
+                "CN=johanna@corelight.com; issuer CN=Actalis Client Authentication CA G3, \
+                 O=Actalis S.p.A.; valid 2023-02-28..2024-02-28"
+            ),
+            "{client:?}"
+        );
+        // Valid, CA-issued: no finding; TLS 1.2: not legacy.
+        assert!(facts.iter().all(|f| f.attribute != Attribute::Finding));
+        assert_eq!(session.negotiated_version(), Some(version::TLS12));
+        // The server stopped at ServerHelloDone, the client at ClientKeyExchange.
+        assert!(session.is_done());
+    }
+
+    #[test]
+    fn expired_server_certificate_is_a_finding_on_the_server_only() {
+        let (facts, _) = client_certificate_capture(usize::MAX, 1_700_000_000);
+        assert_eq!(
+            values(&facts, device(SERVER), Attribute::Finding),
+            [Finding::TlsExpiredCertificate.as_str()]
+        );
+        assert!(values(&facts, device(CLIENT), Attribute::Finding).is_empty());
+    }
+
+    #[test]
+    fn byte_by_byte_delivery_gives_the_same_facts() {
+        let (whole, _) = client_certificate_capture(usize::MAX, 1_677_601_192);
+        for piece in [1, 3, 5, 7, 100, 1439] {
+            let (pieces, _) = client_certificate_capture(piece, 1_677_601_192);
+            assert_eq!(pieces, whole, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn tls13_stops_after_the_server_hello() {
+        let meta = flow("192.168.186.133", "192.168.186.134", 9090, 1_600_000_000);
+        let mut session = TlsSession::new();
+        let facts = run(
+            &mut session,
+            &meta,
+            &[
+                (Direction::ClientToServer, fixtures::WOLFSSL_CLIENT_HELLO),
+                (Direction::ServerToClient, fixtures::WOLFSSL_SERVER),
+            ],
+            usize::MAX,
+        );
+        let client = device("192.168.186.133");
+        assert_eq!(
+            values(&facts, client, Attribute::Ja3),
+            ["39cef737bf0cabc32c28f95d09b97702"]
+        );
+        // No SNI: "i"; supported_versions offers 1.3; one cipher, six extensions, no ALPN.
+        assert_eq!(
+            values(&facts, client, Attribute::Ja4),
+            ["t13i010600_ee47968ec53b_5af53a18c712"]
+        );
+        assert!(facts.iter().all(|f| f.attribute != Attribute::Hostname));
+        assert_eq!(session.negotiated_version(), Some(version::TLS13));
+        assert!(session.sides[1].done);
+        assert!(!session.sides[0].done);
+        let mut out = Observations::default();
+        session.on_stream(&meta, Direction::ClientToServer, StreamChunk::End, &mut out);
+        assert!(session.is_done());
+    }
+
+    #[test]
+    fn grease_is_ignored_in_a_chrome_client_hello() {
+        let bytes = unhex(fixtures::ANDROID_CLIENT_HELLO[0]);
+        let hello = ClientHello::parse(&bytes[9..]).unwrap();
+        assert_eq!(hello.server_name(), Some(&b"datasaver.googleapis.com"[..]));
+        assert_eq!(
+            hello.alpn().collect::<Vec<_>>(),
+            [&b"h2"[..], &b"http/1.1"[..]]
+        );
+        assert_eq!(hello.highest_version(), version::TLS13);
+        assert_eq!(ja::ja3(&hello), "66918128f1b9b03303d77c6f2eefd128");
+        assert_eq!(ja::ja4(&hello), "t13d1615h2_46e7e9700bed_45f260be83e2");
+    }
+
+    #[test]
+    fn a_gap_stops_the_direction() {
+        let meta = flow(CLIENT, SERVER, 443, 0);
+        let mut session = TlsSession::new();
+        let mut out = Observations::default();
+        let hello = unhex(fixtures::CLIENT_CERT_CLIENT_HELLO[0]);
+        session.on_stream(
+            &meta,
+            Direction::ClientToServer,
+            StreamChunk::Data(&hello[..100]),
+            &mut out,
+        );
+        session.on_stream(
+            &meta,
+            Direction::ClientToServer,
+            StreamChunk::Gap(10),
+            &mut out,
+        );
+        session.on_stream(
+            &meta,
+            Direction::ClientToServer,
+            StreamChunk::Data(&hello[110..]),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert!(session.sides[0].done && session.sides[0].record.capacity() == 0);
+    }
+
+    /// A record around `body`.
+    fn record(content_type: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![content_type, 3, 3];
+        out.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// A handshake message.
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![kind];
+        out.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn server_hello(version: u16) -> Vec<u8> {
+        let mut body = version.to_be_bytes().to_vec();
+        body.extend_from_slice(&[0x42; 32]);
+        body.extend_from_slice(&[0, 0x00, 0x2f, 0]);
+        message(msg_type::SERVER_HELLO, &body)
+    }
+
+    #[test]
+    fn legacy_versions_are_a_finding() {
+        for (version, legacy) in [
+            (0x0300, true),
+            (0x0301, true),
+            (0x0302, true),
+            (0x0303, false),
+        ] {
+            let meta = flow(CLIENT, SERVER, 443, 0);
+            let mut session = TlsSession::new();
+            let mut out = Observations::default();
+            let bytes = record(content::HANDSHAKE, &server_hello(version));
+            session.on_stream(
+                &meta,
+                Direction::ServerToClient,
+                StreamChunk::Data(&bytes),
+                &mut out,
+            );
+            let findings = values(
+                &out.drain_facts().collect::<Vec<_>>(),
+                device(SERVER),
+                Attribute::Finding,
+            );
+            assert_eq!(findings.len(), usize::from(legacy), "{version:#x}");
+        }
+    }
+
+    #[test]
+    fn a_certificate_chain_larger_than_the_buffer_still_gives_its_leaf() {
+        // The server flight's Certificate message, with a 70 KB certificate added after the
+        // leaf, sent in maximal records.
+        let flight: Vec<u8> = fixtures::CLIENT_CERT_SERVER_FLIGHT
+            .iter()
+            .flat_map(|s| unhex(s))
+            .collect();
+        let mut handshake = Vec::new();
+        let mut rest = &flight[..];
+        while let Some(Ok(header)) = RecordHeader::parse(rest) {
+            handshake.extend_from_slice(&rest[5..header.total_len()]);
+            rest = &rest[header.total_len()..];
+        }
+        let hello = HandshakeHeader::parse(&handshake).unwrap();
+        let certificate = &handshake[hello.total_len()..];
+        let header = HandshakeHeader::parse(certificate).unwrap();
+        let list = CertificateList::parse(&certificate[4..header.total_len()]).unwrap();
+        let leaf = list.leaf().unwrap();
+        let mut entries = Vec::new();
+        for cert in [leaf, &vec![0x30; 70_000][..]] {
+            entries.extend_from_slice(&u32::try_from(cert.len()).unwrap().to_be_bytes()[1..]);
+            entries.extend_from_slice(cert);
+        }
+        let mut body = u32::try_from(entries.len()).unwrap().to_be_bytes()[1..].to_vec();
+        body.extend_from_slice(&entries);
+        let mut stream = record(content::HANDSHAKE, &handshake[..hello.total_len()]);
+        for part in message(msg_type::CERTIFICATE, &body).chunks(1 << 14) {
+            stream.extend_from_slice(&record(content::HANDSHAKE, part));
+        }
+        let meta = flow(CLIENT, SERVER, 443, 1_677_601_192);
+        let mut session = TlsSession::new();
+        let mut out = Observations::default();
+        session.on_stream(
+            &meta,
+            Direction::ServerToClient,
+            StreamChunk::Data(&stream),
+            &mut out,
+        );
+        let facts: Vec<_> = out.drain_facts().collect();
+        assert_eq!(
+            values(&facts, device(SERVER), Attribute::Certificate).len(),
+            1
+        );
+        assert!(session.sides[1].done);
+    }
+
+    #[test]
+    fn factory_takes_tls_by_content_and_by_port_only() {
+        let factory = TlsFactory;
+        let hello = unhex(fixtures::WOLFSSL_CLIENT_HELLO[0]);
+        let odd_port = flow(CLIENT, SERVER, 9090, 0);
+        let https = flow(CLIENT, SERVER, 443, 0);
+        let c2s = Direction::ClientToServer;
+        assert!(factory.select(&odd_port, c2s, &hello).is_some());
+        assert!(factory.select(&odd_port, c2s, &hello[..3]).is_none());
+        assert!(factory
+            .select(&odd_port, c2s, b"GET / HTTP/1.1\r\n")
+            .is_none());
+        assert!(factory.select(&https, c2s, b"GET / HTTP/1.1\r\n").is_none());
+        // Mid-stream application data on 443 is still TLS; elsewhere it is not claimed.
+        let app_data = [23, 3, 3, 0, 10, 1, 2, 3];
+        assert!(factory.select(&https, c2s, &app_data).is_some());
+        assert!(factory.select(&odd_port, c2s, &app_data).is_none());
+        // A handshake record whose message is not a hello is not enough off-port.
+        let finished = record(content::HANDSHAKE, &message(20, &[0; 12]));
+        assert!(factory.select(&odd_port, c2s, &finished).is_none());
+        let mut udp = odd_port;
+        udp.transport = Transport::Udp;
+        assert!(factory.select(&udp, c2s, &hello).is_none());
+    }
+}
