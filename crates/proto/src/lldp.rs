@@ -405,18 +405,19 @@ fn observe(pdu: &Lldpdu<'_>, subject: DeviceKey, frame: &LinkFrame<'_>, out: &mu
     // Facts of valid TLVs before a malformed one are kept: each TLV stands alone.
     for tlv in pdu.tlvs().map_while(Result::ok) {
         match tlv {
-            Tlv::ChassisId { subtype: 5, id } => {
-                if let [family, address @ ..] = id {
-                    let mut text = ValueBuf::new();
-                    if push_address(&mut text, *family, address) {
-                        out.fact_bytes(
-                            subject,
-                            Attribute::ManagementAddress,
-                            text.as_bytes(),
-                            source,
-                            at,
-                        );
-                    }
+            Tlv::ChassisId {
+                subtype: 5,
+                id: [family, address @ ..],
+            } => {
+                let mut text = ValueBuf::new();
+                if push_address(&mut text, *family, address) {
+                    out.fact_bytes(
+                        subject,
+                        Attribute::ManagementAddress,
+                        text.as_bytes(),
+                        source,
+                        at,
+                    );
                 }
             }
             Tlv::ChassisId { subtype: 7, id } if looks_like_hostname(id) => {
