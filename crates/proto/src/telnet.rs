@@ -755,7 +755,7 @@ mod tests {
         // A subnegotiation ended by a command other than SE, and one longer than kept.
         let mut items = Vec::new();
         let mut long = unhex("fffa18");
-        long.extend(std::iter::repeat(b'x').take(200));
+        long.extend([b'x'; 200]);
         long.extend(unhex("fff0fffa1800fffb01"));
         Decoder::default().feed(&long, |item| items.push(format!("{item:?}")));
         assert_eq!(items.len(), 3);
