@@ -1131,10 +1131,11 @@ impl HttpFacts {
             BodyKind::None
         };
         self.body[direction.index()] = kind;
-        if kind == BodyKind::None {
-            0
-        } else {
-            MAX_CAPTURE
+        match kind {
+            BodyKind::None => 0,
+            BodyKind::Page => MAX_CAPTURE,
+            // Descriptions of devices with many embedded devices exceed a page's 16 KiB.
+            BodyKind::Xml => crate::upnp::MAX_DOCUMENT,
         }
     }
 }
@@ -1144,10 +1145,24 @@ fn basic_finding(flow: &FlowMeta, server: DeviceKey, out: &mut Observations) {
     out.finding(server, Finding::HttpBasicCleartext, Source::Http, flow.now);
 }
 
-/// NTLMSSP carried in an HTTP authentication header: handed to the NTLMSSP module when it
-/// reads base64 tokens.
+/// Longest base64 NTLM/Negotiate token decoded (NTLMSSP messages are a few hundred bytes;
+/// Kerberos tickets in Negotiate headers carry no NTLMSSP and can be much longer).
+const MAX_NTLM_TOKEN: usize = 8 * 1024;
+
+/// NTLMSSP carried in an HTTP authentication header (`NTLM <base64>`, or `Negotiate <base64>`
+/// wrapping it in SPNEGO): host names, domain and OS of the sender, read by the NTLMSSP module.
+/// Headers carrying one are rare (once per connection), so decoding allocates.
 fn ntlm(token: &[u8], sender: DeviceKey, flow: &FlowMeta, out: &mut Observations) {
-    let _ = (token, sender, flow, out);
+    use base64::Engine as _;
+    if token.len() > MAX_NTLM_TOKEN {
+        return;
+    }
+    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(token) else {
+        return;
+    };
+    if let Some(message) = crate::ntlmssp::find(&blob) {
+        crate::ntlmssp::facts(message, sender, Source::Ntlmssp, flow.now, out);
+    }
 }
 
 impl HttpHooks for HttpFacts {
@@ -1216,7 +1231,7 @@ impl HttpHooks for HttpFacts {
 
 /// A UPnP device description served over HTTP: read by the UPnP module.
 fn upnp_description(body: &[u8], server: DeviceKey, flow: &FlowMeta, out: &mut Observations) {
-    let _ = (body, server, flow, out);
+    crate::upnp::description_facts(body, server, flow.now, out);
 }
 
 /// The HTTP dissector of one flow.
@@ -1688,6 +1703,50 @@ HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<HTML><TITLE>Web Image Monitor
         assert_eq!(
             values(&facts, server(), Attribute::Description),
             ["Web Image Monitor"]
+        );
+    }
+
+    #[test]
+    fn ntlm_challenges_and_upnp_descriptions_are_handed_over() {
+        // The NTLMSSP CHALLENGE of zeek's smb/smb311.pcap (frame 4), as an HTTP server sends it.
+        let challenge = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: NTLM \
+TlRMTVNTUAACAAAABgAGADgAAAA1Aoni2hb58dOJZQMAAAAAAAAAAGQAZAA+AAAACgA5OAAAAA9GAE8ATwACAAYARgBPAE8\
+AAQAEAEEARAAEABAAZgBvAG8ALgB0AGUAcwB0AAMAFgBBAEQALgBmAG8AbwAuAHQAZQBzAHQABQAQAGYAbwBvAC4AdABlAHM\
+AdAAHAAgAnZwgeRSp1AEAAAAA\r\nContent-Length: 0\r\n\r\n";
+        let description = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=\"utf-8\"\r\n\
+Content-Length: 232\r\n\r\n<?xml version=\"1.0\"?>\n<root xmlns=\"urn:schemas-upnp-org:device-1-0\">\
+<device><deviceType>urn:schemas-upnp-org:device:MediaRenderer:1</deviceType>\
+<manufacturer>Sonos, Inc.</manufacturer><modelName>Sonos One</modelName></device></root>";
+        // The description's end is its Content-Length, not the end of the flow.
+        let facts = run(&[
+            (S2C, StreamChunk::Data(challenge)),
+            (S2C, StreamChunk::Data(description)),
+            (S2C, StreamChunk::Gap(1000)),
+        ]);
+        let from = |source: Source| -> Vec<(Attribute, String)> {
+            facts
+                .iter()
+                .filter(|f| f.source == source && f.subject == server())
+                .map(|f| (f.attribute, f.value.to_string()))
+                .collect()
+        };
+        let ntlm = from(Source::Ntlmssp);
+        assert!(
+            ntlm.contains(&(Attribute::Hostname, "AD".to_owned())),
+            "{ntlm:?}"
+        );
+        assert!(
+            ntlm.contains(&(Attribute::Domain, "foo.test".to_owned())),
+            "{ntlm:?}"
+        );
+        let upnp = from(Source::Upnp);
+        assert!(
+            upnp.contains(&(Attribute::Vendor, "Sonos, Inc.".to_owned())),
+            "{upnp:?}"
+        );
+        assert!(
+            upnp.contains(&(Attribute::Model, "Sonos One".to_owned())),
+            "{upnp:?}"
         );
     }
 
