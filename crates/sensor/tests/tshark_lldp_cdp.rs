@@ -406,14 +406,17 @@ fn cdp_expected(fields: &[Vec<String>]) -> Expected {
     set
 }
 
-/// Runs one protocol's comparison over captures; returns (frames, values, every fact value).
+/// Frames compared, expected values compared, and every expected (attribute, value).
+type Totals = (usize, usize, BTreeSet<(Attribute, String)>);
+
+/// Runs one protocol's comparison over captures.
 fn run(
     captures: &[&str],
     filter: &str,
     fields: &[&str],
     source: Source,
     expected: fn(&[Vec<String>]) -> Expected,
-) -> Option<(usize, usize, BTreeSet<(Attribute, String)>)> {
+) -> Option<Totals> {
     let (mut frames, mut values) = (0, 0);
     let mut all = BTreeSet::new();
     for relative in captures {
