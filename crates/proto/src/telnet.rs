@@ -414,9 +414,7 @@ impl Session {
                 self.enter(next);
             }
             (Login::User, Some(next)) => self.enter(next),
-            (Login::Password, _) if ends_with_any_exact(tail, &SHELL_PROMPTS) => {
-                self.auth(flow, true, out)
-            }
+            (Login::Password, _) if is_shell_prompt(tail) => self.auth(flow, true, out),
             _ => {}
         }
     }
@@ -520,9 +518,27 @@ impl Session {
     }
 }
 
-/// Whether `text` ends exactly with one of `needles` (shell prompts end in a space).
-fn ends_with_any_exact(text: &[u8], needles: &[&[u8]]) -> bool {
-    needles.iter().any(|n| text.ends_with(n))
+/// Whether the server's text ends with a command prompt: a shell's (`user@host:~$ `,
+/// `# `, `> `), or a network device's, a bare name followed by `#` or `>` alone on its line
+/// (`Router#`, `Switch(config)#`, `RouterOS>`).
+fn is_shell_prompt(text: &[u8]) -> bool {
+    if SHELL_PROMPTS.iter().any(|p| text.ends_with(p)) {
+        return true;
+    }
+    let line = match text.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+        Some(end) => &text[end + 1..],
+        None => text,
+    };
+    match line.split_last() {
+        Some((b'#' | b'>', name)) => {
+            (1..=40).contains(&name.len())
+                && name.first().is_some_and(u8::is_ascii_alphanumeric)
+                && name
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b"-_.()".contains(&b))
+        }
+        _ => false,
+    }
 }
 
 /// The telnet dissector of one flow.
@@ -832,8 +848,8 @@ X-DISPLAY-LOCATION,ENCRYPT,ENVIRON,ECHO"
             (C2S, "admin\r\n"),
             (S2C, "admin\r\nPassword: "),
             (C2S, "secret2\r\n"),
-            (S2C, "\r\nrouter1#"),
-            (S2C, " "),
+            (S2C, "\r\nrouter1"),
+            (S2C, "#"),
             (C2S, "show running-config\r\n"),
             (S2C, "Password: Login incorrect"),
         ]);
@@ -849,6 +865,35 @@ X-DISPLAY-LOCATION,ENCRYPT,ENVIRON,ECHO"
             "User Access Verification"
         );
         assert!(!format!("{facts:?}").contains("secret"));
+    }
+
+    #[test]
+    fn shell_and_device_prompts() {
+        for prompt in [
+            &b"\r\nuser@host:~$ "[..],
+            b"# ",
+            b"\r\nRouter#",
+            b"\nSW1(config)#",
+            b"RouterOS>",
+        ] {
+            assert!(
+                is_shell_prompt(prompt),
+                "{:?}",
+                String::from_utf8_lossy(prompt)
+            );
+        }
+        for text in [
+            &b"\r\n% Bad passwords#x"[..],
+            b"\r\n#",
+            b"\r\nsee http://a/b#",
+            b"Login incorrect",
+        ] {
+            assert!(
+                !is_shell_prompt(text),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
