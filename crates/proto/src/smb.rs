@@ -647,7 +647,9 @@ impl SmbDissector {
             b"\xffSMB" => {
                 let command = *smb.get(4)?;
                 let reply = smb.get(9).is_some_and(|f| f & 0x80 != 0);
-                if reply && direction == Direction::ServerToClient {
+                // A negotiate reply may refuse every dialect (index 0xFFFF): it is judged
+                // once read whole.
+                if reply && command != SMB1_NEGOTIATE && direction == Direction::ServerToClient {
                     self.report_smb1(flow, out);
                 }
                 Some(matches!(command, SMB1_NEGOTIATE | SMB1_SESSION_SETUP))
@@ -1153,6 +1155,16 @@ mod tests {
                 "SMB session setup failed (STATUS_LOGON_FAILURE): user DEMO\\MicroSCADA".to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn smb1_negotiate_refused_is_not_smb1_in_use() {
+        // The ndpi negotiate response with dialect index 0xFFFF and no words beyond it.
+        let response = hex(
+            "00000025ff534d4272000000009853c00000000000000000000000000000fffe0000400001ffff0000",
+        );
+        let (facts, _) = run(445, &[ndpi_smbv1().remove(0), (S, response)]);
+        assert!(facts.is_empty(), "{facts:?}");
     }
 
     #[test]
