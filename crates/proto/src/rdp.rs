@@ -755,7 +755,7 @@ mod tests {
     );
 
     /// `zeek_rdp-x509.pcap` frame 13: its last 7 bytes.
-    const SERVER_DATA_2: &str = concat!("00000000000000",);
+    const SERVER_DATA_2: &str = "00000000000000";
 
     fn flow() -> FlowMeta {
         FlowMeta {
