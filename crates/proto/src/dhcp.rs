@@ -1053,6 +1053,27 @@ mod tests {
     }
 
     #[test]
+    fn a_renewing_client_names_the_address_it_holds() {
+        let m = [0x02, 0, 0, 0, 0, 9];
+        let client = DeviceKey::Mac(MacAddress(m));
+        let mut renew = build(1, m, [0; 4], &[53, 1, 3, 255]);
+        renew[12..16].copy_from_slice(&[10, 0, 0, 9]);
+        let (facts, _) = run(
+            &renew,
+            &flow([10, 0, 0, 9], [10, 0, 0, 1]),
+            Direction::ClientToServer,
+        );
+        assert_eq!(
+            values(&facts, Attribute::Ip),
+            [("10.0.0.9".into(), client, 90)]
+        );
+        // A DECLINE names an address the client refuses: no binding.
+        let decline = build(1, m, [0; 4], &[53, 1, 4, 50, 4, 10, 0, 0, 9, 255]);
+        let (facts, _) = run(&decline, &flow([0; 4], [255; 4]), Direction::ClientToServer);
+        assert!(values(&facts, Attribute::Ip).is_empty());
+    }
+
+    #[test]
     fn leasequery_and_multicast_chaddr_say_nothing_about_clients() {
         let query = build(
             1,
