@@ -85,7 +85,7 @@ fn json_report_keeps_its_contract() {
         .keys()
         .map(String::as_str)
         .collect();
-    for key in ["devices", "connections", "stats"] {
+    for key in ["devices", "connections", "events", "stats"] {
         assert!(top.contains(&key), "missing top-level key {key}");
     }
     for d in report["devices"].as_array().unwrap() {
@@ -103,7 +103,9 @@ fn json_report_keeps_its_contract() {
             "os",
             "protocols",
             "services",
+            "findings",
             "facts",
+            "conflicts",
             "first_seen",
             "last_seen",
         ] {
@@ -155,8 +157,8 @@ fn json_report_keeps_its_contract() {
 #[test]
 fn demo_plant_is_understood() {
     let report = analyze_json(&[&demo()]);
-    assert_eq!(report["stats"]["packets"], 126);
-    assert_eq!(report["stats"]["frames_by_linktype"]["ethernet"], 126);
+    assert_eq!(report["stats"]["packets"], 209);
+    assert_eq!(report["stats"]["frames_by_linktype"]["ethernet"], 209);
     assert_eq!(report["stats"]["fragments_reassembled"], 1);
 
     // The router: many internet addresses behind its MAC, plus its own ARP-claimed address.
@@ -211,8 +213,44 @@ fn demo_plant_is_understood() {
         .contains(&Value::from("fe80::214:22ff:fe0a:b0c")));
     assert_eq!(
         ws["protocols"]["client"],
-        serde_json::json!(["dns", "s7comm", "tls"])
+        serde_json::json!(["dns", "pjl", "s7comm", "snmp", "ssh", "telnet", "tls"])
     );
+    assert_eq!(ws["type"], "engineering_workstation");
+
+    // Identity from what devices announce: the printer behind an Intel NIC is an HP LaserJet.
+    let printer = device(&report, "mac:00:1b:21:3d:4e:5f");
+    assert_eq!(printer["type"], "printer");
+    assert_eq!(printer["vendor"], "HP");
+    assert_eq!(printer["model"], "HP LaserJet M507");
+    let vendor_conflict = printer["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["attribute"] == "vendor")
+        .unwrap();
+    assert_eq!(vendor_conflict["others"][0]["value"], "Intel Corporate");
+    // The switch: LLDP and SNMP name it; SNMP with `public` and Telnet are findings.
+    let switch = device(&report, "mac:00:1c:0e:5a:00:01");
+    assert_eq!(switch["type"], "switch");
+    assert_eq!(switch["hostnames"], serde_json::json!(["plant-sw-01"]));
+    assert_eq!(switch["firmware"], "15.2(7)E4");
+    assert_eq!(
+        switch["findings"],
+        serde_json::json!(["snmp_default_community", "snmp_v1_v2c", "telnet_in_use"])
+    );
+    // No secret crosses into the report: the community, the Telnet password, Basic credentials.
+    let text = report.to_string();
+    for secret in ["public", "cisco123", "cm9vdDpwYXNz"] {
+        assert!(!text.contains(secret), "{secret} leaked into the report");
+    }
+    let camera = device(&report, "mac:3c:6a:9d:00:00:05");
+    assert_eq!(camera["type"], "ip_camera");
+    assert_eq!(camera["model"], "AXIS Q1615 Mk III");
+    assert_eq!(camera["serial"], "ACCC8E5A6B7C");
+    let phone = device(&report, "mac:00:1e:7a:45:67:89");
+    assert_eq!(phone["model"], "Cisco IP Phone CP-8845");
+    let laptop = device(&report, "mac:00:14:22:77:88:99");
+    assert_eq!(laptop["hostnames"], serde_json::json!(["eng-laptop-04"]));
 
     // Connections name both ends and the server port.
     let modbus = report["connections"]
@@ -248,10 +286,12 @@ fn table_output_is_the_default() {
     let output = run(&["analyze", demo().to_str().unwrap()]);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.starts_with("Devices (14)"), "{text}");
-    assert!(text.contains("Connections (15)"));
+    assert!(text.starts_with("Devices (19)"), "{text}");
+    assert!(text.contains("Connections (27)"));
     assert!(text.contains("TELEMECANIQUE ELECTRIQUE"));
-    assert!(text.contains("126 frames"));
+    assert!(text.contains("HP LaserJet M507") && text.contains("telnet_in_use"));
+    assert!(text.contains("Conflicting sources"));
+    assert!(text.contains("209 frames"));
 }
 
 #[test]
@@ -267,12 +307,12 @@ fn csv_output_writes_both_files() {
     assert!(output.status.success());
     let devices = std::fs::read_to_string(out.join("devices.csv")).unwrap();
     assert!(devices.starts_with("id,mac,ips,vendor,"));
-    assert_eq!(devices.lines().count(), 15);
+    assert_eq!(devices.lines().count(), 20);
     assert!(devices
         .contains("mac:00:80:f4:12:34:56,00:80:f4:12:34:56,10.10.1.10,TELEMECANIQUE ELECTRIQUE"));
     let connections = std::fs::read_to_string(out.join("connections.csv")).unwrap();
     assert!(connections.starts_with("a,b,a_ip,b_ip,transport,port,protocol,packets,bytes"));
-    assert_eq!(connections.lines().count(), 16);
+    assert_eq!(connections.lines().count(), 28);
 
     let without_dir = run(&["analyze", "--format", "csv", demo().to_str().unwrap()]);
     assert!(!without_dir.status.success());
@@ -320,7 +360,7 @@ fn a_truncated_capture_yields_what_is_readable_and_names_the_offset() {
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let packets = report["stats"]["packets"].as_u64().unwrap();
-    assert!(packets > 50 && packets < 126, "{packets}");
+    assert!(packets > 50 && packets < 209, "{packets}");
     assert_eq!(report["stats"]["capture_warnings"], 1);
 }
 

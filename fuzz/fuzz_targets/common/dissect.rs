@@ -24,8 +24,8 @@ pub fn flow(transport: Transport, server_port: u16) -> FlowMeta {
 pub fn drive(dissector: &mut dyn Dissector, meta: FlowMeta, data: &[u8]) {
     let mut out = Observations::default();
     let mut rest = data;
-    while let [control, len, tail @ ..] = rest {
-        let len = usize::from(*len).min(tail.len());
+    while let [control, length, tail @ ..] = rest {
+        let len = usize::from(*length).min(tail.len());
         let (payload, next) = tail.split_at(len);
         rest = next;
         let direction = if control & 1 == 0 {
@@ -36,7 +36,7 @@ pub fn drive(dissector: &mut dyn Dissector, meta: FlowMeta, data: &[u8]) {
         match meta.transport {
             Transport::Tcp => {
                 let chunk = match (control >> 1) & 3 {
-                    2 => StreamChunk::Gap(u32::from(*len)),
+                    2 => StreamChunk::Gap(u32::from(*length)),
                     3 => StreamChunk::End,
                     _ => StreamChunk::Data(payload),
                 };
@@ -56,8 +56,18 @@ pub fn drive_whole(dissector: &mut dyn Dissector, meta: FlowMeta, data: &[u8]) {
     let mut out = Observations::default();
     match meta.transport {
         Transport::Tcp => {
-            dissector.on_stream(&meta, Direction::ClientToServer, StreamChunk::Data(data), &mut out);
-            dissector.on_stream(&meta, Direction::ServerToClient, StreamChunk::Data(data), &mut out);
+            dissector.on_stream(
+                &meta,
+                Direction::ClientToServer,
+                StreamChunk::Data(data),
+                &mut out,
+            );
+            dissector.on_stream(
+                &meta,
+                Direction::ServerToClient,
+                StreamChunk::Data(data),
+                &mut out,
+            );
         }
         _ => {
             dissector.on_datagram(&meta, Direction::ClientToServer, data, &mut out);

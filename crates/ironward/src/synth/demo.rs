@@ -10,7 +10,14 @@
 //! * an unknown Raspberry Pi scans the Modicon (only port 502 answers);
 //! * a phone with a randomised MAC announces itself over mDNS;
 //! * the workstation and router do IPv6 Neighbor Discovery;
-//! * on VLAN 20, a camera sends video over UDP to a recorder, one datagram fragmented.
+//! * on VLAN 20, an Axis camera sends video over UDP to a recorder, one datagram fragmented;
+//!   it announces itself over SSDP and the recorder fetches its UPnP description and a snapshot
+//!   (HTTP Basic in clear text);
+//! * the office side: a laptop gets its address over DHCP (host name, vendor class), an HP
+//!   printer behind an Intel NIC announces itself over mDNS and answers PJL, a Cisco switch
+//!   sends LLDP, answers SNMP to the `public` community, SSH and Telnet (a failed login), a
+//!   Moxa IoT gateway publishes to an MQTT broker without credentials, a Cisco IP phone
+//!   registers over SIP, and the workstation's TLS ClientHellos carry SNI and ALPN.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -49,6 +56,12 @@ const SCANNER: Host = host([0xb8, 0x27, 0xeb, 0x66, 0x66, 0x66], [10, 10, 1, 66]
 const PHONE: Host = host([0xda, 0xa1, 0x19, 0x3e, 0x5f, 0x70], [10, 10, 1, 77], 0);
 const CAMERA: Host = host([0x3c, 0x6a, 0x9d, 0x00, 0x00, 0x05], [10, 10, 20, 5], 20);
 const RECORDER: Host = host([0x00, 0xe0, 0x4c, 0x00, 0x00, 0x06], [10, 10, 20, 6], 20);
+const SWITCH: Host = host([0x00, 0x1c, 0x0e, 0x5a, 0x00, 0x01], [10, 10, 1, 2], 0);
+/// An HP printer whose network card carries an Intel OUI.
+const PRINTER: Host = host([0x00, 0x1b, 0x21, 0x3d, 0x4e, 0x5f], [10, 10, 1, 60], 0);
+const LAPTOP: Host = host([0x00, 0x14, 0x22, 0x77, 0x88, 0x99], [10, 10, 1, 101], 0);
+const GATEWAY: Host = host([0x00, 0x90, 0xe8, 0x11, 0x22, 0x33], [10, 10, 1, 50], 0);
+const DESK_PHONE: Host = host([0x00, 0x1e, 0x7a, 0x45, 0x67, 0x89], [10, 10, 1, 80], 0);
 /// Internet hosts (documentation ranges, RFC 5737) reached through the router.
 const INTERNET: [Ipv4Addr; 3] = [
     Ipv4Addr::new(203, 0, 113, 10),
@@ -460,8 +473,8 @@ fn scenario() -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
             &response,
             None,
         )?;
-        let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03];
-        let answer = [0x16, 0x03, 0x03, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x03];
+        let hello = client_hello(name);
+        let answer = server_hello();
         s.tcp_session(
             (WORKSTATION.mac, WORKSTATION.ip, 55_100 + i as u16),
             (ROUTER.mac, addr, 443),
@@ -551,7 +564,391 @@ fn scenario() -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
     let keyframe: Vec<u8> = (0..2400u32).map(|i| (i % 251) as u8).collect();
     s.fragmented_udp(camera, recorder, &keyframe, CAMERA.vlan)?;
     s.udp(recorder, camera, b"RR", RECORDER.vlan)?;
+    camera_identity(&mut s)?;
+    office(&mut s)?;
     Ok(s.frames)
+}
+
+/// The camera announces itself over SSDP; the recorder fetches its UPnP description and a
+/// snapshot with HTTP Basic authentication (a finding: the password crosses in clear text).
+fn camera_identity(s: &mut Scenario) -> anyhow::Result<()> {
+    let ssdp_group = (
+        MacAddr([0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa]),
+        Ipv4Addr::new(239, 255, 255, 250),
+        1900,
+    );
+    let notify =
+        b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n\
+LOCATION: http://10.10.20.5:49152/rootdesc.xml\r\nNT: urn:schemas-upnp-org:device:Basic:1\r\n\
+NTS: ssdp:alive\r\nSERVER: Linux/4.14, UPnP/1.0, Portable SDK for UPnP devices/1.6.22\r\n\
+USN: uuid:Upnp-BasicDevice-1_0-ACCC8E5A6B7C::urn:schemas-upnp-org:device:Basic:1\r\n\r\n";
+    s.udp(
+        (CAMERA.mac, CAMERA.ip, 1900),
+        ssdp_group,
+        notify,
+        CAMERA.vlan,
+    )?;
+    let description = "<?xml version=\"1.0\"?>\n<root xmlns=\"urn:schemas-upnp-org:device-1-0\">\n\
+<specVersion><major>1</major><minor>0</minor></specVersion>\n<device>\n\
+<deviceType>urn:schemas-upnp-org:device:Basic:1</deviceType>\n\
+<friendlyName>AXIS Q1615 Mk III - ACCC8E5A6B7C</friendlyName>\n\
+<manufacturer>AXIS</manufacturer>\n<manufacturerURL>http://www.axis.com/</manufacturerURL>\n\
+<modelDescription>AXIS Q1615 Mk III Network Camera</modelDescription>\n\
+<modelName>AXIS Q1615 Mk III</modelName>\n<modelNumber>Q1615 Mk III</modelNumber>\n\
+<serialNumber>ACCC8E5A6B7C</serialNumber>\n<UDN>uuid:Upnp-BasicDevice-1_0-ACCC8E5A6B7C</UDN>\n\
+<presentationURL>http://10.10.20.5:80/</presentationURL>\n</device>\n</root>\n";
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nServer: Linux/4.14, UPnP/1.0, Portable SDK for UPnP devices/1.6.22\r\n\r\n{description}",
+        description.len()
+    );
+    s.tcp_session(
+        (RECORDER.mac, RECORDER.ip, 41_000),
+        (CAMERA.mac, CAMERA.ip, 49_152),
+        &[(
+            b"GET /rootdesc.xml HTTP/1.1\r\nHost: 10.10.20.5:49152\r\nUser-Agent: Recorder/2.1 UPnP/1.0\r\n\r\n",
+            response.as_bytes(),
+        )],
+        20,
+        CAMERA.vlan,
+    )?;
+    s.tcp_session(
+        (RECORDER.mac, RECORDER.ip, 41_001),
+        (CAMERA.mac, CAMERA.ip, 80),
+        &[(
+            b"GET /axis-cgi/jpg/image.cgi HTTP/1.1\r\nHost: 10.10.20.5\r\nUser-Agent: Recorder/2.1\r\nAuthorization: Basic cm9vdDpwYXNz\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nServer: Apache/2.4.56 (Unix)\r\nContent-Type: image/jpeg\r\nContent-Length: 4\r\n\r\n\xff\xd8\xff\xd9",
+        )],
+        20,
+        CAMERA.vlan,
+    )
+}
+
+/// The office side of the network (see the module documentation).
+fn office(s: &mut Scenario) -> anyhow::Result<()> {
+    // The laptop joins: DHCP discover, request, and the router's ACK.
+    let broadcast = (MacAddr::BROADCAST, Ipv4Addr::BROADCAST, 67);
+    let client = (LAPTOP.mac, Ipv4Addr::UNSPECIFIED, 68);
+    s.udp(client, broadcast, &dhcp_client(1, LAPTOP), None)?;
+    s.udp(client, broadcast, &dhcp_client(3, LAPTOP), None)?;
+    s.udp(
+        (ROUTER.mac, ROUTER.ip, 67),
+        (MacAddr::BROADCAST, Ipv4Addr::BROADCAST, 68),
+        &dhcp_ack(LAPTOP),
+        None,
+    )?;
+    s.arp_exchange(LAPTOP, ROUTER)?;
+
+    // The switch says who it is over LLDP.
+    s.push(lldp_frame(SWITCH));
+
+    // The printer announces itself over mDNS; the workstation asks it for its model over PJL.
+    s.udp(
+        (PRINTER.mac, PRINTER.ip, 5353),
+        (
+            MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb]),
+            Ipv4Addr::new(224, 0, 0, 251),
+            5353,
+        ),
+        &printer_mdns(PRINTER),
+        None,
+    )?;
+    s.arp_exchange(WORKSTATION, PRINTER)?;
+    s.tcp_session(
+        (WORKSTATION.mac, WORKSTATION.ip, 49_800),
+        (PRINTER.mac, PRINTER.ip, 9100),
+        &[(
+            b"\x1b%-12345X@PJL INFO ID\r\n",
+            b"@PJL INFO ID\r\n\"HP LaserJet M507\"\r\n\x0c",
+        )],
+        50,
+        None,
+    )?;
+
+    // The workstation manages the switch: SNMP with the default community, SSH, and a Telnet
+    // login that fails.
+    s.arp_exchange(WORKSTATION, SWITCH)?;
+    let ws_snmp = (WORKSTATION.mac, WORKSTATION.ip, 50_161);
+    let sw_snmp = (SWITCH.mac, SWITCH.ip, 161);
+    s.udp(ws_snmp, sw_snmp, &snmp_get(0xa0, None), None)?;
+    s.udp(
+        sw_snmp,
+        ws_snmp,
+        &snmp_get(0xa2, Some(SWITCH_DESCRIPTION)),
+        None,
+    )?;
+    s.tcp_session(
+        (WORKSTATION.mac, WORKSTATION.ip, 49_900),
+        (SWITCH.mac, SWITCH.ip, 22),
+        &[(
+            b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n",
+            b"SSH-2.0-Cisco-1.25\r\n",
+        )],
+        20,
+        None,
+    )?;
+    s.tcp_session(
+        (WORKSTATION.mac, WORKSTATION.ip, 49_901),
+        (SWITCH.mac, SWITCH.ip, 23),
+        &[
+            (b"", b"\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18\xff\xfd\x1f\r\n\r\nUser Access Verification\r\n\r\nUsername: "),
+            (b"admin\r\n", b"admin\r\nPassword: "),
+            (b"cisco123\r\n", b"\r\n% Login invalid\r\n\r\nUsername: "),
+        ],
+        400,
+        None,
+    )?;
+
+    // The IoT gateway publishes to the historian's MQTT broker without credentials.
+    s.arp_exchange(GATEWAY, HISTORIAN)?;
+    s.tcp_session(
+        (GATEWAY.mac, GATEWAY.ip, 45_883),
+        (HISTORIAN.mac, HISTORIAN.ip, 1883),
+        &[
+            (&mqtt_connect("moxa-gw-17"), &[0x20, 0x02, 0x00, 0x00]),
+            (b"\x30\x13\x00\x0cline3/energy42.7", b""),
+        ],
+        100,
+        None,
+    )?;
+
+    // The desk phone registers with the router's SIP service.
+    let register = b"REGISTER sip:10.10.1.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.10.1.80:5060;branch=z9hG4bK1a2b3c\r\n\
+From: <sip:2001@10.10.1.1>;tag=8845\r\nTo: <sip:2001@10.10.1.1>\r\nCall-ID: 0011aabb@10.10.1.80\r\n\
+CSeq: 101 REGISTER\r\nUser-Agent: Cisco-CP8845/14.1.1\r\nContact: <sip:2001@10.10.1.80:5060>\r\n\
+Expires: 3600\r\nContent-Length: 0\r\n\r\n";
+    let registered = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.10.1.80:5060;branch=z9hG4bK1a2b3c\r\n\
+From: <sip:2001@10.10.1.1>;tag=8845\r\nTo: <sip:2001@10.10.1.1>;tag=77\r\nCall-ID: 0011aabb@10.10.1.80\r\n\
+CSeq: 101 REGISTER\r\nServer: Cisco-SIPGateway/IOS-15.9.3\r\nContent-Length: 0\r\n\r\n";
+    s.arp_exchange(DESK_PHONE, ROUTER)?;
+    s.udp(
+        (DESK_PHONE.mac, DESK_PHONE.ip, 5060),
+        (ROUTER.mac, ROUTER.ip, 5060),
+        register,
+        None,
+    )?;
+    s.udp(
+        (ROUTER.mac, ROUTER.ip, 5060),
+        (DESK_PHONE.mac, DESK_PHONE.ip, 5060),
+        registered,
+        None,
+    )
+}
+
+/// The switch's SNMP sysDescr (also its LLDP system description).
+const SWITCH_DESCRIPTION: &str = "Cisco IOS Software, C2960X Software (C2960X-UNIVERSALK9-M), Version 15.2(7)E4, RELEASE SOFTWARE (fc2)";
+
+/// A DHCP DISCOVER (`kind` 1) or REQUEST (3) from `client`: host name, vendor class, client
+/// identifier and parameter request list.
+fn dhcp_client(kind: u8, client: Host) -> Vec<u8> {
+    let mut options = vec![53, 1, kind, 61, 7, 1];
+    options.extend_from_slice(&client.mac.0);
+    options.extend_from_slice(&[50, 4]);
+    options.extend_from_slice(&client.ip.octets());
+    let hostname = b"eng-laptop-04";
+    options.extend_from_slice(&[12, hostname.len() as u8]);
+    options.extend_from_slice(hostname);
+    options.extend_from_slice(&[60, 8]);
+    options.extend_from_slice(b"MSFT 5.0");
+    options.extend_from_slice(&[
+        55, 14, 1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252,
+    ]);
+    options.push(255);
+    bootp(1, client, Ipv4Addr::UNSPECIFIED, &options)
+}
+
+/// The router's DHCP ACK giving `client` its address.
+fn dhcp_ack(client: Host) -> Vec<u8> {
+    let mut options = vec![53, 1, 5, 54, 4];
+    options.extend_from_slice(&ROUTER.ip.octets());
+    options.extend_from_slice(&[51, 4, 0, 1, 0x51, 0x80, 1, 4, 255, 255, 255, 0, 3, 4]);
+    options.extend_from_slice(&ROUTER.ip.octets());
+    options.extend_from_slice(&[6, 4]);
+    options.extend_from_slice(&ROUTER.ip.octets());
+    let domain = b"plant.example";
+    options.extend_from_slice(&[15, domain.len() as u8]);
+    options.extend_from_slice(domain);
+    options.push(255);
+    bootp(2, client, client.ip, &options)
+}
+
+/// A BOOTP message (`op` 1 request, 2 reply) for `client` with `yiaddr` and DHCP `options`.
+fn bootp(op: u8, client: Host, yiaddr: Ipv4Addr, options: &[u8]) -> Vec<u8> {
+    let mut message = vec![op, 1, 6, 0, 0x3c, 0x1d, 0x4a, 0x7e, 0, 0, 0, 0];
+    message.extend_from_slice(&[0; 4]); // ciaddr
+    message.extend_from_slice(&yiaddr.octets());
+    message.extend_from_slice(&[0; 8]); // siaddr, giaddr
+    message.extend_from_slice(&client.mac.0);
+    message.extend_from_slice(&[0; 10 + 64 + 128]); // chaddr padding, sname, file
+    message.extend_from_slice(&[99, 130, 83, 99]);
+    message.extend_from_slice(options);
+    message
+}
+
+/// An LLDP frame from the switch: chassis and port ids, system name and description,
+/// capabilities (bridge) and management address.
+fn lldp_frame(switch: Host) -> Vec<u8> {
+    fn tlv(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+        out.extend_from_slice(&((kind << 9) | value.len() as u16).to_be_bytes());
+        out.extend_from_slice(value);
+    }
+    let mut frame = vec![0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e];
+    frame.extend_from_slice(&switch.mac.0);
+    frame.extend_from_slice(&[0x88, 0xcc]);
+    let mut chassis = vec![4];
+    chassis.extend_from_slice(&switch.mac.0);
+    tlv(&mut frame, 1, &chassis);
+    tlv(&mut frame, 2, b"\x05Gi1/0/24");
+    tlv(&mut frame, 3, &[0, 120]);
+    tlv(&mut frame, 4, b"uplink to plant router");
+    tlv(&mut frame, 5, b"plant-sw-01");
+    tlv(&mut frame, 6, SWITCH_DESCRIPTION.as_bytes());
+    tlv(&mut frame, 7, &[0x00, 0x14, 0x00, 0x04]);
+    let mut management = vec![5, 1];
+    management.extend_from_slice(&switch.ip.octets());
+    management.extend_from_slice(&[2, 0, 0, 0, 1, 0]);
+    tlv(&mut frame, 8, &management);
+    tlv(&mut frame, 0, &[]);
+    frame
+}
+
+/// An mDNS response announcing an IPP printer with its make and model.
+fn printer_mdns(printer: Host) -> Vec<u8> {
+    fn name(out: &mut Vec<u8>, text: &str) {
+        for label in text.split('.') {
+            out.push(label.len() as u8);
+            out.extend_from_slice(label.as_bytes());
+        }
+        out.push(0);
+    }
+    fn record(out: &mut Vec<u8>, owner: &str, kind: u16, data: &[u8]) {
+        name(out, owner);
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&[0x80, 0x01, 0, 0, 0x11, 0x94]);
+        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        out.extend_from_slice(data);
+    }
+    let instance = "HP LaserJet M507 [5F3D4E]._ipp._tcp.local";
+    let mut target = Vec::new();
+    name(&mut target, instance);
+    let mut txt = Vec::new();
+    for pair in [
+        "txtvers=1",
+        "ty=HP LaserJet M507",
+        "usb_MFG=HP",
+        "usb_MDL=LaserJet M507",
+        "note=Office 2",
+    ] {
+        txt.push(pair.len() as u8);
+        txt.extend_from_slice(pair.as_bytes());
+    }
+    let mut message = vec![0, 0, 0x84, 0, 0, 0, 0, 3, 0, 0, 0, 0];
+    record(&mut message, "_ipp._tcp.local", 12, &target);
+    record(&mut message, instance, 16, &txt);
+    record(&mut message, "NPI5F3D4E.local", 1, &printer.ip.octets());
+    message
+}
+
+/// An SNMPv2c message with community `public`: a GetRequest (`pdu` 0xa0) for sysDescr and
+/// sysName, or the GetResponse (0xa2) carrying `description` and the name `plant-sw-01`.
+fn snmp_get(pdu: u8, description: Option<&str>) -> Vec<u8> {
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        if value.len() < 128 {
+            out.push(value.len() as u8);
+        } else {
+            out.extend_from_slice(&[0x81, value.len() as u8]);
+        }
+        out.extend_from_slice(value);
+        out
+    }
+    let sys_descr = [0x2b, 6, 1, 2, 1, 1, 1, 0];
+    let sys_name = [0x2b, 6, 1, 2, 1, 1, 5, 0];
+    let (descr_value, name_value) = match description {
+        Some(text) => (tlv(0x04, text.as_bytes()), tlv(0x04, b"plant-sw-01")),
+        None => (vec![0x05, 0], vec![0x05, 0]),
+    };
+    let mut bindings = tlv(0x30, &[tlv(0x06, &sys_descr), descr_value].concat());
+    bindings.extend(tlv(0x30, &[tlv(0x06, &sys_name), name_value].concat()));
+    let body = [
+        tlv(0x02, &[0x1d, 0x2c]),
+        tlv(0x02, &[0]),
+        tlv(0x02, &[0]),
+        tlv(0x30, &bindings),
+    ]
+    .concat();
+    tlv(
+        0x30,
+        &[tlv(0x02, &[1]), tlv(0x04, b"public"), tlv(pdu, &body)].concat(),
+    )
+}
+
+/// An MQTT 3.1.1 CONNECT without username or password.
+fn mqtt_connect(client_id: &str) -> Vec<u8> {
+    let mut variable = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60];
+    variable.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
+    variable.extend_from_slice(client_id.as_bytes());
+    let mut packet = vec![0x10, variable.len() as u8];
+    packet.extend(variable);
+    packet
+}
+
+/// A TLS 1.3-capable ClientHello for `server_name` offering h2 and http/1.1.
+fn client_hello(server_name: &str) -> Vec<u8> {
+    fn extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        out.extend_from_slice(data);
+    }
+    let name = server_name.as_bytes();
+    let mut sni = ((name.len() + 3) as u16).to_be_bytes().to_vec();
+    sni.push(0);
+    sni.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni.extend_from_slice(name);
+    let mut extensions = Vec::new();
+    extension(&mut extensions, 0, &sni);
+    extension(
+        &mut extensions,
+        10,
+        &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+    );
+    extension(&mut extensions, 11, &[1, 0]);
+    extension(
+        &mut extensions,
+        13,
+        &[0, 8, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01, 0x05, 0x03],
+    );
+    extension(&mut extensions, 16, b"\x00\x0c\x02h2\x08http/1.1");
+    extension(&mut extensions, 43, &[4, 0x03, 0x04, 0x03, 0x03]);
+    let mut hello = vec![0x03, 0x03];
+    hello.extend((0..32u8).map(|i| i.wrapping_mul(37)));
+    hello.push(0);
+    hello.extend_from_slice(&[0, 8, 0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b, 0xc0, 0x2f]);
+    hello.extend_from_slice(&[1, 0]);
+    hello.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    hello.extend(extensions);
+    let mut handshake = vec![1, 0];
+    handshake.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+    handshake.extend(hello);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+/// A ServerHello choosing TLS 1.3 (supported_versions) and TLS_AES_128_GCM_SHA256.
+fn server_hello() -> Vec<u8> {
+    let mut hello = vec![0x03, 0x03];
+    hello.extend((0..32u8).map(|i| i.wrapping_mul(91)));
+    hello.push(0);
+    hello.extend_from_slice(&[0x13, 0x01, 0]);
+    hello.extend_from_slice(&[0, 6, 0, 43, 0, 2, 0x03, 0x04]);
+    let mut handshake = vec![2, 0];
+    handshake.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+    handshake.extend(hello);
+    let mut record = vec![0x16, 0x03, 0x03];
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
 }
 
 /// Writes the demo capture (pcapng, one Ethernet interface, nanosecond timestamps).
