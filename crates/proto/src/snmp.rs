@@ -948,21 +948,71 @@ mod tests {
             .all(|f| f.subject == agent() && f.confidence == ironward_model::HEARSAY_CONFIDENCE));
     }
 
+    /// A BER element (definite length, short or two-byte long form).
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        if value.len() < 128 {
+            out.push(value.len() as u8);
+        } else {
+            out.push(0x82);
+            out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// An encrypted SNMPv3 response (authPriv, built by hand from RFC 3412/3414): the engine
+    /// id still names the agent; no finding, and the user name is not reported.
+    #[test]
+    fn v3_encrypted_response() {
+        let engine = hex("800000090300aabbccddeeff");
+        let usm = [
+            tlv(0x04, &engine),
+            tlv(0x02, &[7]),
+            tlv(0x02, &[0x01, 0x00]),
+            tlv(0x04, b"operator"),
+            tlv(0x04, &[0x11; 12]),
+            tlv(0x04, &[0x22; 8]),
+        ]
+        .concat();
+        let global = [
+            tlv(0x02, &[0x42]),
+            tlv(0x02, &[0x05, 0xdc]),
+            tlv(0x04, &[0x03]),
+            tlv(0x02, &[3]),
+        ]
+        .concat();
+        let message = tlv(
+            0x30,
+            &[
+                tlv(0x02, &[3]),
+                tlv(0x30, &global),
+                tlv(0x04, &tlv(0x30, &usm)),
+                tlv(0x04, &[0xde, 0xad, 0xbe, 0xef]),
+            ]
+            .concat(),
+        );
+        let Ok(Message::V3(parsed)) = parse(&message) else {
+            panic!("v3 message");
+        };
+        assert!(parsed.authenticated() && parsed.private() && !parsed.reportable());
+        assert!(parsed.pdu.is_none());
+        let text: String = message.iter().map(|b| format!("{b:02x}")).collect();
+        let facts = facts_of(&[(S2C, &text)], AGENT_PORT);
+        assert!(facts.iter().all(|f| f.subject == agent()));
+        assert_eq!(
+            values(&facts, Attribute::ClientId),
+            ["snmp-engine:800000090300aabbccddeeff"]
+        );
+        assert_eq!(values(&facts, Attribute::Vendor), ["Cisco"]);
+        assert!(values(&facts, Attribute::Finding).is_empty());
+        assert!(facts.iter().all(|f| !f.value.contains("operator")));
+    }
+
     /// A v2c response carrying ENTITY-MIB chassis values, a Cisco sysDescr and a private
     /// community, built by hand from RFC 3416 / RFC 6933.
     #[test]
     fn entity_mib_and_cisco() {
-        fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-            let mut out = vec![tag];
-            if value.len() < 128 {
-                out.push(value.len() as u8);
-            } else {
-                out.push(0x82);
-                out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            }
-            out.extend_from_slice(value);
-            out
-        }
         let varbind = |oid: &[u8], tag: u8, value: &[u8]| {
             let mut body = tlv(0x06, oid);
             body.extend(tlv(tag, value));
