@@ -257,6 +257,9 @@ impl MessageStream {
             if self.pending.is_empty() {
                 // The common case: the whole head is in this chunk, read in place.
                 match Head::parse(data) {
+                    // As long a head split across chunks would not have fit the buffer: the
+                    // outcome never depends on how the stream was cut into chunks.
+                    Ok(head) if head.len > MAX_HEAD => self.finish(),
                     Ok(head) => {
                         data = data.get(head.len..).unwrap_or_default();
                         self.accept(&head, compact_length, &mut on_head);
@@ -650,6 +653,21 @@ Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
         stream.push(b"RTSP/1.0 200 OK\r\nServer: x\r\n\r\n", false, &mut on);
         assert_eq!(servers, [b"".to_vec(), b"x".to_vec()]);
         assert!(stream.pending.is_empty());
+        // A head longer than MAX_HEAD stops the reading whether it came whole or in pieces.
+        let mut long = b"OPTIONS * RTSP/1.0\r\nX: ".to_vec();
+        long.resize(MAX_HEAD + 10, b'a');
+        long.extend_from_slice(b"\r\n\r\n");
+        for size in [long.len(), 1000] {
+            let mut stream = MessageStream::default();
+            let mut heads = 0;
+            for piece in long.chunks(size) {
+                stream.push(piece, false, |_| {
+                    heads += 1;
+                    true
+                });
+            }
+            assert_eq!((heads, stream.is_done()), (0, true), "chunks of {size}");
+        }
         // A gap ends the reading.
         let mut stream = MessageStream::default();
         stream.chunk(StreamChunk::Gap(10), false, |_| true);
