@@ -11,6 +11,11 @@
 //! nothing); announcements and search answers are covered by a capture written at test time
 //! from realistic messages (a Sonos player, a router running MiniUPnPd, Chrome and Windows
 //! searching, an IPv6 announcer) and read by tshark the same way.
+//!
+//! RTSP and SIP, which have no shared captures, are compared the same way on sessions written
+//! at test time: a recorder and a camera (Basic challenge, credentials, SDP body), FFmpeg and a
+//! GStreamer server on port 8554; a Cisco phone registering with CUCM over UDP, a request
+//! forwarded by a proxy, a Polycom phone and Asterisk over TCP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -24,7 +29,7 @@ use ironward_model::{Attribute, DeviceKey, Source};
 use ironward_sensor::capture::{PcapConfig, PcapWriter};
 use ironward_wire::build::{self, Ip, L4};
 use ironward_wire::ethernet::{self, EtherType};
-use ironward_wire::{ipv4, ipv6, udp, IpProtocol, MacAddr};
+use ironward_wire::{ipv4, ipv6, tcp, udp, IpProtocol, MacAddr};
 
 /// Shared captures in which tshark finds SSDP.
 const CAPTURES: [&str; 4] = [
@@ -141,9 +146,8 @@ fn normalize(value: &str) -> String {
 
 /// Compares Ironward's SSDP facts with tshark's headers for every SSDP frame of `path`.
 fn compare(path: &Path) -> Coverage {
-    let path_str = path.to_str().unwrap();
     let tshark_frames = tshark_fields(
-        path_str,
+        path.to_str().unwrap(),
         "ssdp",
         &[
             "ip.src",
@@ -159,62 +163,72 @@ fn compare(path: &Path) -> Coverage {
             "http.unknown_header",
         ],
     );
+    let expected = tshark_frames
+        .iter()
+        .map(|(frame, fields)| {
+            let src = if fields[0].is_empty() {
+                &fields[1]
+            } else {
+                &fields[0]
+            };
+            let subject = DeviceKey::Ip(src.parse::<IpAddr>().expect("source address"));
+            let facts = expected_from_tshark(fields)
+                .into_iter()
+                .map(|(attribute, value)| (subject, attribute, value))
+                .collect();
+            (*frame, facts)
+        })
+        .collect();
+    check_frames(path, Source::Ssdp, expected)
+}
+
+/// A fact as compared: about whom, what, which value.
+type Said = (DeviceKey, Attribute, String);
+
+/// Checks, frame by frame, that the facts of `source` Ironward reported for `path` are exactly
+/// the `expected` ones (a fact reported for an earlier frame is not reported again), and that
+/// no other frame produced facts of that source.
+fn check_frames(path: &Path, source: Source, expected: Vec<(u64, Vec<Said>)>) -> Coverage {
     let facts: Vec<_> = common::fact_log(path)
         .into_iter()
-        .filter(|(_, fact)| fact.source == Source::Ssdp)
+        .filter(|(_, fact)| fact.source == source)
         .collect();
-    let ssdp_frames: HashSet<u64> = tshark_frames.iter().map(|(frame, _)| *frame).collect();
+    let frames: HashSet<u64> = expected.iter().map(|(frame, _)| *frame).collect();
     for (frame, fact) in &facts {
         assert!(
-            ssdp_frames.contains(frame),
-            "{}: frame {frame} produced an SSDP fact tshark does not see as SSDP: {fact:?}",
+            frames.contains(frame),
+            "{}: frame {frame} produced a fact tshark gives no reason for: {fact:?}",
             path.display()
         );
     }
-    // Facts already reported (a repeat is not reported again).
-    let mut reported: HashSet<(DeviceKey, Attribute, String)> = HashSet::new();
+    let mut reported: HashSet<Said> = HashSet::new();
     let mut coverage = Coverage::default();
-    for (frame, fields) in &tshark_frames {
-        let src = if fields[0].is_empty() {
-            &fields[1]
-        } else {
-            &fields[0]
-        };
-        let subject = DeviceKey::Ip(src.parse::<IpAddr>().expect("source address"));
-        let mut ours: Vec<(Attribute, String)> = facts
+    for (frame, mut expected) in expected {
+        let mut ours: Vec<Said> = facts
             .iter()
-            .filter(|(f, _)| f == frame)
-            .map(|(_, fact)| {
-                assert_eq!(
-                    fact.subject, subject,
-                    "frame {frame}: subject is the sender"
-                );
-                (fact.attribute, fact.value.to_string())
-            })
+            .filter(|(f, _)| *f == frame)
+            .map(|(_, fact)| (fact.subject, fact.attribute, fact.value.to_string()))
             .collect();
-        let mut expected = expected_from_tshark(fields);
-        for (attribute, value) in &mut expected {
-            *value = normalize(value);
-            if reported.contains(&(subject, *attribute, value.clone())) {
-                // Reported for an earlier frame: it must not be repeated here.
-                assert!(
-                    !ours.iter().any(|(a, v)| a == attribute && v == value),
-                    "frame {frame}: {attribute:?} {value} repeated"
-                );
-                ours.push((*attribute, value.clone()));
+        for said in &mut expected {
+            said.2 = normalize(&said.2);
+            if reported.contains(said) {
+                assert!(!ours.contains(said), "frame {frame}: {said:?} repeated");
+                ours.push(said.clone());
             }
         }
         expected.sort();
+        expected.dedup();
         ours.sort();
         assert_eq!(
             ours,
             expected,
-            "{} frame {frame}: Ironward's SSDP facts against tshark's headers {fields:?}",
-            path.display()
+            "{} frame {frame}: Ironward's {} facts against tshark's",
+            path.display(),
+            source.as_str()
         );
-        for (attribute, value) in expected {
-            coverage.by_attribute.insert(attribute.as_str());
-            reported.insert((subject, attribute, value));
+        for said in expected {
+            coverage.by_attribute.insert(said.1.as_str());
+            reported.insert(said);
             coverage.values += 1;
         }
         coverage.frames += 1;
@@ -278,6 +292,80 @@ impl Writer {
         };
         self.frames
             .push(build::frame(&eth, &Ip::V4(ip), &L4::Udp(datagram)).unwrap());
+    }
+
+    fn tcp_segment(
+        &mut self,
+        from: ([u8; 4], u16),
+        to: ([u8; 4], u16),
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) {
+        let eth = ethernet::Repr {
+            src_addr: MacAddr([0x02, 0, 0, 0, 0, from.0[3]]),
+            dst_addr: MacAddr([0x02, 0, 0, 0, 0, to.0[3]]),
+            vlan: None,
+            ethertype: EtherType::IPV4,
+        };
+        let ip = ipv4::Repr {
+            src_addr: Ipv4Addr::from(from.0),
+            dst_addr: Ipv4Addr::from(to.0),
+            protocol: IpProtocol::TCP,
+            payload_len: 0,
+            ttl: 64,
+            tos: 0,
+            identification: self.frames.len() as u16,
+            dont_fragment: true,
+            more_fragments: false,
+            fragment_offset: 0,
+        };
+        let syn = flags & tcp::flags::SYN != 0;
+        let segment = tcp::Repr {
+            src_port: from.1,
+            dst_port: to.1,
+            seq,
+            ack,
+            flags,
+            window: 64_240,
+            urgent: 0,
+            mss: syn.then_some(1460),
+            window_scale: None,
+            sack_permitted: false,
+            timestamps: None,
+            payload,
+        };
+        self.frames
+            .push(build::frame(&eth, &Ip::V4(ip), &L4::Tcp(segment)).unwrap());
+    }
+
+    /// A whole TCP session: handshake, one segment per message in `exchanges` (request, then
+    /// the server's answers), orderly close.
+    fn tcp_session(
+        &mut self,
+        client: ([u8; 4], u16),
+        server: ([u8; 4], u16),
+        exchanges: &[(&[u8], &[&[u8]])],
+    ) {
+        use tcp::flags::{ACK, FIN, PSH, SYN};
+        let (mut c, mut s) = (0x1000_0000u32, 0x7000_0000u32);
+        self.tcp_segment(client, server, c, 0, SYN, &[]);
+        self.tcp_segment(server, client, s, c + 1, SYN | ACK, &[]);
+        c += 1;
+        s += 1;
+        self.tcp_segment(client, server, c, s, ACK, &[]);
+        for (request, answers) in exchanges {
+            self.tcp_segment(client, server, c, s, PSH | ACK, request);
+            c += request.len() as u32;
+            for answer in *answers {
+                self.tcp_segment(server, client, s, c, PSH | ACK, answer);
+                s += answer.len() as u32;
+            }
+        }
+        self.tcp_segment(client, server, c, s, FIN | ACK, &[]);
+        self.tcp_segment(server, client, s, c + 1, FIN | ACK, &[]);
+        self.tcp_segment(client, server, c + 1, s + 1, ACK, &[]);
     }
 
     fn v6(&mut self, from: (Ipv6Addr, u16), to: (Ipv6Addr, u16), payload: &[u8]) {
@@ -479,4 +567,308 @@ fn announcements_and_answers_agree_with_tshark() {
         "Linux/4.4.59+ UPnP/1.0 Synology/DSM"
     ));
     assert!(!facts.iter().any(|(_, f)| f.value == "upnp:rootdevice"));
+}
+
+// RTSP and SIP have no shared captures: sessions written at test time from realistic messages
+// are read by tshark and by Ironward (through TCP reassembly and the whole registry, so that no
+// other dissector takes these flows), and compared frame by frame.
+
+const CAMERA: [u8; 4] = [192, 168, 1, 64];
+const RECORDER: [u8; 4] = [192, 168, 1, 100];
+
+const RTSP_OPTIONS: &[u8] = b"OPTIONS rtsp://192.168.1.64:554/Streaming/Channels/101 RTSP/1.0\r\n\
+CSeq: 2\r\n\
+User-Agent: LibVLC/3.0.18 (LIVE555 Streaming Media v2016.11.28)\r\n\
+\r\n";
+
+const RTSP_OPTIONS_OK: &[u8] = b"RTSP/1.0 200 OK\r\n\
+CSeq: 2\r\n\
+Public: OPTIONS, DESCRIBE, PLAY, PAUSE, SETUP, TEARDOWN, SET_PARAMETER, GET_PARAMETER\r\n\
+Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
+\r\n";
+
+const RTSP_DESCRIBE: &[u8] =
+    b"DESCRIBE rtsp://192.168.1.64:554/Streaming/Channels/101 RTSP/1.0\r\n\
+CSeq: 3\r\n\
+User-Agent: LibVLC/3.0.18 (LIVE555 Streaming Media v2016.11.28)\r\n\
+Accept: application/sdp\r\n\
+\r\n";
+
+const RTSP_CHALLENGE: &[u8] = b"RTSP/1.0 401 Unauthorized\r\n\
+CSeq: 3\r\n\
+WWW-Authenticate: Digest realm=\"IP Camera(C6496)\", nonce=\"a5ae3c1c8b4d9f3e\", stale=\"FALSE\"\r\n\
+WWW-Authenticate: Basic realm=\"IP Camera(C6496)\"\r\n\
+Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
+\r\n";
+
+const RTSP_DESCRIBE_AUTH: &[u8] =
+    b"DESCRIBE rtsp://192.168.1.64:554/Streaming/Channels/101 RTSP/1.0\r\n\
+CSeq: 4\r\n\
+Authorization: Basic YWRtaW46MTIzNDU=\r\n\
+User-Agent: LibVLC/3.0.18 (LIVE555 Streaming Media v2016.11.28)\r\n\
+Accept: application/sdp\r\n\
+\r\n";
+
+const RTSP_SDP: &[u8] = b"RTSP/1.0 200 OK\r\n\
+CSeq: 4\r\n\
+Server: Hikvision/V4.30.005\r\n\
+Content-Base: rtsp://192.168.1.64:554/Streaming/Channels/101/\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 134\r\n\
+\r\n\
+v=0\r\n\
+o=- 1109162014219182 1109162014219192 IN IP4 192.168.1.64\r\n\
+s=Media Presentation\r\n\
+e=NONE\r\n\
+b=AS:5050\r\n\
+t=0 0\r\n\
+m=video 0 RTP/AVP 96\r\n";
+
+const RTSP_FFMPEG: &[u8] = b"OPTIONS rtsp://192.168.1.64:8554/live RTSP/1.0\r\n\
+CSeq: 1\r\n\
+User-Agent: Lavf60.16.100\r\n\
+\r\n";
+
+const RTSP_GSTREAMER: &[u8] = b"RTSP/1.0 200 OK\r\n\
+CSeq: 1\r\n\
+Public: OPTIONS, DESCRIBE, ANNOUNCE, GET_PARAMETER, PAUSE, PLAY, RECORD, SETUP, SET_PARAMETER, TEARDOWN\r\n\
+Server: GStreamer RTSP server\r\n\
+Date: Tue, 05 Mar 2024 10:12:45 GMT\r\n\
+\r\n";
+
+/// One frame's RTSP message as tshark shows it: frame number, whether it is a request, and its
+/// header lines (lower-case name, value).
+type RtspHead = (u64, bool, Vec<(String, String)>);
+
+/// The header lines of each frame's RTSP message as tshark shows them (`-V`): frame number →
+/// (`Request`/`Response` line, headers).
+fn tshark_rtsp_heads(path: &Path) -> Vec<RtspHead> {
+    let text = common::tshark(&[
+        "-r",
+        path.to_str().unwrap(),
+        "-Y",
+        "rtsp",
+        "-V",
+        "-O",
+        "rtsp",
+    ]);
+    let mut frames = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Frame ") {
+            let number = rest.split(':').next().unwrap().parse().unwrap();
+            frames.push((number, false, Vec::new()));
+            continue;
+        }
+        let Some((_, is_request, headers)) = frames.last_mut() else {
+            continue;
+        };
+        let Some(line) = line
+            .strip_prefix("    ")
+            .and_then(|l| l.strip_suffix("\\r\\n"))
+        else {
+            continue;
+        };
+        if line.starts_with(' ') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if name == "Request" {
+            *is_request = true;
+        }
+        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    frames
+}
+
+#[test]
+fn rtsp_sessions_agree_with_tshark() {
+    let Some(_) = common::shared_capture(CAPTURES[0]) else {
+        return;
+    };
+    let mut writer = Writer { frames: Vec::new() };
+    writer.tcp_session(
+        (RECORDER, 50123),
+        (CAMERA, 554),
+        &[
+            (RTSP_OPTIONS, &[RTSP_OPTIONS_OK]),
+            (RTSP_DESCRIBE, &[RTSP_CHALLENGE]),
+            (RTSP_DESCRIBE_AUTH, &[RTSP_SDP]),
+        ],
+    );
+    writer.tcp_session(
+        (LAPTOP, 50200),
+        (CAMERA, 8554),
+        &[(RTSP_FFMPEG, &[RTSP_GSTREAMER])],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rtsp.pcap");
+    writer.write(&path);
+
+    let heads = tshark_rtsp_heads(&path);
+    let addresses = tshark_fields(path.to_str().unwrap(), "rtsp", &["ip.src", "ip.dst"]);
+    let expected = heads
+        .iter()
+        .map(|(frame, is_request, headers)| {
+            let (_, ips) = addresses.iter().find(|(f, _)| f == frame).unwrap();
+            let src = DeviceKey::Ip(ips[0].parse().unwrap());
+            let dst = DeviceKey::Ip(ips[1].parse().unwrap());
+            let basic = |name: &str| {
+                headers
+                    .iter()
+                    .any(|(n, v)| n == name && v.to_ascii_lowercase().starts_with("basic"))
+            };
+            let mut said = Vec::new();
+            let finding = "http_basic_cleartext".to_owned();
+            for (name, value) in headers {
+                match (name.as_str(), is_request) {
+                    ("user-agent", true) => said.push((src, Attribute::UserAgent, value.clone())),
+                    ("server", false) => said.push((src, Attribute::Software, value.clone())),
+                    _ => {}
+                }
+            }
+            if *is_request && basic("authorization") {
+                said.push((dst, Attribute::Finding, finding.clone()));
+            }
+            if !*is_request && basic("www-authenticate") {
+                said.push((src, Attribute::Finding, finding));
+            }
+            (*frame, said)
+        })
+        .collect();
+    let coverage = check_frames(&path, Source::Rtsp, expected);
+    eprintln!(
+        "RTSP: {} frames, {} values ({:?})",
+        coverage.frames, coverage.values, coverage.by_attribute
+    );
+    assert_eq!(coverage.frames, 8);
+    assert_eq!(
+        coverage.by_attribute.into_iter().collect::<Vec<_>>(),
+        ["finding", "software", "user_agent"]
+    );
+    assert_eq!(coverage.values, 8);
+}
+
+const PHONE: [u8; 4] = [10, 10, 20, 31];
+const CUCM: [u8; 4] = [10, 10, 1, 5];
+const PROXY: [u8; 4] = [10, 10, 1, 6];
+const POLYCOM: [u8; 4] = [10, 10, 20, 45];
+
+const SIP_REGISTER: &[u8] = b"REGISTER sip:10.10.1.5 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 10.10.20.31:5060;branch=z9hG4bK2d51b7a1\r\n\
+From: <sip:2001@10.10.1.5>;tag=00cc3a5e0f4b0002a4e3b8f1-6a1c2b3d\r\n\
+To: <sip:2001@10.10.1.5>\r\n\
+Call-ID: 00cc3a5e-0f4b0002-5b6c7d8e-1a2b3c4d@10.10.20.31\r\n\
+Max-Forwards: 70\r\n\
+CSeq: 101 REGISTER\r\n\
+User-Agent: Cisco-CP8845/14.1.1\r\n\
+Contact: <sip:0a1b2c3d@10.10.20.31:5060;transport=udp>;+u.sip!devicename.ccm.cisco.com=\"SEP00CC3A5E0F4B\"\r\n\
+Expires: 3600\r\n\
+Content-Length: 0\r\n\
+\r\n";
+
+const SIP_REGISTER_OK: &[u8] = b"SIP/2.0 200 OK\r\n\
+Via: SIP/2.0/UDP 10.10.20.31:5060;branch=z9hG4bK2d51b7a1\r\n\
+From: <sip:2001@10.10.1.5>;tag=00cc3a5e0f4b0002a4e3b8f1-6a1c2b3d\r\n\
+To: <sip:2001@10.10.1.5>;tag=1483720922\r\n\
+Call-ID: 00cc3a5e-0f4b0002-5b6c7d8e-1a2b3c4d@10.10.20.31\r\n\
+Server: Cisco-CUCM14.0\r\n\
+CSeq: 101 REGISTER\r\n\
+Expires: 120\r\n\
+Content-Length: 0\r\n\
+\r\n";
+
+const SIP_FORWARDED_INVITE: &[u8] = b"INVITE sip:3001@10.10.1.5 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 10.10.1.6:5060;branch=z9hG4bK-proxy-1\r\n\
+Via: SIP/2.0/UDP 10.10.20.77:5060;branch=z9hG4bK-phone-1\r\n\
+From: <sip:2002@example.com>;tag=77\r\n\
+To: <sip:3001@example.com>\r\n\
+Call-ID: forwarded-1@10.10.20.77\r\n\
+CSeq: 1 INVITE\r\n\
+Max-Forwards: 69\r\n\
+User-Agent: Yealink SIP-T46S 66.86.0.15\r\n\
+Content-Length: 0\r\n\
+\r\n";
+
+const SIP_OPTIONS_TCP: &[u8] = b"OPTIONS sip:10.10.1.5 SIP/2.0\r\n\
+Via: SIP/2.0/TCP 10.10.20.45:49152;branch=z9hG4bK-opt-1\r\n\
+From: <sip:201@10.10.1.5>;tag=a1\r\n\
+To: <sip:10.10.1.5>\r\n\
+Call-ID: options-1@10.10.20.45\r\n\
+CSeq: 1 OPTIONS\r\n\
+User-Agent: PolycomVVX-VVX_450-UA/6.4.3.5018\r\n\
+Content-Length: 0\r\n\
+\r\n";
+
+const SIP_OPTIONS_TCP_OK: &[u8] = b"SIP/2.0 200 OK\r\n\
+Via: SIP/2.0/TCP 10.10.20.45:49152;branch=z9hG4bK-opt-1\r\n\
+From: <sip:201@10.10.1.5>;tag=a1\r\n\
+To: <sip:10.10.1.5>;tag=b2\r\n\
+Call-ID: options-1@10.10.20.45\r\n\
+CSeq: 1 OPTIONS\r\n\
+Server: Asterisk PBX 18.9.0\r\n\
+Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, SUBSCRIBE, NOTIFY, INFO, PUBLISH, MESSAGE\r\n\
+Content-Length: 0\r\n\
+\r\n";
+
+#[test]
+fn sip_messages_agree_with_tshark() {
+    let Some(_) = common::shared_capture(CAPTURES[0]) else {
+        return;
+    };
+    let mut writer = Writer { frames: Vec::new() };
+    writer.v4((PHONE, 5060), (CUCM, 5060), SIP_REGISTER);
+    writer.v4((CUCM, 5060), (PHONE, 5060), SIP_REGISTER_OK);
+    writer.v4((PROXY, 5060), (CUCM, 5060), SIP_FORWARDED_INVITE);
+    writer.v4((PHONE, 5060), (CUCM, 5060), b"\r\n\r\n");
+    writer.tcp_session(
+        (POLYCOM, 49152),
+        (CUCM, 5060),
+        &[(SIP_OPTIONS_TCP, &[SIP_OPTIONS_TCP_OK])],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sip.pcap");
+    writer.write(&path);
+
+    let frames = tshark_fields(
+        path.to_str().unwrap(),
+        "sip",
+        &[
+            "ip.src",
+            "sip.Method",
+            "sip.Status-Code",
+            "sip.User-Agent",
+            "sip.Server",
+            "sip.Via",
+        ],
+    );
+    let expected = frames
+        .iter()
+        .map(|(frame, fields)| {
+            let [src, method, _status, agent, server, via] = &fields[..] else {
+                panic!("unexpected tshark fields {fields:?}");
+            };
+            let src = DeviceKey::Ip(src.parse().unwrap());
+            let vias = via.matches("SIP/2.0/").count();
+            let forwarded = !method.is_empty() && vias > 1;
+            let mut said = Vec::new();
+            if !forwarded {
+                if !agent.is_empty() {
+                    said.push((src, Attribute::UserAgent, agent.clone()));
+                }
+                if !server.is_empty() {
+                    said.push((src, Attribute::Software, server.clone()));
+                }
+            }
+            (*frame, said)
+        })
+        .collect();
+    let coverage = check_frames(&path, Source::Sip, expected);
+    eprintln!(
+        "SIP: {} frames, {} values ({:?})",
+        coverage.frames, coverage.values, coverage.by_attribute
+    );
+    assert_eq!(coverage.frames, 5);
+    assert_eq!(coverage.values, 4);
 }
