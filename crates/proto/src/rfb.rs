@@ -386,13 +386,20 @@ impl RfbDissector {
                         return;
                     };
                     match kind {
-                        SECURITY_NONE => Ok((
-                            0,
-                            match handshake {
-                                Handshake::V38 => ServerStage::SecurityResult,
-                                Handshake::V33 | Handshake::V37 => ServerStage::ServerInit,
-                            },
-                        )),
+                        SECURITY_NONE if handshake == Handshake::V38 => {
+                            Ok((0, ServerStage::SecurityResult))
+                        }
+                        // 3.3 and 3.7 send no SecurityResult after None: the session is open.
+                        SECURITY_NONE => {
+                            out.event(
+                                flow,
+                                Direction::ClientToServer,
+                                "rfb",
+                                EventKind::Auth,
+                                "VNC session opened without authentication (none)",
+                            );
+                            Ok((0, ServerStage::ServerInit))
+                        }
                         // A 16-byte DES challenge.
                         SECURITY_VNC_AUTH => {
                             if input.len() >= 16 {
@@ -802,7 +809,10 @@ mod tests {
             "vnc_without_authentication".into()
         )));
         assert!(facts.contains(&(true, Attribute::Description, "desc".into())));
-        assert!(events.is_empty());
+        assert_eq!(
+            events,
+            vec!["VNC session opened without authentication (none)".to_owned()]
+        );
     }
 
     #[test]
