@@ -6,7 +6,9 @@
 //! `User-Agent:` → UserAgent (VLC, FFmpeg, a VMS recorder); `WWW-Authenticate: Basic` offered by
 //! the server, or `Authorization: Basic` sent to it, → the finding
 //! [`HttpBasicCleartext`](ironward_model::Finding::HttpBasicCleartext) on the server (credentials
-//! cross the network in clear text). Credentials themselves are never kept.
+//! cross the network in clear text). Credentials themselves are never kept. A request with
+//! credentials and the response accepting or rejecting them make one
+//! [`Auth`](ironward_model::EventKind::Auth) event (`RTSP Digest authentication failed`).
 //!
 //! Stream handling is shared with [`sip`](crate::sip) through [`MessageStream`]: message heads
 //! are read in place from each chunk (copied only when a head is split across chunks, at most
@@ -14,7 +16,7 @@
 //! stops being read after [`MAX_MESSAGES`] messages, on a gap, or once it turns into
 //! interleaved binary media (`$` framing after `PLAY`).
 
-use ironward_model::{Attribute, DeviceKey, Finding, Source, Timestamp};
+use ironward_model::{Attribute, DeviceKey, EventKind, Finding, Source, Timestamp};
 
 use crate::dissector::{Dissector, DissectorFactory, DissectorRegistry};
 use crate::observations::Observations;
@@ -83,6 +85,42 @@ pub struct Headers<'a> {
     pub offers_basic: bool,
     /// Whether the `Authorization` header uses the Basic scheme.
     pub sends_basic: bool,
+    /// The scheme of the `Authorization` header, when the message carries credentials.
+    pub authorization: Option<AuthScheme>,
+}
+
+/// An HTTP authentication scheme (RTSP and SIP use HTTP's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// `Basic`: user and password in clear text (base64).
+    Basic,
+    /// `Digest`: a challenge-response hash.
+    Digest,
+    /// Any other scheme.
+    Other,
+}
+
+impl AuthScheme {
+    /// The scheme of an `Authorization` header value.
+    pub fn of(value: &[u8]) -> Self {
+        if is_basic(value) {
+            Self::Basic
+        } else if starts_with_ignore_case(value, b"Digest") {
+            Self::Digest
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The outcome of an authentication attempt, from the status code that answers it: 2xx
+/// accepted, 401 (and SIP's 407) challenged again, 403 refused; anything else says nothing.
+pub fn auth_outcome(status: u16) -> Option<bool> {
+    match status {
+        200..=299 => Some(true),
+        401 | 403 | 407 => Some(false),
+        _ => None,
+    }
 }
 
 /// One RTSP message head.
@@ -107,6 +145,7 @@ pub fn parse_head<'a>(head: &Head<'a>) -> Result<Message<'a>, RtspError> {
             headers.offers_basic |= is_basic(value);
         } else if name.eq_ignore_ascii_case(b"Authorization") {
             headers.sends_basic |= is_basic(value);
+            headers.authorization = headers.authorization.or(Some(AuthScheme::of(value)));
         }
     }
     Ok(Message { kind, headers })
@@ -354,7 +393,7 @@ pub fn looks_like_rtsp(payload: &[u8]) -> bool {
 
 /// Whether a first payload starts with an HTTP start line (left to the HTTP dissector even on
 /// RTSP ports: RTSP-over-HTTP tunnelling, web interfaces).
-fn looks_like_http(payload: &[u8]) -> bool {
+pub(crate) fn looks_like_http(payload: &[u8]) -> bool {
     if starts_with_ignore_case(payload, b"HTTP/1.") {
         return true;
     }
@@ -371,6 +410,48 @@ fn looks_like_http(payload: &[u8]) -> bool {
 #[derive(Debug, Default)]
 pub struct RtspDissector {
     streams: [MessageStream; 2],
+    /// A request carrying credentials awaits its answer: its scheme and direction.
+    pending_auth: Option<(AuthScheme, Direction)>,
+}
+
+impl RtspDissector {
+    /// Follows authentication attempts: a request with credentials, then the response that
+    /// accepts or rejects them, reported as one [`Auth`](EventKind::Auth) event from the client.
+    fn follow_auth(
+        pending: &mut Option<(AuthScheme, Direction)>,
+        message: &Message<'_>,
+        flow: &FlowMeta,
+        direction: Direction,
+        out: &mut Observations,
+    ) {
+        match message.kind {
+            Kind::Request { .. } => {
+                *pending = message
+                    .headers
+                    .authorization
+                    .map(|scheme| (scheme, direction));
+            }
+            Kind::Response { status } => {
+                let Some((scheme, request_direction)) = *pending else {
+                    return;
+                };
+                if request_direction != direction.reverse() || status < 200 {
+                    return;
+                }
+                *pending = None;
+                let detail = match (scheme, auth_outcome(status)) {
+                    (AuthScheme::Basic, Some(true)) => "RTSP Basic authentication succeeded",
+                    (AuthScheme::Basic, Some(false)) => "RTSP Basic authentication failed",
+                    (AuthScheme::Digest, Some(true)) => "RTSP Digest authentication succeeded",
+                    (AuthScheme::Digest, Some(false)) => "RTSP Digest authentication failed",
+                    (AuthScheme::Other, Some(true)) => "RTSP authentication succeeded",
+                    (AuthScheme::Other, Some(false)) => "RTSP authentication failed",
+                    (_, None) => return,
+                };
+                out.event(flow, request_direction, "rtsp", EventKind::Auth, detail);
+            }
+        }
+    }
 }
 
 impl Dissector for RtspDissector {
@@ -385,7 +466,11 @@ impl Dissector for RtspDissector {
         chunk: StreamChunk<'_>,
         out: &mut Observations,
     ) {
-        let Some(stream) = self.streams.get_mut(direction.index()) else {
+        let Self {
+            streams,
+            pending_auth,
+        } = self;
+        let Some(stream) = streams.get_mut(direction.index()) else {
             return;
         };
         if stream.is_done() {
@@ -396,6 +481,7 @@ impl Dissector for RtspDissector {
             match parse_head(head) {
                 Ok(message) => {
                     report(&message, sender, receiver, flow.now, out);
+                    Self::follow_auth(pending_auth, &message, flow, direction, out);
                     true
                 }
                 // Not RTSP after all: stop reading this direction.
@@ -501,7 +587,12 @@ Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
         bytes
     }
 
-    fn run(chunk_size: usize) -> Vec<(DeviceKey, Attribute, String)> {
+    fn run(
+        chunk_size: usize,
+    ) -> (
+        Vec<(DeviceKey, Attribute, String)>,
+        Vec<ironward_model::Event>,
+    ) {
         let flow = flow(554);
         let mut dissector = RtspFactory
             .select(&flow, Direction::ClientToServer, CLIENT)
@@ -516,12 +607,14 @@ Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
                 dissector.on_stream(&flow, direction, StreamChunk::Data(piece), &mut out);
             }
         }
-        out.drain_facts()
+        let facts = out
+            .drain_facts()
             .map(|f| {
                 assert_eq!(f.source, Source::Rtsp);
                 (f.subject, f.attribute, f.value.into_owned())
             })
-            .collect()
+            .collect();
+        (facts, out.drain_events().collect())
     }
 
     #[test]
@@ -546,8 +639,57 @@ Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
             ),
         ];
         for size in [1, 2, 3, 7, 64, 100, 1000, 10_000] {
-            assert_eq!(run(size), expected, "chunks of {size}");
+            assert_eq!(run(size).0, expected, "chunks of {size}");
         }
+        // The DESCRIBE with Basic credentials was accepted: one event, from the client.
+        let events = run(1000).1;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::Auth);
+        assert_eq!(events[0].detail, "RTSP Basic authentication succeeded");
+        assert_eq!(events[0].src, flow.client.ip());
+        assert_eq!(events[0].dst, flow.server.ip());
+    }
+
+    #[test]
+    fn rejected_digest_attempts_are_events() {
+        let flow = flow(554);
+        let mut dissector = RtspDissector::default();
+        let mut out = Observations::default();
+        let attempt = b"DESCRIBE rtsp://cam/live RTSP/1.0\r\nCSeq: 5\r\nAuthorization: Digest username=\"admin\", realm=\"cam\", nonce=\"n\", uri=\"rtsp://cam/live\", response=\"0123456789abcdef0123456789abcdef\"\r\n\r\n";
+        let mut exchange = |request: &[u8], response: &[u8]| {
+            dissector.on_stream(
+                &flow,
+                Direction::ClientToServer,
+                StreamChunk::Data(request),
+                &mut out,
+            );
+            dissector.on_stream(
+                &flow,
+                Direction::ServerToClient,
+                StreamChunk::Data(response),
+                &mut out,
+            );
+        };
+        exchange(attempt, b"RTSP/1.0 401 Unauthorized\r\nCSeq: 5\r\nWWW-Authenticate: Digest realm=\"cam\", nonce=\"m\"\r\n\r\n");
+        exchange(attempt, b"RTSP/1.0 403 Forbidden\r\nCSeq: 6\r\n\r\n");
+        // No credentials, or an answer that says nothing about them: no event.
+        exchange(
+            b"OPTIONS rtsp://cam/live RTSP/1.0\r\nCSeq: 7\r\n\r\n",
+            b"RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\n",
+        );
+        exchange(
+            attempt,
+            b"RTSP/1.0 454 Session Not Found\r\nCSeq: 8\r\n\r\n",
+        );
+        let details: Vec<_> = out.drain_events().map(|e| e.detail).collect();
+        assert_eq!(
+            details,
+            [
+                "RTSP Digest authentication failed",
+                "RTSP Digest authentication failed"
+            ]
+        );
+        assert!(out.drain_facts().all(|f| f.attribute != Attribute::Finding));
     }
 
     #[test]

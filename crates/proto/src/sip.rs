@@ -12,15 +12,18 @@
 //! `Server` are not attributed to the sender. (Back-to-back user agents such as Asterisk or
 //! CUCM originate their own messages, with their own headers.)
 //!
+//! A request with credentials (`Authorization`, `Proxy-Authorization`) and the final response
+//! with its `CSeq` make one [`Auth`](ironward_model::EventKind::Auth) event.
+//!
 //! UDP datagrams are single messages; TCP streams are read with the bounded
 //! [`MessageStream`](crate::rtsp) shared with RTSP, bodies skipped by `Content-Length` (or its
 //! compact form `l`).
 
-use ironward_model::{Attribute, DeviceKey, Source, Timestamp};
+use ironward_model::{Attribute, DeviceKey, EventKind, Source, Timestamp};
 
 use crate::dissector::{Dissector, DissectorFactory, DissectorRegistry};
 use crate::observations::Observations;
-use crate::rtsp::MessageStream;
+use crate::rtsp::{auth_outcome, looks_like_http, AuthScheme, MessageStream};
 use crate::session::{Direction, FlowMeta, StreamChunk, Transport};
 use crate::text::{find, find_ignore_case, starts_with_ignore_case, Head};
 
@@ -92,6 +95,11 @@ pub struct Headers<'a> {
     pub server: Option<&'a [u8]>,
     /// How many `Via` entries the message carries (several per header line are counted).
     pub vias: usize,
+    /// `CSeq`: the sequence number and method a response answers.
+    pub cseq: Option<(u32, &'a [u8])>,
+    /// The scheme of the `Authorization` or `Proxy-Authorization` header, when the request
+    /// carries credentials.
+    pub authorization: Option<AuthScheme>,
 }
 
 /// One SIP message head.
@@ -125,9 +133,29 @@ pub fn parse_head<'a>(head: &Head<'a>) -> Result<Message<'a>, SipError> {
             headers.server = headers.server.or(Some(value).filter(|v| !v.is_empty()));
         } else if name.eq_ignore_ascii_case(b"Via") || name.eq_ignore_ascii_case(b"v") {
             headers.vias = headers.vias.saturating_add(via_entries(value));
+        } else if name.eq_ignore_ascii_case(b"CSeq") {
+            headers.cseq = headers.cseq.or_else(|| parse_cseq(value));
+        } else if name.eq_ignore_ascii_case(b"Authorization")
+            || name.eq_ignore_ascii_case(b"Proxy-Authorization")
+        {
+            headers.authorization = headers.authorization.or(Some(AuthScheme::of(value)));
         }
     }
     Ok(Message { kind, headers })
+}
+
+/// `101 REGISTER` → (101, `REGISTER`).
+fn parse_cseq(value: &[u8]) -> Option<(u32, &[u8])> {
+    let space = value.iter().position(|&b| b == b' ')?;
+    let number = value.get(..space)?;
+    if number.is_empty() || number.len() > 10 || !number.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let number = number.iter().try_fold(0u32, |n, d| {
+        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })?;
+    let method = crate::text::trim(value.get(space + 1..)?);
+    (!method.is_empty()).then_some((number, method))
 }
 
 /// The number of Via entries in one header value (`SIP/2.0/UDP a;branch=x, SIP/2.0/TCP b`).
@@ -199,16 +227,106 @@ pub fn looks_like_sip(payload: &[u8]) -> bool {
     start_line_kind(line).is_ok()
 }
 
+/// Longest method name remembered for matching a response to a request with credentials.
+const MAX_METHOD: usize = 16;
+
+/// A request with credentials awaiting its final response.
+#[derive(Debug, Clone, Copy)]
+struct PendingAuth {
+    cseq: u32,
+    method: [u8; MAX_METHOD],
+    method_len: usize,
+    scheme: AuthScheme,
+    direction: Direction,
+}
+
+impl PendingAuth {
+    fn method(&self) -> &[u8] {
+        self.method.get(..self.method_len).unwrap_or_default()
+    }
+}
+
 /// The SIP dissector of one flow (UDP datagrams, or both directions of a TCP stream).
 #[derive(Debug, Default)]
 pub struct SipDissector {
     streams: [MessageStream; 2],
+    pending_auth: Option<PendingAuth>,
 }
 
 impl SipDissector {
-    fn message(head: &Head<'_>, flow: &FlowMeta, direction: Direction, out: &mut Observations) {
+    fn message(
+        pending: &mut Option<PendingAuth>,
+        head: &Head<'_>,
+        flow: &FlowMeta,
+        direction: Direction,
+        out: &mut Observations,
+    ) {
         if let Ok(message) = parse_head(head) {
             report(&message, flow.sender(direction), flow.now, out);
+            follow_auth(pending, &message, flow, direction, out);
+        }
+    }
+}
+
+/// Follows authentication attempts: a request with credentials (a REGISTER answering a
+/// challenge, typically) and the final response with the same `CSeq`, reported as one
+/// [`Auth`](EventKind::Auth) event from the requester (`SIP REGISTER Digest authentication
+/// failed`: repeated failures are how SIP scanners guessing passwords show).
+fn follow_auth(
+    pending: &mut Option<PendingAuth>,
+    message: &Message<'_>,
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+) {
+    match message.kind {
+        Kind::Request { .. } => {
+            let (Some(scheme), Some((cseq, method))) =
+                (message.headers.authorization, message.headers.cseq)
+            else {
+                return;
+            };
+            if !message.originated_by_sender() || method.len() > MAX_METHOD {
+                return;
+            }
+            let mut copy = [0u8; MAX_METHOD];
+            if let Some(dst) = copy.get_mut(..method.len()) {
+                dst.copy_from_slice(method);
+            }
+            *pending = Some(PendingAuth {
+                cseq,
+                method: copy,
+                method_len: method.len(),
+                scheme,
+                direction,
+            });
+        }
+        Kind::Response { status } => {
+            let (Some(attempt), Some((cseq, method))) = (*pending, message.headers.cseq) else {
+                return;
+            };
+            if status < 200
+                || attempt.direction != direction.reverse()
+                || attempt.cseq != cseq
+                || !attempt.method().eq_ignore_ascii_case(method)
+            {
+                return;
+            }
+            *pending = None;
+            let Some(accepted) = auth_outcome(status) else {
+                return;
+            };
+            let scheme = match attempt.scheme {
+                AuthScheme::Basic => " Basic",
+                AuthScheme::Digest => " Digest",
+                AuthScheme::Other => "",
+            };
+            let outcome = if accepted { "succeeded" } else { "failed" };
+            let detail = format!(
+                "SIP {}{scheme} authentication {outcome}",
+                String::from_utf8_lossy(attempt.method())
+            );
+            out.event(flow, attempt.direction, "sip", EventKind::Auth, detail);
         }
     }
 }
@@ -227,7 +345,7 @@ impl Dissector for SipDissector {
     ) {
         // Keep-alives (CRLF, or nothing) and messages without a head end are skipped.
         if let Ok(head) = Head::parse(payload) {
-            Self::message(&head, flow, direction, out);
+            Self::message(&mut self.pending_auth, &head, flow, direction, out);
         }
     }
 
@@ -238,7 +356,11 @@ impl Dissector for SipDissector {
         chunk: StreamChunk<'_>,
         out: &mut Observations,
     ) {
-        let Some(stream) = self.streams.get_mut(direction.index()) else {
+        let Self {
+            streams,
+            pending_auth,
+        } = self;
+        let Some(stream) = streams.get_mut(direction.index()) else {
             return;
         };
         if stream.is_done() {
@@ -248,15 +370,15 @@ impl Dissector for SipDissector {
             // A head that is not SIP means the stream is something else: stop.
             let is_sip = start_line_kind(head.start_line).is_ok();
             if is_sip {
-                Self::message(head, flow, direction, out);
+                Self::message(pending_auth, head, flow, direction, out);
             }
             is_sip
         });
     }
 }
 
-/// Takes UDP and TCP flows to or from port 5060, and flows on any port whose first payload is
-/// an exact SIP start line.
+/// Takes UDP and TCP flows to or from port 5060 (unless they start with HTTP), and flows on any
+/// port whose first payload is an exact SIP start line.
 #[derive(Debug, Default)]
 pub struct SipFactory;
 
@@ -274,7 +396,8 @@ impl DissectorFactory for SipFactory {
         if !matches!(flow.transport, Transport::Udp | Transport::Tcp) {
             return None;
         }
-        let by_port = flow.server.port() == PORT || flow.client.port() == PORT;
+        let by_port = (flow.server.port() == PORT || flow.client.port() == PORT)
+            && !looks_like_http(first_payload);
         (by_port || looks_like_sip(first_payload))
             .then(|| Box::new(SipDissector::default()) as Box<dyn Dissector>)
     }
@@ -364,6 +487,49 @@ Content-Length: 0\r\n\
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn registration_attempts_are_events() {
+        let flow = flow(Transport::Udp, "10.10.20.31:5060", "10.10.1.5:5060");
+        let mut dissector = SipDissector::default();
+        let mut out = Observations::default();
+        let register = |cseq: u32| {
+            format!(
+                "REGISTER sip:10.10.1.5 SIP/2.0\r\nVia: SIP/2.0/UDP 10.10.20.31:5060;branch=z9hG4bK{cseq}\r\nCSeq: {cseq} REGISTER\r\nUser-Agent: friendly-scanner\r\nAuthorization: Digest username=\"100\", realm=\"asterisk\", nonce=\"1a2b\", uri=\"sip:10.10.1.5\", response=\"0123456789abcdef0123456789abcdef\", algorithm=MD5\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        let answer = |status: &str, cseq: u32| {
+            format!("SIP/2.0 {status}\r\nVia: SIP/2.0/UDP 10.10.20.31:5060;branch=z9hG4bK{cseq}\r\nCSeq: {cseq} REGISTER\r\nServer: Asterisk PBX 18.9.0\r\nContent-Length: 0\r\n\r\n")
+        };
+        let mut send = |direction, text: String| {
+            dissector.on_datagram(&flow, direction, text.as_bytes(), &mut out);
+        };
+        send(Direction::ClientToServer, register(1));
+        send(Direction::ServerToClient, answer("100 Trying", 1));
+        send(Direction::ServerToClient, answer("403 Forbidden", 1));
+        send(Direction::ClientToServer, register(2));
+        // An answer to another transaction does not conclude the attempt.
+        send(Direction::ServerToClient, answer("200 OK", 9));
+        send(Direction::ServerToClient, answer("200 OK", 2));
+        // A retransmitted answer is not a second attempt.
+        send(Direction::ServerToClient, answer("200 OK", 2));
+        let events: Vec<_> = out.drain_events().collect();
+        let details: Vec<_> = events.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "SIP REGISTER Digest authentication failed",
+                "SIP REGISTER Digest authentication succeeded"
+            ]
+        );
+        assert!(events.iter().all(|e| e.kind == EventKind::Auth
+            && e.src == flow.client.ip()
+            && e.dst == flow.server.ip()));
+        assert_eq!(parse_cseq(b"101 REGISTER"), Some((101, &b"REGISTER"[..])));
+        assert_eq!(parse_cseq(b"99999999999 REGISTER"), None);
+        assert_eq!(parse_cseq(b"1"), None);
+        assert_eq!(parse_cseq(b"x INVITE"), None);
     }
 
     #[test]
