@@ -380,10 +380,15 @@ impl Observer {
 
     /// A fact reported by a dissector.
     pub fn fact(&mut self, fact: Fact) {
-        // An address DHCP gave a MAC is that MAC's, as if it had claimed it in ARP. An address
-        // a client only asked for (lower confidence: the server may refuse it) stays a fact.
-        if let (Attribute::Ip, DeviceKey::Mac(mac), Source::Dhcp | Source::Dhcpv6, 90..) =
-            (fact.attribute, fact.subject, fact.source, fact.confidence)
+        // An address DHCP gave a MAC (or a NetBIOS node status answer names with its unit id) is
+        // that MAC's, as if it had claimed it in ARP. An address a client only asked for (lower
+        // confidence: the server may refuse it) stays a fact.
+        if let (
+            Attribute::Ip,
+            DeviceKey::Mac(mac),
+            Source::Dhcp | Source::Dhcpv6 | Source::Nbns,
+            90..,
+        ) = (fact.attribute, fact.subject, fact.source, fact.confidence)
         {
             if let Ok(ip) = fact.value.parse::<IpAddr>() {
                 let mac = MacAddr(mac.0);
