@@ -60,15 +60,16 @@ struct Binding {
     arp: bool,
     /// Claimed by Neighbor Discovery (solicitation source or advertisement target).
     ndp: bool,
-    /// Assigned or requested in DHCP / DHCPv6 by the MAC's own client.
-    dhcp: bool,
+    /// Bound by a protocol that names the MAC with the address: assigned in DHCP / DHCPv6, or a
+    /// NetBIOS node status answer.
+    announced: Option<Source>,
     first_seen: i64,
     last_seen: i64,
 }
 
 impl Binding {
     fn claimed(&self) -> bool {
-        self.arp || self.ndp || self.dhcp
+        self.arp || self.ndp || self.announced.is_some()
     }
 
     fn touch(&mut self, ts: i64) {
@@ -395,7 +396,7 @@ impl Observer {
                 if mac.is_unicast() && !mac.is_zero() && is_host_address(ip) {
                     self.saw_mac(mac, fact.seen_at.0);
                     if let Some(binding) = self.binding(mac, ip) {
-                        binding.dhcp = true;
+                        binding.announced = Some(fact.source);
                         binding.touch(fact.seen_at.0);
                     }
                 }
@@ -515,8 +516,8 @@ impl Observer {
                 Source::Arp
             } else if binding.ndp {
                 Source::Ndp
-            } else if binding.dhcp {
-                Source::Dhcp
+            } else if let Some(source) = binding.announced {
+                source
             } else {
                 Source::Traffic
             };
