@@ -9,7 +9,7 @@
 //! the server is; HTTP Basic authentication offered or used is a finding (this dissector only
 //! ever sees clear text: TLS flows are taken by the TLS dissector first).
 //!
-//! The stream machinery ([`HttpStream`] driven through [`HttpHooks`]) is shared with the IPP
+//! The stream machinery (`HttpStream` driven through `HttpHooks`) is shared with the IPP
 //! dissector, which is HTTP with a binary body.
 
 use std::net::Ipv4Addr;
