@@ -15,7 +15,9 @@
 //! RTSP and SIP, which have no shared captures, are compared the same way on sessions written
 //! at test time: a recorder and a camera (Basic challenge, credentials, SDP body), FFmpeg and a
 //! GStreamer server on port 8554; a Cisco phone registering with CUCM over UDP, a request
-//! forwarded by a proxy, a Polycom phone and Asterisk over TCP.
+//! forwarded by a proxy, a Polycom phone and Asterisk over TCP. A UPnP description fetched over
+//! HTTP (through the HTTP dissector, which hands the body to `upnp::description_facts`) is
+//! compared with the elements of tshark's XML dissector.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -871,4 +873,167 @@ fn sip_messages_agree_with_tshark() {
     );
     assert_eq!(coverage.frames, 5);
     assert_eq!(coverage.values, 4);
+}
+
+/// A Sonos player's description (icons and most services left out), as fetched from the
+/// `LOCATION` of its announcement.
+const SONOS_DESCRIPTION: &str = r#"<?xml version="1.0" encoding="utf-8" ?>
+<root xmlns="urn:schemas-upnp-org:device-1-0">
+  <specVersion><major>1</major><minor>0</minor></specVersion>
+  <device>
+    <deviceType>urn:schemas-upnp-org:device:ZonePlayer:1</deviceType>
+    <friendlyName>192.168.1.20 - Sonos Play:1</friendlyName>
+    <manufacturer>Sonos, Inc.</manufacturer>
+    <manufacturerURL>http://www.sonos.com</manufacturerURL>
+    <modelNumber>S1</modelNumber>
+    <modelDescription>Sonos Play:1</modelDescription>
+    <modelName>Sonos Play:1</modelName>
+    <modelURL>http://www.sonos.com/products/zoneplayers/S1</modelURL>
+    <softwareVersion>57.3-77280</softwareVersion>
+    <serialNumber>5C-AA-FD-12-34-56:8</serialNumber>
+    <UDN>uuid:RINCON_5CAAFD12345601400</UDN>
+    <serviceList>
+      <service>
+        <serviceType>urn:schemas-upnp-org:service:AlarmClock:1</serviceType>
+        <serviceId>urn:upnp-org:serviceId:AlarmClock</serviceId>
+        <controlURL>/AlarmClock/Control</controlURL>
+        <eventSubURL>/AlarmClock/Event</eventSubURL>
+        <SCPDURL>/xml/AlarmClock1.xml</SCPDURL>
+      </service>
+    </serviceList>
+    <deviceList>
+      <device>
+        <deviceType>urn:schemas-upnp-org:device:MediaRenderer:1</deviceType>
+        <friendlyName>Living Room - Sonos Play:1 Media Renderer</friendlyName>
+        <manufacturer>Sonos, Inc.</manufacturer>
+        <modelNumber>S1</modelNumber>
+        <modelDescription>Sonos Play:1 Media Renderer</modelDescription>
+        <modelName>Sonos Play:1</modelName>
+        <UDN>uuid:RINCON_5CAAFD12345601400_MR</UDN>
+      </device>
+    </deviceList>
+  </device>
+</root>
+"#;
+
+/// Every XML element tshark dissects, per frame: (frame number, source address, the bytes of
+/// each element as text, in document order), read from `-T pdml`.
+fn tshark_xml_elements(path: &Path) -> Vec<(u64, String, Vec<String>)> {
+    let pdml = common::tshark(&["-r", path.to_str().unwrap(), "-Y", "xml", "-T", "pdml"]);
+    let attribute = |line: &str, name: &str| {
+        let start = line.find(&format!(" {name}=\""))? + name.len() + 3;
+        let end = start + line[start..].find('"')?;
+        Some(line[start..end].to_owned())
+    };
+    let mut frames: Vec<(u64, String, Vec<String>)> = Vec::new();
+    for line in pdml.lines() {
+        let line = line.trim();
+        if line.starts_with("<field name=\"num\"") {
+            let number = attribute(line, "show").unwrap().parse().unwrap();
+            frames.push((number, String::new(), Vec::new()));
+        } else if line.starts_with("<field name=\"ip.src\"") {
+            frames.last_mut().unwrap().1 = attribute(line, "show").unwrap();
+        } else if line.starts_with("<field name=\"xml.tag\"") {
+            let hex = attribute(line, "value").unwrap();
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let element = String::from_utf8(bytes).unwrap();
+            frames.last_mut().unwrap().2.push(element);
+        }
+    }
+    frames
+}
+
+#[test]
+fn upnp_description_over_http_agrees_with_tshark() {
+    let Some(_) = common::shared_capture(CAPTURES[0]) else {
+        return;
+    };
+    let request = b"GET /xml/device_description.xml HTTP/1.1\r\n\
+HOST: 192.168.1.20:1400\r\n\
+USER-AGENT: Microsoft-Windows/10.0 UPnP/1.0\r\n\
+\r\n";
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nCONTENT-TYPE: text/xml; charset=\"utf-8\"\r\nContent-Length: {}\r\nServer: Linux UPnP/1.0 Sonos/57.3-77280 (ZPS1)\r\nConnection: close\r\n\r\n{SONOS_DESCRIPTION}",
+        SONOS_DESCRIPTION.len()
+    );
+    let mut writer = Writer { frames: Vec::new() };
+    writer.tcp_session(
+        (LAPTOP, 50300),
+        (SONOS, 1400),
+        &[(request, &[response.as_bytes()])],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upnp.pcap");
+    writer.write(&path);
+
+    // tshark's XML dissector gives each element's bytes (`xml.tag`, in PDML), in document
+    // order: a `<device>` starts the next device's own fields here.
+    let expected = tshark_xml_elements(&path)
+        .into_iter()
+        .map(|(frame, src, elements)| {
+            let subject = DeviceKey::Ip(src.parse().unwrap());
+            let mut devices: Vec<Vec<(String, String)>> = Vec::new();
+            for element in elements {
+                let Some((name, rest)) = element
+                    .strip_prefix('<')
+                    .and_then(|rest| rest.split_once('>'))
+                else {
+                    continue;
+                };
+                if name == "device" {
+                    devices.push(Vec::new());
+                } else if let (Some(value), Some(device)) =
+                    (rest.strip_suffix(&format!("</{name}>")), devices.last_mut())
+                {
+                    if !value.contains('<') {
+                        device.push((name.to_owned(), value.trim().to_owned()));
+                    }
+                }
+            }
+            let mut said = Vec::new();
+            for device in &devices {
+                let field = |name: &str| {
+                    device
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                };
+                for (name, attribute) in [
+                    ("manufacturer", Attribute::Vendor),
+                    ("friendlyName", Attribute::Hostname),
+                    ("serialNumber", Attribute::Serial),
+                    ("deviceType", Attribute::Service),
+                    ("modelDescription", Attribute::Description),
+                    ("UDN", Attribute::ClientId),
+                ] {
+                    if let Some(value) = field(name) {
+                        said.push((subject, attribute, value));
+                    }
+                }
+                match (field("modelName"), field("modelNumber")) {
+                    (Some(name), Some(number)) if !name.contains(&number) => {
+                        said.push((subject, Attribute::Model, format!("{name} {number}")));
+                    }
+                    (Some(name), _) => said.push((subject, Attribute::Model, name)),
+                    _ => {}
+                }
+            }
+            (frame, said)
+        })
+        .collect();
+    let coverage = check_frames(&path, Source::Upnp, expected);
+    eprintln!(
+        "UPnP: {} frames, {} values ({:?})",
+        coverage.frames, coverage.values, coverage.by_attribute
+    );
+    assert_eq!(coverage.frames, 1);
+    assert_eq!(coverage.values, 11);
+    let facts = common::fact_log(&path);
+    assert!(facts.iter().any(|(_, f)| f.source == Source::Upnp
+        && f.subject == DeviceKey::Ip(IpAddr::from(SONOS))
+        && f.attribute == Attribute::Model
+        && f.value == "Sonos Play:1 S1"));
 }
