@@ -815,6 +815,48 @@ mod tests {
     }
 
     #[test]
+    fn self_signed_and_expired_server_certificates_are_findings() {
+        let der = unhex(fixtures::SELF_SIGNED_CERTIFICATE);
+        let mut entries = u32::try_from(der.len()).unwrap().to_be_bytes()[1..].to_vec();
+        entries.extend_from_slice(&der);
+        let mut body = u32::try_from(entries.len()).unwrap().to_be_bytes()[1..].to_vec();
+        body.extend_from_slice(&entries);
+        let mut flight = server_hello(0x0303);
+        flight.extend_from_slice(&message(msg_type::CERTIFICATE, &body));
+        flight.extend_from_slice(&message(msg_type::SERVER_HELLO_DONE, &[]));
+        let stream = record(content::HANDSHAKE, &flight);
+        // 2015-03-01: valid, self-signed; 2016: also expired.
+        for (now, expected) in [
+            (1_425_168_000, &[Finding::TlsSelfSignedCertificate][..]),
+            (
+                1_451_606_400,
+                &[
+                    Finding::TlsSelfSignedCertificate,
+                    Finding::TlsExpiredCertificate,
+                ][..],
+            ),
+        ] {
+            let meta = flow(CLIENT, SERVER, 443, now);
+            let mut session = TlsSession::new();
+            let mut out = Observations::default();
+            session.on_stream(
+                &meta,
+                Direction::ServerToClient,
+                StreamChunk::Data(&stream),
+                &mut out,
+            );
+            let facts: Vec<_> = out.drain_facts().collect();
+            assert_eq!(
+                values(&facts, device(SERVER), Attribute::Certificate),
+                ["CN=SERVR; issuer CN=SERVR; valid 2015-02-11..2015-05-12"]
+            );
+            let expected: Vec<_> = expected.iter().map(|f| f.as_str().to_owned()).collect();
+            assert_eq!(values(&facts, device(SERVER), Attribute::Finding), expected);
+            assert!(session.sides[1].done);
+        }
+    }
+
+    #[test]
     fn a_certificate_chain_larger_than_the_buffer_still_gives_its_leaf() {
         // The server flight's Certificate message, with a 70 KB certificate added after the
         // leaf, sent in maximal records.
