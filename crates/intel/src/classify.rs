@@ -32,6 +32,14 @@ enum Kind {
 }
 
 impl Kind {
+    fn subject(self) -> Subject {
+        match self {
+            Kind::Fact(attribute) => Subject::Fact(attribute),
+            Kind::Serves => Subject::Serves,
+            Kind::Uses => Subject::Uses,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Kind::Fact(attribute) => attribute.as_str(),
@@ -50,12 +58,17 @@ struct Item<'a> {
 
 /// Every value the rules derive from `facts` and from the protocols the device answered as a
 /// server (`serves`) and spoke as a client (`uses`), in rule order.
-pub fn classify(rules: &RuleSet, facts: &[Fact], serves: &[&str], uses: &[&str]) -> Vec<Derived> {
+pub fn classify<'a>(
+    rules: &RuleSet,
+    facts: &'a [Fact],
+    serves: &'a [&'a str],
+    uses: &'a [&'a str],
+) -> Vec<Derived> {
     let protocol = |kind: Kind| {
-        move |p: &&str| Item {
+        move |p: &&'a str| Item {
             kind,
             source: "traffic",
-            value: std::borrow::Cow::Owned((*p).to_owned()),
+            value: std::borrow::Cow::Borrowed(*p),
         }
     };
     let mut items: Vec<Item<'_>> = facts
@@ -68,12 +81,15 @@ pub fn classify(rules: &RuleSet, facts: &[Fact], serves: &[&str], uses: &[&str])
         .chain(serves.iter().map(protocol(Kind::Serves)))
         .chain(uses.iter().map(protocol(Kind::Uses)))
         .collect();
+    let mut present = items
+        .iter()
+        .fold(0u64, |mask, item| mask | item.kind.subject().bit());
     let mut fired = vec![false; rules.rules.len()];
     let mut derived = Vec::new();
     for _ in 0..MAX_PASSES {
         let mut new = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
-            if fired[index] {
+            if fired[index] || rule.needs & present != rule.needs {
                 continue;
             }
             if let Some(results) = apply(rule, &items) {
@@ -85,6 +101,9 @@ pub fn classify(rules: &RuleSet, facts: &[Fact], serves: &[&str], uses: &[&str])
             break;
         }
         derived.extend(new.iter().cloned());
+        present |= new
+            .iter()
+            .fold(0u64, |mask, d| mask | Subject::Fact(d.attribute).bit());
         items.extend(new.into_iter().map(|d: Derived| Item {
             kind: Kind::Fact(d.attribute),
             source: "rules",
@@ -107,9 +126,9 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
                 .iter()
                 .map(|(_, template)| match &captures {
                     Some(caps) => {
-                        let mut out = String::new();
-                        caps.expand(template, &mut out);
-                        out.trim().to_owned()
+                        let mut out = Vec::new();
+                        caps.expand(template.as_bytes(), &mut out);
+                        String::from_utf8_lossy(&out).trim().to_owned()
                     }
                     None => template.clone(),
                 })
@@ -148,7 +167,10 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
 
 /// Whether `item` satisfies `condition`: `Some(captures)` (captures when the condition has a
 /// pattern) or `None`.
-fn matches<'i>(condition: &Condition, item: &'i Item<'_>) -> Option<Option<regex::Captures<'i>>> {
+fn matches<'i>(
+    condition: &Condition,
+    item: &'i Item<'_>,
+) -> Option<Option<regex::bytes::Captures<'i>>> {
     let subject_ok = match condition.subject {
         Subject::Fact(attribute) => item.kind == Kind::Fact(attribute),
         Subject::Serves => item.kind == Kind::Serves,
@@ -164,6 +186,6 @@ fn matches<'i>(condition: &Condition, item: &'i Item<'_>) -> Option<Option<regex
     }
     match &condition.pattern {
         None => Some(None),
-        Some(pattern) => pattern.captures(&item.value).map(Some),
+        Some(pattern) => pattern.captures(item.value.as_bytes()).map(Some),
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use ironward_model::Attribute;
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 /// The rules shipped with Ironward.
@@ -78,7 +78,9 @@ pub struct ConditionSpec {
     /// Only facts from this source (`ssh`, `snmp`, ...).
     #[serde(default)]
     pub source: Option<String>,
-    /// Regular expression the value must match (anywhere; anchor it if needed).
+    /// Regular expression the value must match (anywhere; anchor it if needed). Classes such
+    /// as `\w`, `\d`, `\b` and `(?i)` are ASCII: values that matter here are ASCII, and ASCII
+    /// patterns compile and match an order of magnitude faster than Unicode ones.
     #[serde(default)]
     pub matches: Option<String>,
 }
@@ -132,6 +134,23 @@ pub enum Subject {
     Uses,
 }
 
+impl Subject {
+    /// This subject's bit in [`Rule::needs`] and in a device's set of present subjects.
+    pub fn bit(self) -> u64 {
+        match self {
+            Subject::Fact(attribute) => {
+                let index = Attribute::ALL
+                    .iter()
+                    .position(|a| *a == attribute)
+                    .unwrap_or(61);
+                1 << index.min(61)
+            }
+            Subject::Serves => 1 << 62,
+            Subject::Uses => 1 << 63,
+        }
+    }
+}
+
 /// A compiled condition.
 #[derive(Debug, Clone)]
 pub struct Condition {
@@ -146,6 +165,9 @@ pub struct Condition {
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Bit set of the subjects every `when` condition needs (see [`Subject::bit`]): a device
+    /// lacking one of them cannot match, and the rule is skipped without looking at values.
+    pub needs: u64,
     /// The rule as written.
     pub spec: RuleSpec,
     /// Compiled `when` conditions.
@@ -211,7 +233,9 @@ impl RuleSet {
             if set.is_empty() {
                 return Err(invalid("sets nothing".into()));
             }
+            let needs = when.iter().fold(0u64, |mask, c| mask | c.subject.bit());
             rules.push(Rule {
+                needs,
                 spec,
                 when,
                 unless,
@@ -236,7 +260,12 @@ fn compile(spec: &ConditionSpec) -> Result<Condition, String> {
     let pattern = spec
         .matches
         .as_deref()
-        .map(|p| Regex::new(p).map_err(|e| format!("pattern `{p}`: {e}")))
+        .map(|p| {
+            RegexBuilder::new(p)
+                .unicode(false)
+                .build()
+                .map_err(|e| format!("pattern `{p}`: {e}"))
+        })
         .transpose()?;
     Ok(Condition {
         subject,
