@@ -229,7 +229,10 @@ mod tests {
 
     #[test]
     fn values_are_cleaned_and_bounded() {
-        assert_eq!(clean_value(b"  HP\r\n LaserJet\x00 M507 ").unwrap(), "HP LaserJet M507");
+        assert_eq!(
+            clean_value(b"  HP\r\n LaserJet\x00 M507 ").unwrap(),
+            "HP LaserJet M507"
+        );
         assert_eq!(clean_value(b"\xffab").unwrap(), "\u{fffd}ab");
         assert!(clean_value(b" \t\r\n\x01").is_none());
         let long = vec![b'a'; 1000];
@@ -243,10 +246,28 @@ mod tests {
     fn repeats_are_recorded_once() {
         let mut out = Observations::default();
         for _ in 0..3 {
-            out.fact(key(), Attribute::Hostname, "printer", Source::Mdns, Timestamp(1));
+            out.fact(
+                key(),
+                Attribute::Hostname,
+                "printer",
+                Source::Mdns,
+                Timestamp(1),
+            );
         }
-        out.fact(key(), Attribute::Hostname, "printer", Source::Dns, Timestamp(1));
-        out.hearsay(key(), Attribute::Hostname, "other", Source::Tls, Timestamp(1));
+        out.fact(
+            key(),
+            Attribute::Hostname,
+            "printer",
+            Source::Dns,
+            Timestamp(1),
+        );
+        out.hearsay(
+            key(),
+            Attribute::Hostname,
+            "other",
+            Source::Tls,
+            Timestamp(1),
+        );
         out.fact(key(), Attribute::Hostname, "", Source::Dns, Timestamp(1));
         let facts: Vec<_> = out.drain_facts().collect();
         assert_eq!(facts.len(), 3);

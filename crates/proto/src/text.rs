@@ -179,15 +179,22 @@ mod tests {
 
     #[test]
     fn heads_split_into_start_line_headers_and_body() {
-        let message = b"HTTP/1.1 200 OK\r\nServer: Boa/0.94\r\nX-Empty:\r\n  Bad line\r\n\r\n<html>";
+        let message =
+            b"HTTP/1.1 200 OK\r\nServer: Boa/0.94\r\nX-Empty:\r\n  Bad line\r\n\r\n<html>";
         let head = Head::parse(message).unwrap();
         assert_eq!(head.start_line, b"HTTP/1.1 200 OK");
         assert_eq!(head.start_parts(), [&b"HTTP/1.1"[..], b"200", b"OK"]);
         assert_eq!(head.header("server"), Some(&b"Boa/0.94"[..]));
         assert_eq!(head.header("x-empty"), Some(&b""[..]));
         assert_eq!(&message[head.len..], b"<html>");
-        assert_eq!(Head::parse(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap_err(), HeadError::Incomplete);
-        assert_eq!(Head::parse(b"\x00\x01\r\n\r\n").unwrap_err(), HeadError::NotText);
+        assert_eq!(
+            Head::parse(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap_err(),
+            HeadError::Incomplete
+        );
+        assert_eq!(
+            Head::parse(b"\x00\x01\r\n\r\n").unwrap_err(),
+            HeadError::NotText
+        );
         assert_eq!(Head::parse(b"NOTIFY * HTTP/1.1\n\n").unwrap().len, 19);
     }
 
