@@ -126,9 +126,9 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
                 .iter()
                 .map(|(_, template)| match &captures {
                     Some(caps) => {
-                        let mut out = Vec::new();
-                        caps.expand(template.as_bytes(), &mut out);
-                        String::from_utf8_lossy(&out).trim().to_owned()
+                        let mut out = String::new();
+                        caps.expand(template, &mut out);
+                        out.trim().to_owned()
                     }
                     None => template.clone(),
                 })
@@ -170,7 +170,7 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
 fn matches<'i>(
     condition: &Condition,
     item: &'i Item<'_>,
-) -> Option<Option<regex::bytes::Captures<'i>>> {
+) -> Option<Option<regex_lite::Captures<'i>>> {
     let subject_ok = match condition.subject {
         Subject::Fact(attribute) => item.kind == Kind::Fact(attribute),
         Subject::Serves => item.kind == Kind::Serves,
@@ -186,6 +186,6 @@ fn matches<'i>(
     }
     match &condition.pattern {
         None => Some(None),
-        Some(pattern) => pattern.captures(item.value.as_bytes()).map(Some),
+        Some(pattern) => pattern.captures(&item.value).map(Some),
     }
 }

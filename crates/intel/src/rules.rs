@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use ironward_model::Attribute;
-use regex::bytes::{Regex, RegexBuilder};
+use regex_lite::Regex;
 use serde::Deserialize;
 
 /// The rules shipped with Ironward.
@@ -78,9 +78,10 @@ pub struct ConditionSpec {
     /// Only facts from this source (`ssh`, `snmp`, ...).
     #[serde(default)]
     pub source: Option<String>,
-    /// Regular expression the value must match (anywhere; anchor it if needed). Classes such
-    /// as `\w`, `\d`, `\b` and `(?i)` are ASCII: values that matter here are ASCII, and ASCII
-    /// patterns compile and match an order of magnitude faster than Unicode ones.
+    /// Regular expression the value must match (anywhere; anchor it if needed), in the syntax
+    /// of the `regex-lite` crate: classes such as `\w`, `\d`, `\b` and `(?i)` are ASCII.
+    /// Values are short, so a small backtracking engine matches them fast enough, and sixty
+    /// patterns cost kilobytes instead of the megabytes of fully compiled automata.
     #[serde(default)]
     pub matches: Option<String>,
 }
@@ -260,12 +261,7 @@ fn compile(spec: &ConditionSpec) -> Result<Condition, String> {
     let pattern = spec
         .matches
         .as_deref()
-        .map(|p| {
-            RegexBuilder::new(p)
-                .unicode(false)
-                .build()
-                .map_err(|e| format!("pattern `{p}`: {e}"))
-        })
+        .map(|p| Regex::new(p).map_err(|e| format!("pattern `{p}`: {e}")))
         .transpose()?;
     Ok(Condition {
         subject,
