@@ -125,6 +125,14 @@ struct ConnectionAcc {
 /// Key of a connection: client, server, transport, server port.
 type ConnectionKey = (IpAddr, IpAddr, u8, Option<u16>);
 
+/// A connection being aggregated, and (once the devices are known) the devices at its ends.
+struct ConnectionEntry {
+    key: ConnectionKey,
+    acc: ConnectionAcc,
+    client: Option<DeviceKey>,
+    server: Option<DeviceKey>,
+}
+
 /// What the engine accumulates besides the flow table: device evidence, dissector output,
 /// connection aggregates. One field of the engine, so that the flow table and this can be
 /// borrowed at once.
@@ -135,7 +143,11 @@ struct Inventory {
     events: Vec<Event>,
     events_dropped: u64,
     fact_log: Option<Vec<(u64, Fact)>>,
-    connections: HashMap<ConnectionKey, ConnectionAcc>,
+    /// Connections in first-seen order, with where each sits in `connections` by key. A vector
+    /// plus a small index (rather than one map of the aggregates) lets the end of the analysis
+    /// drop the index and sort the aggregates in place: no second copy at the memory peak.
+    connections: Vec<ConnectionEntry>,
+    connection_index: HashMap<ConnectionKey, u32>,
     flow_records: Option<Vec<FlowRecord>>,
     /// Connections not recorded because the connection map was full.
     connections_dropped: u64,
@@ -302,24 +314,36 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 extra_fragment_frames: state.extra_fragment_frames,
             });
         }
-        let room = self.inv.connections.len() < MAX_ENTRIES;
-        let acc = match self.inv.connections.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) if room => e.insert(ConnectionAcc {
-                client_mac: state.src_mac[client],
-                protocol,
-                packets: 0,
-                bytes: 0,
-                flows: 0,
-                first_seen: flow.first_seen_ns,
-                last_seen: flow.last_seen_ns,
-                answered: false,
-            }),
+        let inv = &mut *self.inv;
+        let room = inv.connections.len() < MAX_ENTRIES;
+        let index = match inv.connection_index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get() as usize,
+            std::collections::hash_map::Entry::Vacant(e) if room => {
+                let index = inv.connections.len();
+                e.insert(index as u32);
+                inv.connections.push(ConnectionEntry {
+                    key,
+                    acc: ConnectionAcc {
+                        client_mac: state.src_mac[client],
+                        protocol,
+                        packets: 0,
+                        bytes: 0,
+                        flows: 0,
+                        first_seen: flow.first_seen_ns,
+                        last_seen: flow.last_seen_ns,
+                        answered: false,
+                    },
+                    client: None,
+                    server: None,
+                });
+                index
+            }
             std::collections::hash_map::Entry::Vacant(_) => {
-                self.inv.connections_dropped += 1;
+                inv.connections_dropped += 1;
                 return;
             }
         };
+        let acc = &mut inv.connections[index].acc;
         acc.packets += flow.packets[0]
             + flow.packets[1]
             + state.extra_fragment_frames[0]
@@ -793,55 +817,52 @@ impl Engine {
             self.inv.observer.dropped() + self.inv.connections_dropped + self.inv.events_dropped;
         let mut map = std::mem::take(&mut self.inv.observer).devices();
 
-        // Resolve both ends of every connection while all devices are known; collect what each
-        // device speaks and offers.
-        let mut protocols: HashMap<DeviceKey, (Vec<&'static str>, Vec<&'static str>)> =
-            HashMap::new();
-        let mut services: HashMap<DeviceKey, Vec<Offered>> = HashMap::new();
-        let mut resolved = Vec::with_capacity(self.inv.connections.len());
-        for (key, acc) in std::mem::take(&mut self.inv.connections) {
-            let (client_ip, server_ip, protocol, port) = key;
+        // Resolve both ends of every connection while all devices are known; record on each
+        // device what it speaks and offers.
+        self.inv.connection_index = HashMap::new();
+        let mut connections = std::mem::take(&mut self.inv.connections);
+        for entry in &mut connections {
+            let (client_ip, server_ip, protocol, port) = entry.key;
+            let acc = &entry.acc;
             let a = map.resolve(client_ip, acc.client_mac);
             let b = if is_host_address(server_ip) {
                 map.resolve(server_ip, None)
             } else {
                 None
             };
-            if let Some(name) = acc.protocol {
-                if let Some(a) = a {
-                    protocols.entry(a).or_default().0.push(name);
+            if let (Some(name), Some(device)) =
+                (acc.protocol, a.and_then(|a| map.devices.get_mut(&a)))
+            {
+                device.client_protocols.push(name);
+            }
+            if let (Some(device), true) = (b.and_then(|b| map.devices.get_mut(&b)), acc.answered) {
+                if let Some(name) = acc.protocol {
+                    device.server_protocols.push(name);
                 }
-                if let (Some(b), true) = (b, acc.answered) {
-                    protocols.entry(b).or_default().1.push(name);
+                if let (Some(port), ip_proto::TCP | ip_proto::UDP) = (port, protocol) {
+                    device.offered.push((protocol, port, acc.protocol));
                 }
             }
-            if let (Some(b), Some(port), true) = (b, port, acc.answered) {
-                if matches!(protocol, ip_proto::TCP | ip_proto::UDP) {
-                    services
-                        .entry(b)
-                        .or_default()
-                        .push((protocol, port, acc.protocol));
-                }
-            }
-            resolved.push((a, b, key, acc));
+            entry.client = a;
+            entry.server = b;
         }
-        resolved.sort_unstable_by(|x, y| {
-            let ((xa, xb, (xc, xs, xp, xport), _), (ya, yb, (yc, ys, yp, yport), _)) = (x, y);
-            (xa, xb, xp, xport, xc, xs).cmp(&(ya, yb, yp, yport, yc, ys))
+        connections.sort_unstable_by(|x, y| {
+            let ((xc, xs, xp, xport), (yc, ys, yp, yport)) = (x.key, y.key);
+            (x.client, x.server, xp, xport, xc, xs).cmp(&(y.client, y.server, yp, yport, yc, ys))
         });
 
         // Addresses are resolved: only the devices themselves are needed from here on.
         map.owner = HashMap::new();
         for (key, observed) in std::mem::take(&mut map.devices) {
-            let (client, server) = protocols.remove(&key).unwrap_or_default();
-            let offered = services.remove(&key).unwrap_or_default();
-            sink.device(device_of(key, observed, client, server, offered))?;
+            sink.device(device_of(key, observed))?;
         }
         drop(map);
-        for (a, b, (client_ip, server_ip, protocol, port), acc) in resolved {
+        for entry in connections {
+            let (client_ip, server_ip, protocol, port) = entry.key;
+            let acc = entry.acc;
             sink.connection(Connection {
-                a: a.map(|k| k.id()),
-                b: b.map(|k| k.id()),
+                a: entry.client.map(|k| k.id()),
+                b: entry.server.map(|k| k.id()),
                 a_ip: client_ip,
                 b_ip: server_ip,
                 transport: transport_name(protocol),
@@ -892,19 +913,13 @@ impl Engine {
     }
 }
 
-/// A service a device offers: IP protocol, port, protocol name.
-type Offered = (u8, u16, Option<&'static str>);
-
 /// Builds a reported device from what the observer resolved and what its connections showed:
 /// the classification rules add derived facts, and identity resolution picks each attribute's
 /// value with explained precedence.
-fn device_of(
-    key: DeviceKey,
-    observed: ObservedDevice,
-    mut client: Vec<&'static str>,
-    mut server: Vec<&'static str>,
-    mut offered: Vec<Offered>,
-) -> Device {
+fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
+    let mut client = std::mem::take(&mut observed.client_protocols);
+    let mut server = std::mem::take(&mut observed.server_protocols);
+    let mut offered = std::mem::take(&mut observed.offered);
     client.sort_unstable();
     client.dedup();
     server.sort_unstable();

@@ -596,6 +596,12 @@ pub struct ObservedDevice {
     pub first_seen_ns: i64,
     /// Last seen, ns.
     pub last_seen_ns: i64,
+    /// Protocols it spoke as a client (filled by the engine from its connections).
+    pub client_protocols: Vec<&'static str>,
+    /// Protocols it answered as a server.
+    pub server_protocols: Vec<&'static str>,
+    /// Services it offered: IP protocol, port, protocol name.
+    pub offered: Vec<(u8, u16, Option<&'static str>)>,
 }
 
 impl ObservedDevice {
@@ -609,6 +615,9 @@ impl ObservedDevice {
             facts: Vec::with_capacity(2),
             first_seen_ns: 0,
             last_seen_ns: 0,
+            client_protocols: Vec::new(),
+            server_protocols: Vec::new(),
+            offered: Vec::new(),
         }
     }
 
