@@ -14,6 +14,7 @@ pub mod dhcp;
 pub mod dhcpv6;
 pub mod dissector;
 pub mod dns;
+mod framing;
 pub mod ftp;
 pub mod http;
 pub mod ipp;

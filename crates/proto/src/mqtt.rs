@@ -17,6 +17,7 @@
 
 use ironward_model::{Attribute, EventKind, Finding, Source};
 
+use crate::framing::{self, Framed, Side};
 use crate::{
     Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, StreamChunk,
     Transport,
@@ -430,18 +431,6 @@ impl DissectorFactory for MqttFactory {
     }
 }
 
-/// One direction's reading state.
-#[derive(Debug, Default)]
-struct Side {
-    /// The start of a packet this side needs whole, or an incomplete fixed header.
-    buf: Vec<u8>,
-    /// Bytes of an uninteresting packet still to pass over.
-    skip: usize,
-    /// Packets seen.
-    packets: u32,
-    done: bool,
-}
-
 /// What the CONNECT said, kept until the CONNACK.
 #[derive(Debug, Clone, Copy)]
 struct ConnectSummary {
@@ -455,6 +444,12 @@ struct ConnectSummary {
 pub struct MqttDissector {
     sides: [Side; 2],
     connect: Option<ConnectSummary>,
+}
+
+impl Framed for MqttDissector {
+    fn sides(&mut self) -> &mut [Side; 2] {
+        &mut self.sides
+    }
 }
 
 impl MqttDissector {
@@ -493,8 +488,8 @@ impl MqttDissector {
                 // Wait for the rest (counted once complete).
                 return at;
             }
-            side.packets += 1;
-            if side.packets > MAX_PACKETS {
+            side.messages += 1;
+            if side.messages > MAX_PACKETS {
                 side.done = true;
                 return view.len();
             }
@@ -612,62 +607,9 @@ impl Dissector for MqttDissector {
         chunk: StreamChunk<'_>,
         out: &mut Observations,
     ) {
-        let i = direction.index();
-        if self.sides[i].done {
-            return;
-        }
-        let mut data = match chunk {
-            StreamChunk::Data(bytes) => bytes,
-            StreamChunk::Gap(_) => {
-                // Packet boundaries are lost with the bytes.
-                let side = &mut self.sides[i];
-                side.done = true;
-                side.buf = Vec::new();
-                return;
-            }
-            StreamChunk::End => return,
-        };
-        while !data.is_empty() && !self.sides[i].done {
-            let side = &mut self.sides[i];
-            if side.skip > 0 {
-                let n = side.skip.min(data.len());
-                side.skip -= n;
-                data = &data[n..];
-                continue;
-            }
-            if side.buf.is_empty() {
-                let used = self.packets(flow, direction, data, out);
-                let side = &mut self.sides[i];
-                let rest = data.get(used..).unwrap_or_default();
-                if !side.done && side.skip == 0 {
-                    // An incomplete packet this side needs (≤ MAX_PACKET, or a header).
-                    side.buf.extend_from_slice(rest);
-                }
-                data = &[];
-            } else {
-                let room = MAX_PACKET.saturating_sub(side.buf.len());
-                let n = room.min(data.len());
-                side.buf.extend_from_slice(&data[..n]);
-                data = &data[n..];
-                let buf = std::mem::take(&mut side.buf);
-                let used = self.packets(flow, direction, &buf, out);
-                let side = &mut self.sides[i];
-                if side.done || side.skip > 0 {
-                    // The rest of `buf` was passed over; `data` continues the skip.
-                    continue;
-                }
-                let mut buf = buf;
-                buf.drain(..used.min(buf.len()));
-                if used == 0 && buf.len() >= MAX_PACKET {
-                    side.done = true;
-                    continue;
-                }
-                side.buf = buf;
-            }
-        }
-        if self.sides[i].done {
-            self.sides[i].buf = Vec::new();
-        }
+        framing::feed(self, direction.index(), chunk, MAX_PACKET, |this, bytes| {
+            this.packets(flow, direction, bytes, out)
+        });
     }
 }
 

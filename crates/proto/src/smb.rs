@@ -24,6 +24,7 @@
 
 use ironward_model::{Attribute, EventKind, Finding, Source};
 
+use crate::framing::{self, Framed, Side};
 use crate::ntlmssp::{self, Text};
 use crate::{
     Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, StreamChunk,
@@ -545,18 +546,6 @@ impl DissectorFactory for SmbFactory {
     }
 }
 
-/// One direction's reading state.
-#[derive(Debug, Default)]
-struct Side {
-    /// The start of a message this side needs whole, or of a header still incomplete.
-    buf: Vec<u8>,
-    /// Bytes of a message still to pass over.
-    skip: usize,
-    /// Messages seen.
-    messages: u32,
-    done: bool,
-}
-
 /// Per-flow SMB state.
 #[derive(Debug, Default)]
 pub struct SmbDissector {
@@ -565,6 +554,12 @@ pub struct SmbDissector {
     smb1_reported: bool,
     /// The user of the last NTLM AUTHENTICATE or SMB1 account, for the outcome event.
     user: Option<String>,
+}
+
+impl Framed for SmbDissector {
+    fn sides(&mut self) -> &mut [Side; 2] {
+        &mut self.sides
+    }
 }
 
 /// Bytes of a message needed to decide whether to read it whole: NetBIOS header, SMB2 header
@@ -922,60 +917,13 @@ impl Dissector for SmbDissector {
         chunk: StreamChunk<'_>,
         out: &mut Observations,
     ) {
-        let i = direction.index();
-        if self.sides[i].done {
-            return;
-        }
-        let mut data = match chunk {
-            StreamChunk::Data(bytes) => bytes,
-            StreamChunk::Gap(_) => {
-                let side = &mut self.sides[i];
-                side.done = true;
-                side.buf = Vec::new();
-                return;
-            }
-            StreamChunk::End => return,
-        };
-        while !data.is_empty() && !self.sides[i].done {
-            let side = &mut self.sides[i];
-            if side.skip > 0 {
-                let n = side.skip.min(data.len());
-                side.skip -= n;
-                data = &data[n..];
-                continue;
-            }
-            if side.buf.is_empty() {
-                let used = self.messages(flow, direction, data, out);
-                let side = &mut self.sides[i];
-                if !side.done && side.skip == 0 {
-                    side.buf
-                        .extend_from_slice(data.get(used..).unwrap_or_default());
-                }
-                data = &[];
-            } else {
-                let room = MAX_MESSAGE.saturating_sub(side.buf.len());
-                let n = room.min(data.len());
-                side.buf.extend_from_slice(&data[..n]);
-                data = &data[n..];
-                let mut buf = std::mem::take(&mut side.buf);
-                let used = self.messages(flow, direction, &buf, out);
-                let side = &mut self.sides[i];
-                if side.done || side.skip > 0 {
-                    continue;
-                }
-                buf.drain(..used.min(buf.len()));
-                if used == 0 && buf.len() >= MAX_MESSAGE {
-                    side.done = true;
-                    continue;
-                }
-                side.buf = buf;
-            }
-        }
-        for side in &mut self.sides {
-            if side.done {
-                side.buf = Vec::new();
-            }
-        }
+        framing::feed(
+            self,
+            direction.index(),
+            chunk,
+            MAX_MESSAGE,
+            |this, bytes| this.messages(flow, direction, bytes, out),
+        );
     }
 }
 
