@@ -3,7 +3,7 @@
 //! as records (see `common/dissect.rs`).
 #![no_main]
 
-use ironward_proto::dhcp::ValueBuf;
+use ironward_proto::value::ValueBuf;
 use ironward_proto::dhcpv6::{self, Dhcpv6Dissector, Duid, Options};
 use ironward_proto::Transport;
 use libfuzzer_sys::fuzz_target;

@@ -16,6 +16,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ironward_model::{Attribute, DeviceKey, EventKind, MacAddress, Source};
 
+use crate::value::ValueBuf;
+
 use crate::{
     Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, Transport,
 };
@@ -489,71 +491,6 @@ pub fn wire_name<const N: usize>(name: &[u8], out: &mut ValueBuf<N>) -> Option<(
         pos += 1 + usize::from(len);
     }
     (labels > 0).then_some(())
-}
-
-/// A fixed-capacity byte buffer on the stack, to build fact values (fingerprints, hex ids,
-/// addresses, joined names) without allocating on the hot path.
-#[derive(Clone)]
-pub struct ValueBuf<const N: usize> {
-    buf: [u8; N],
-    len: usize,
-}
-
-impl<const N: usize> ValueBuf<N> {
-    /// An empty buffer.
-    pub fn new() -> Self {
-        Self {
-            buf: [0; N],
-            len: 0,
-        }
-    }
-
-    /// The bytes written so far.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    /// Forgets what was written.
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Appends as much of `bytes` as fits; returns whether all of it did. (Fact values are
-    /// cut at [`MAX_VALUE_LEN`](crate::observations::MAX_VALUE_LEN) bytes anyway.)
-    pub fn push(&mut self, bytes: &[u8]) -> bool {
-        let room = N - self.len;
-        let taken = bytes.len().min(room);
-        self.buf[self.len..self.len + taken].copy_from_slice(&bytes[..taken]);
-        self.len += taken;
-        taken == bytes.len()
-    }
-}
-
-impl<const N: usize> Default for ValueBuf<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> fmt::Debug for ValueBuf<N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "ValueBuf({:?})",
-            String::from_utf8_lossy(self.as_bytes())
-        )
-    }
-}
-
-/// Formatting fails once the buffer is full, so that a value is reported whole or not at all.
-impl<const N: usize> fmt::Write for ValueBuf<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 /// Reports the facts one DHCP message carries.

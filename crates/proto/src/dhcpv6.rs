@@ -14,7 +14,8 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use ironward_model::{Attribute, DeviceKey, MacAddress, Source};
 
-use crate::dhcp::{hex_colon, wire_name, ValueBuf};
+use crate::dhcp::{hex_colon, wire_name};
+use crate::value::ValueBuf;
 use crate::{
     Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, Transport,
 };

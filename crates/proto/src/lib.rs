@@ -40,6 +40,7 @@ pub mod telnet;
 pub mod text;
 pub mod tls;
 pub mod upnp;
+pub mod value;
 
 pub use dissector::{Dissector, DissectorFactory, DissectorRegistry, FrameDissector, LinkFrame};
 pub use observations::Observations;

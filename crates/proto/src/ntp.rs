@@ -11,7 +11,7 @@ use std::fmt::{self, Write as _};
 
 use ironward_model::{Attribute, Source};
 
-use crate::dhcp::ValueBuf;
+use crate::value::ValueBuf;
 use crate::{
     Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, Transport,
 };
