@@ -34,6 +34,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let frame = LinkFrame {
         src_mac: MacAddress([0x00, 0x19, 0x06, 0xea, 0xb8, 0x85]),
+        dst_mac: MacAddress([0x01, 0x80, 0xc2, 0, 0, 0x0e]),
+        vlan: None,
         ethertype: cdp::SNAP_PROTOCOL,
         snap_oui: Some(cdp::SNAP_OUI),
         payload: data,

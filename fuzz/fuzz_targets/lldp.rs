@@ -22,6 +22,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let frame = LinkFrame {
         src_mac: MacAddress([0x00, 0x19, 0x2f, 0xa7, 0xb2, 0x8d]),
+        dst_mac: MacAddress([0x01, 0x80, 0xc2, 0, 0, 0x0e]),
+        vlan: None,
         ethertype: lldp::ETHERTYPE,
         snap_oui: None,
         payload: data,

@@ -1,6 +1,6 @@
 //! Applies classification rules to one device's facts.
 
-use ironward_model::{Attribute, Fact};
+use ironward_model::{Attribute, Fact, Source};
 
 use crate::rules::{Condition, Rule, RuleSet, Subject};
 
@@ -21,6 +21,8 @@ pub struct Derived {
     pub rule: String,
     /// Which facts the rule matched, in words.
     pub evidence: String,
+    /// What derived it: [`Source::Rules`], or [`Source::Behaviour`] for roles from behaviour.
+    pub source: Source,
 }
 
 /// What an item is: a fact, or a protocol the device served or used.
@@ -160,6 +162,7 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
                 confidence: rule.spec.confidence,
                 rule: rule.spec.id.clone(),
                 evidence: evidence.clone(),
+                source: Source::Rules,
             })
             .collect(),
     )

@@ -53,7 +53,7 @@ pub fn resolve(facts: &[Fact], derived: &[Derived]) -> Identity {
         .chain(derived.iter().map(|d| Candidate {
             attribute: d.attribute,
             value: &d.value,
-            source: Source::Rules,
+            source: d.source,
             confidence: d.confidence,
             provenance: Provenance::Inferred,
             seen_at: latest,
@@ -234,6 +234,7 @@ mod tests {
             confidence: 85,
             rule: "printer.hp-laserjet".into(),
             evidence: "rule printer.hp-laserjet: model \"HP LaserJet M507\" (pjl)".into(),
+            source: Source::Rules,
         }];
         let identity = resolve(&facts, &derived);
         assert!(identity.conflicts.is_empty());

@@ -9,14 +9,18 @@ Device profiles and identity resolution.
 - [`identity`]: merges all facts of a device into the values shown, with an explicit precedence
   (what the device announces beats what others say, which beats the OUI registry) and an
   explanation for every conflict.
+- [`behaviour`]: OT roles (controller, RTU, IED, HMI, SCADA server, engineering workstation)
+  from what a device does, and a Purdue-level estimate with its reason.
 
 Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this crate.
 */
 
+pub mod behaviour;
 pub mod classify;
 pub mod identity;
 pub mod rules;
 
+pub use behaviour::{infer_role, purdue_level, Behaviour, PurdueEstimate};
 pub use classify::{classify, Derived};
 pub use identity::{resolve, Identity};
 pub use rules::{builtin_rules, RuleSet, RulesError};

@@ -39,6 +39,8 @@ pub const DEVICE_TYPES: &[&str] = &[
     "rtu",
     "historian",
     "scada_server",
+    "ied",
+    "io_device",
 ];
 
 /// Attributes a rule may set.

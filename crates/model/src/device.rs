@@ -93,6 +93,15 @@ pub struct Device {
     pub serial: Option<String>,
     /// Operating system.
     pub os: Option<String>,
+    /// A controller's operating state (`run`, `stop`, ...), when its protocol reports it.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Purdue-model level estimate, 0 (field) to 5 (enterprise and beyond).
+    #[serde(default)]
+    pub purdue_level: Option<u8>,
+    /// Why that level.
+    #[serde(default)]
+    pub purdue_reason: Option<String>,
     /// Protocols spoken.
     pub protocols: Protocols,
     /// Services offered.

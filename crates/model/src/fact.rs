@@ -71,11 +71,21 @@ pub enum Attribute {
     Url,
     /// An insecure configuration seen on the device (see [`Finding`]).
     Finding,
+    /// A controller's operating state (`run`, `stop`, `program`, with the key switch position
+    /// where the protocol reports it).
+    State,
+    /// A vendor's product code or order number (`6ES7 516-3AN01-0AB0`, CIP product code `54`).
+    ProductCode,
+    /// An address the device answers to in an industrial protocol (`dnp3:10`,
+    /// `bacnet:device:1234`, `iec104:ca:1`, `modbus:unit:1`).
+    ProtocolAddress,
+    /// The hardware revision of a module.
+    Hardware,
 }
 
 impl Attribute {
     /// Every attribute, in declaration order.
-    pub const ALL: [Attribute; 30] = [
+    pub const ALL: [Attribute; 34] = [
         Self::Vendor,
         Self::Hostname,
         Self::Ip,
@@ -106,6 +116,10 @@ impl Attribute {
         Self::Vlan,
         Self::Url,
         Self::Finding,
+        Self::State,
+        Self::ProductCode,
+        Self::ProtocolAddress,
+        Self::Hardware,
     ];
 
     /// The attribute's JSON name.
@@ -141,6 +155,10 @@ impl Attribute {
             Self::Vlan => "vlan",
             Self::Url => "url",
             Self::Finding => "finding",
+            Self::State => "state",
+            Self::ProductCode => "product_code",
+            Self::ProtocolAddress => "protocol_address",
+            Self::Hardware => "hardware",
         }
     }
 
@@ -161,6 +179,9 @@ impl Attribute {
                 | Self::Firmware
                 | Self::Serial
                 | Self::Os
+                | Self::State
+                | Self::ProductCode
+                | Self::Hardware
         )
     }
 }
@@ -232,6 +253,50 @@ pub enum Source {
     Ftp,
     /// NTP.
     Ntp,
+    /// Modbus/TCP and Modbus/UDP (Read Device Identification, Report Server ID).
+    Modbus,
+    /// Siemens S7comm (SZL module and component identification).
+    S7comm,
+    /// Siemens S7comm-plus.
+    S7commPlus,
+    /// EtherNet/IP and CIP (ListIdentity, Identity object).
+    Enip,
+    /// DNP3.
+    Dnp3,
+    /// IEC 60870-5-104.
+    Iec104,
+    /// BACnet/IP (I-Am, device object properties).
+    Bacnet,
+    /// OPC UA binary (endpoint descriptions, application descriptions).
+    Opcua,
+    /// PROFINET DCP (Identify responses).
+    ProfinetDcp,
+    /// PROFINET IO (RT and CM).
+    ProfinetIo,
+    /// IEC 61850 MMS and ICCP/TASE.2 (Identify, name lists).
+    Mms,
+    /// IEC 61850 GOOSE.
+    Goose,
+    /// IEC 61850 Sampled Values.
+    Sv,
+    /// Omron FINS.
+    Fins,
+    /// Mitsubishi MELSEC MC protocol.
+    Melsec,
+    /// GE SRTP.
+    Srtp,
+    /// CODESYS V3.
+    Codesys,
+    /// HART-IP.
+    HartIp,
+    /// Niagara Fox.
+    Fox,
+    /// EtherCAT.
+    Ethercat,
+    /// IEC 60870-5-101 carried over TCP.
+    Iec101,
+    /// What the device does on the network: the operations it performs and answers (an engineering workstation downloads programs, a controller answers polls).
+    Behaviour,
     /// A device-classification rule applied to the device's other facts.
     Rules,
 }
@@ -300,6 +365,28 @@ impl Source {
             Self::Rdp => "rdp",
             Self::Ftp => "ftp",
             Self::Ntp => "ntp",
+            Self::Modbus => "modbus",
+            Self::S7comm => "s7comm",
+            Self::S7commPlus => "s7comm_plus",
+            Self::Enip => "enip",
+            Self::Dnp3 => "dnp3",
+            Self::Iec104 => "iec104",
+            Self::Bacnet => "bacnet",
+            Self::Opcua => "opcua",
+            Self::ProfinetDcp => "pn_dcp",
+            Self::ProfinetIo => "pn_io",
+            Self::Mms => "mms",
+            Self::Goose => "goose",
+            Self::Sv => "sv",
+            Self::Fins => "fins",
+            Self::Melsec => "melsec",
+            Self::Srtp => "srtp",
+            Self::Codesys => "codesys",
+            Self::HartIp => "hart_ip",
+            Self::Fox => "fox",
+            Self::Ethercat => "ethercat",
+            Self::Iec101 => "iec101",
+            Self::Behaviour => "behaviour",
             Self::Rules => "rules",
         }
     }
@@ -309,7 +396,7 @@ impl Source {
     pub const fn provenance(self) -> Provenance {
         match self {
             Self::Oui => Provenance::Registry,
-            Self::Rules => Provenance::Inferred,
+            Self::Rules | Self::Behaviour => Provenance::Inferred,
             Self::Dns => Provenance::Hearsay,
             Self::Mac | Self::Arp | Self::Ndp | Self::Traffic => Provenance::Observed,
             _ => Provenance::Announced,
@@ -322,6 +409,15 @@ impl Source {
         match self {
             Self::Mac => 100,
             Self::Snmp | Self::Lldp | Self::Cdp | Self::Upnp => 95,
+            // Identity answers of industrial protocols come from the controller's firmware.
+            Self::Modbus
+            | Self::S7comm
+            | Self::Enip
+            | Self::Bacnet
+            | Self::ProfinetDcp
+            | Self::Mms
+            | Self::Opcua => 95,
+            Self::Behaviour => 70,
             Self::Arp | Self::Ndp => 90,
             Self::Traffic => 70,
             Self::Dns => 60,

@@ -37,11 +37,15 @@ pub enum Finding {
     FtpCleartext,
     /// SMB version 1 in use.
     SmbV1,
+    /// An OPC UA secure channel with security mode None (no signing, no encryption).
+    OpcuaSecurityNone,
+    /// An OPC UA session activated with an anonymous identity token.
+    OpcuaAnonymousSession,
 }
 
 impl Finding {
     /// Every finding.
-    pub const ALL: [Finding; 14] = [
+    pub const ALL: [Finding; 16] = [
         Self::TelnetInUse,
         Self::VncWithoutAuthentication,
         Self::SnmpV1V2c,
@@ -56,6 +60,8 @@ impl Finding {
         Self::SshV1,
         Self::FtpCleartext,
         Self::SmbV1,
+        Self::OpcuaSecurityNone,
+        Self::OpcuaAnonymousSession,
     ];
 
     /// The finding's stable id, used as the fact value.
@@ -75,6 +81,8 @@ impl Finding {
             Self::SshV1 => "ssh_v1",
             Self::FtpCleartext => "ftp_cleartext",
             Self::SmbV1 => "smb_v1",
+            Self::OpcuaSecurityNone => "opcua_security_none",
+            Self::OpcuaAnonymousSession => "opcua_anonymous_session",
         }
     }
 
@@ -108,6 +116,10 @@ impl Finding {
             Self::SshV1 => "SSH protocol version 1",
             Self::FtpCleartext => "FTP in use: credentials and files in clear text",
             Self::SmbV1 => "SMB version 1 in use",
+            Self::OpcuaSecurityNone => {
+                "OPC UA secure channel with security mode None: no signing, no encryption"
+            }
+            Self::OpcuaAnonymousSession => "OPC UA session opened with an anonymous identity",
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod report;
 pub mod time;
 
 pub use device::{Conflict, Device, DeviceId, DeviceKey, Protocols, ReportedFact, Service};
-pub use event::{Event, EventKind};
+pub use event::{Event, EventCategory, EventEndpoint};
 pub use fact::{Attribute, Fact, Provenance, Source, HEARSAY_CONFIDENCE};
 pub use finding::Finding;
 pub use mac::MacAddress;

@@ -540,6 +540,8 @@ mod tests {
         assert_eq!(&bytes[14..17], &[0xaa, 0xaa, 0x03]);
         let frame = LinkFrame {
             src_mac: MacAddress(src),
+            dst_mac: MacAddress([0x01, 0x80, 0xc2, 0, 0, 0x0e]),
+            vlan: None,
             ethertype: u16::from_be_bytes([bytes[20], bytes[21]]),
             snap_oui: Some(u32::from_be_bytes([0, bytes[17], bytes[18], bytes[19]])),
             payload: &bytes[22..],
@@ -727,6 +729,8 @@ mod tests {
     fn lldp_frames_are_not_taken() {
         let frame = LinkFrame {
             src_mac: MacAddress([0; 6]),
+            dst_mac: MacAddress([0x01, 0x80, 0xc2, 0, 0, 0x0e]),
+            vlan: None,
             ethertype: 0x88cc,
             snap_oui: None,
             payload: &[],

@@ -14,7 +14,7 @@
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr};
 
-use ironward_model::{Attribute, DeviceKey, EventKind, MacAddress, Source};
+use ironward_model::{Attribute, DeviceKey, EventCategory, MacAddress, Source};
 
 use crate::value::ValueBuf;
 
@@ -667,7 +667,8 @@ fn observe_server(
             flow,
             direction,
             "dhcp",
-            EventKind::Discovery,
+            EventCategory::Discovery,
+            "dhcp_ack",
             format!("DHCP ACK {} to {mac}", message.yiaddr),
         );
     }

@@ -70,6 +70,10 @@ pub trait DissectorFactory: Send + Sync {
 pub struct LinkFrame<'a> {
     /// Source MAC address.
     pub src_mac: MacAddress,
+    /// Destination MAC address (often a multicast group: GOOSE, DCP Identify).
+    pub dst_mac: MacAddress,
+    /// The outer VLAN id, when the frame was tagged.
+    pub vlan: Option<u16>,
     /// Ether type, or the SNAP protocol id for LLC/SNAP frames.
     pub ethertype: u16,
     /// SNAP organisation code (24 bits, e.g. `0x00000c` for Cisco), for LLC/SNAP frames.

@@ -4,7 +4,7 @@
 //! cross the network in clear text. Passwords are never kept; after a successful `AUTH TLS` the
 //! rest of the connection is encrypted and left alone.
 
-use ironward_model::{Attribute, EventKind, Finding, Source};
+use ironward_model::{Attribute, EventCategory, Finding, Source};
 
 use crate::dissector::{Dissector, DissectorFactory, DissectorRegistry};
 use crate::observations::Observations;
@@ -300,7 +300,14 @@ impl FtpDissector {
                 };
                 self.password_sent = false;
                 let client_direction = self.server_direction.reverse();
-                out.event(flow, client_direction, "ftp", EventKind::Auth, detail);
+                out.event(
+                    flow,
+                    client_direction,
+                    "ftp",
+                    EventCategory::Authentication,
+                    "login",
+                    detail,
+                );
             }
             234 if self.tls_requested => {
                 self.done = true;
@@ -561,9 +568,9 @@ mod tests {
         );
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].detail, "FTP login as anonymous succeeded");
-        assert_eq!(events[0].kind, EventKind::Auth);
+        assert_eq!(events[0].category, EventCategory::Authentication);
         assert_eq!(
-            events[0].src,
+            events[0].src.ip.unwrap(),
             "141.142.220.235".parse::<std::net::IpAddr>().unwrap()
         );
         assert!(facts.iter().all(|f| !f.value.contains("test")));
@@ -604,7 +611,7 @@ mod tests {
             ["FTP login as admin failed", "FTP login as ?[31mroot failed"]
         );
         assert_eq!(
-            events[0].src,
+            events[0].src.ip.unwrap(),
             "199.233.217.249".parse::<std::net::IpAddr>().unwrap()
         );
         assert!(!format!("{facts:?}{events:?}").contains("hunter2"));

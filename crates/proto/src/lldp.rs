@@ -576,6 +576,8 @@ mod tests {
         src.copy_from_slice(&bytes[6..12]);
         let frame = LinkFrame {
             src_mac: MacAddress(src),
+            dst_mac: MacAddress([0x01, 0x80, 0xc2, 0, 0, 0x0e]),
+            vlan: None,
             ethertype: u16::from_be_bytes([bytes[12], bytes[13]]),
             snap_oui: None,
             payload: &bytes[14..],
@@ -767,6 +769,8 @@ mod tests {
     fn other_frames_are_not_taken() {
         let frame = LinkFrame {
             src_mac: MacAddress([0; 6]),
+            dst_mac: MacAddress([0x01, 0x80, 0xc2, 0, 0, 0x0e]),
+            vlan: None,
             ethertype: 0x2000,
             snap_oui: Some(0x00_00_0c),
             payload: &[],

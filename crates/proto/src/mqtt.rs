@@ -15,7 +15,7 @@
 //! split across segments are both handled. Each side stops after its handshake packet, or
 //! after [`MAX_PACKETS`] packets when the capture started mid-session.
 
-use ironward_model::{Attribute, EventKind, Finding, Source};
+use ironward_model::{Attribute, EventCategory, Finding, Source};
 
 use crate::framing::{self, Framed, Side};
 use crate::{
@@ -556,7 +556,8 @@ impl MqttDissector {
             flow,
             Direction::ClientToServer,
             "mqtt",
-            EventKind::Auth,
+            EventCategory::Authentication,
+            "login",
             detail,
         );
         let Some(connect) = self.connect else {

@@ -7,11 +7,17 @@
 //! Values are cleaned in one place: control characters become spaces, whitespace runs collapse,
 //! and values are cut at [`MAX_VALUE_LEN`] bytes.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::net::IpAddr;
 
-use ironward_model::{Attribute, DeviceKey, Event, EventKind, Fact, Finding, Source, Timestamp};
+use ironward_model::{
+    Attribute, DeviceKey, Event, EventCategory, EventEndpoint, Fact, Finding, MacAddress, Source,
+    Timestamp,
+};
 
+use crate::dissector::LinkFrame;
 use crate::session::{Direction, FlowMeta};
 
 /// Longest fact value kept, in bytes (longer values are cut at a character boundary).
@@ -20,14 +26,62 @@ pub const MAX_VALUE_LEN: usize = 256;
 /// Most fact fingerprints remembered for de-duplication before the memory is started afresh.
 const MAX_REMEMBERED: usize = 1 << 16;
 
-/// Facts and events produced by dissectors, collected by the sensor after each call.
+/// Most distinct events kept (repeats only count); later distinct ones are counted as dropped.
+pub const MAX_EVENTS: usize = 100_000;
+
+/// Longest event detail kept, in bytes.
+pub const MAX_DETAIL_LEN: usize = 512;
+
+/// Facts and events produced by dissectors. Facts are drained by the sensor after each call;
+/// events aggregate (one per distinct operation, with a count) until taken at the end.
 ///
 /// The buffers are reused from call to call, so producing nothing costs nothing.
 #[derive(Debug, Default)]
 pub struct Observations {
     facts: Vec<Fact>,
-    events: Vec<Event>,
     remembered: HashSet<u64, BuildHasherDefault<FxHasher>>,
+    events: Vec<Event>,
+    event_index: HashMap<u64, u32, BuildHasherDefault<FxHasher>>,
+    events_dropped: u64,
+    event_log: Option<Vec<(u64, u32)>>,
+}
+
+/// What a dissector says about one operation.
+#[derive(Debug, Clone, Copy)]
+struct Operation<'a> {
+    protocol: &'static str,
+    category: EventCategory,
+    operation: &'static str,
+    detail: &'a str,
+    content_hash: Option<&'a str>,
+}
+
+/// One end of an operation as the dissector knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum EndpointKey {
+    Ip(IpAddr),
+    Mac(MacAddress),
+}
+
+impl EndpointKey {
+    fn endpoint(self) -> EventEndpoint {
+        match self {
+            Self::Ip(ip) => EventEndpoint::ip(ip),
+            Self::Mac(mac) => EventEndpoint::mac(mac),
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn truncate_at_char(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 impl Observations {
@@ -125,25 +179,153 @@ impl Observations {
     }
 
     /// Records an operation from the sender of a packet going in `direction` to its receiver.
+    /// `detail` may be built on the stack: a repeat of an operation already recorded (same
+    /// endpoints, protocol, operation and detail) only counts, without allocating.
     pub fn event(
         &mut self,
         flow: &FlowMeta,
         direction: Direction,
         protocol: &'static str,
-        kind: EventKind,
-        detail: impl Into<String>,
+        category: EventCategory,
+        operation: &'static str,
+        detail: impl AsRef<str>,
     ) {
-        if self.events.len() >= MAX_REMEMBERED {
-            return;
+        self.event_with_hash(flow, direction, protocol, category, operation, detail, None);
+    }
+
+    /// [`event`](Self::event) for a transfer, with the SHA-256 (hex) of the transferred content.
+    #[allow(clippy::too_many_arguments)]
+    pub fn event_with_hash(
+        &mut self,
+        flow: &FlowMeta,
+        direction: Direction,
+        protocol: &'static str,
+        category: EventCategory,
+        operation: &'static str,
+        detail: impl AsRef<str>,
+        content_hash: Option<&str>,
+    ) {
+        let op = Operation {
+            protocol,
+            category,
+            operation,
+            detail: detail.as_ref(),
+            content_hash,
+        };
+        self.record_event(
+            EndpointKey::Ip(flow.source(direction).ip()),
+            EndpointKey::Ip(flow.destination(direction).ip()),
+            flow.now,
+            flow.frame,
+            op,
+        );
+    }
+
+    /// Records an operation carried in a link-layer frame (PROFINET DCP, GOOSE), from the
+    /// frame's sender to `dst` (its destination MAC address, often a multicast group).
+    pub fn frame_event(
+        &mut self,
+        frame: &LinkFrame<'_>,
+        protocol: &'static str,
+        category: EventCategory,
+        operation: &'static str,
+        detail: impl AsRef<str>,
+    ) {
+        let op = Operation {
+            protocol,
+            category,
+            operation,
+            detail: detail.as_ref(),
+            content_hash: None,
+        };
+        self.record_event(
+            EndpointKey::Mac(frame.src_mac),
+            EndpointKey::Mac(frame.dst_mac),
+            frame.now,
+            frame.frame,
+            op,
+        );
+    }
+
+    fn record_event(
+        &mut self,
+        src: EndpointKey,
+        dst: EndpointKey,
+        now: Timestamp,
+        frame: u64,
+        op: Operation<'_>,
+    ) {
+        let detail = truncate_at_char(op.detail, MAX_DETAIL_LEN);
+        let mut hasher = FxHasher::default();
+        (src, dst, op.protocol, op.category, op.operation, detail).hash(&mut hasher);
+        op.content_hash.hash(&mut hasher);
+        let fingerprint = hasher.finish();
+        let index = match self.event_index.get(&fingerprint) {
+            Some(&index) => {
+                let event = &mut self.events[index as usize];
+                event.count += 1;
+                event.last_seen = event.last_seen.max(now);
+                event.time = event.time.min(now);
+                index
+            }
+            None if self.events.len() < MAX_EVENTS => {
+                let index = self.events.len() as u32;
+                self.event_index.insert(fingerprint, index);
+                self.events.push(Event {
+                    time: now,
+                    last_seen: now,
+                    count: 1,
+                    src: src.endpoint(),
+                    dst: dst.endpoint(),
+                    protocol: Cow::Borrowed(op.protocol),
+                    category: op.category,
+                    operation: Cow::Borrowed(op.operation),
+                    detail: detail.to_owned(),
+                    content_hash: op.content_hash.map(str::to_owned),
+                });
+                index
+            }
+            None => {
+                self.events_dropped += 1;
+                return;
+            }
+        };
+        if let Some(log) = self.event_log.as_mut() {
+            log.push((frame, index));
         }
-        self.events.push(Event {
-            time: flow.now,
-            src: flow.source(direction).ip(),
-            dst: flow.destination(direction).ip(),
-            protocol: protocol.to_owned(),
-            kind,
-            detail: detail.into(),
-        });
+    }
+
+    /// Starts recording, for every event occurrence, the frame it came from (for tests that
+    /// compare operations frame by frame with other dissectors).
+    pub fn keep_event_log(&mut self) {
+        self.event_log.get_or_insert_with(Vec::new);
+    }
+
+    /// The events recorded so far (each distinct operation once, with its count).
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Distinct events not recorded because [`MAX_EVENTS`] were already kept.
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
+    }
+
+    /// Takes the recorded events (without the per-frame log), starting afresh.
+    pub fn drain_events(&mut self) -> std::vec::IntoIter<Event> {
+        self.take_events().0.into_iter()
+    }
+
+    /// Takes the recorded events and the per-frame log (frame number, index into the events),
+    /// starting afresh.
+    pub fn take_events(&mut self) -> (Vec<Event>, Vec<(u64, u32)>) {
+        self.event_index = HashMap::default();
+        let log = self
+            .event_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        (std::mem::take(&mut self.events), log)
     }
 
     /// The facts recorded since the last drain.
@@ -151,24 +333,14 @@ impl Observations {
         &self.facts
     }
 
-    /// The events recorded since the last drain.
-    pub fn events(&self) -> &[Event] {
-        &self.events
-    }
-
-    /// Whether nothing was recorded since the last drain.
+    /// Whether no fact was recorded since the last drain.
     pub fn is_empty(&self) -> bool {
-        self.facts.is_empty() && self.events.is_empty()
+        self.facts.is_empty()
     }
 
     /// Takes the recorded facts, keeping the buffer's capacity.
     pub fn drain_facts(&mut self) -> std::vec::Drain<'_, Fact> {
         self.facts.drain(..)
-    }
-
-    /// Takes the recorded events, keeping the buffer's capacity.
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
-        self.events.drain(..)
     }
 }
 

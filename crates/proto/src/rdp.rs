@@ -3,7 +3,7 @@ RDP connection setup (MS-RDPBCGR §1.3.1.1): the X.224 Connection Request and Co
 negotiate the security protocol, then either a TLS handshake or, with Standard RDP Security,
 the MCS Connect Initial and Response that carry the client's name and the server's certificate.
 
-- Connection Request with `Cookie: mstshash=<name>` → an [`Auth`](EventKind::Auth) event
+- Connection Request with `Cookie: mstshash=<name>` → an [`Auth`](EventCategory::Authentication) event
   ("RDP connection request, cookie user <name>"): the cookie names the user logging in, which
   is an operation, not a property of the device.
 - Connection Confirm → a [`Service`](Attribute::Service) fact on the server naming the security
@@ -23,7 +23,7 @@ carrying an X.224 Connection Request with an RDP cookie or negotiation request.
 
 use std::fmt;
 
-use ironward_model::{Attribute, EventKind, Source};
+use ironward_model::{Attribute, EventCategory, Source};
 
 use crate::observations::clean_value;
 use crate::session::{Direction, FlowMeta, StreamChunk, Transport};
@@ -520,7 +520,8 @@ impl RdpDissector {
                             flow,
                             direction,
                             "rdp",
-                            EventKind::Auth,
+                            EventCategory::Authentication,
+                            "login",
                             format!("RDP connection request, cookie user {user}"),
                         );
                     }
@@ -819,13 +820,13 @@ mod tests {
                 piece,
             );
             assert_eq!(events.len(), 1, "pieces of {piece}");
-            assert_eq!(events[0].kind, EventKind::Auth);
+            assert_eq!(events[0].category, EventCategory::Authentication);
             assert_eq!(
                 events[0].detail,
                 "RDP connection request, cookie user JOHN-PC"
             );
             assert_eq!(
-                events[0].src,
+                events[0].src.ip.unwrap(),
                 "192.168.1.1".parse::<std::net::IpAddr>().unwrap()
             );
             assert_eq!(

@@ -13,7 +13,7 @@
 //! client's version (→ user agent). Finding: VNC without authentication when security type None
 //! is offered and chosen, or imposed by a 3.3 server. Event: the SecurityResult.
 
-use ironward_model::{Attribute, EventKind, Finding, Source};
+use ironward_model::{Attribute, EventCategory, Finding, Source};
 
 use crate::ntlmssp::SliceWriter;
 use crate::{
@@ -395,7 +395,8 @@ impl RfbDissector {
                                 flow,
                                 Direction::ClientToServer,
                                 "rfb",
-                                EventKind::Auth,
+                                EventCategory::Authentication,
+                                "login",
                                 "VNC session opened without authentication (none)",
                             );
                             Ok((0, ServerStage::ServerInit))
@@ -435,7 +436,8 @@ impl RfbDissector {
                         flow,
                         Direction::ClientToServer,
                         "rfb",
-                        EventKind::Auth,
+                        EventCategory::Authentication,
+                        "login",
                         detail,
                     );
                     if result == 0 {

@@ -8,7 +8,7 @@
 //! [`HttpBasicCleartext`](ironward_model::Finding::HttpBasicCleartext) on the server (credentials
 //! cross the network in clear text). Credentials themselves are never kept. A request with
 //! credentials and the response accepting or rejecting them make one
-//! [`Auth`](ironward_model::EventKind::Auth) event (`RTSP Digest authentication failed`).
+//! [`Auth`](ironward_model::EventCategory::Authentication) event (`RTSP Digest authentication failed`).
 //!
 //! Stream handling is shared with [`sip`](crate::sip) through [`MessageStream`]: message heads
 //! are read in place from each chunk (copied only when a head is split across chunks, at most
@@ -16,7 +16,7 @@
 //! stops being read after [`MAX_MESSAGES`] messages, on a gap, or once it turns into
 //! interleaved binary media (`$` framing after `PLAY`).
 
-use ironward_model::{Attribute, DeviceKey, EventKind, Finding, Source, Timestamp};
+use ironward_model::{Attribute, DeviceKey, EventCategory, Finding, Source, Timestamp};
 
 use crate::dissector::{Dissector, DissectorFactory, DissectorRegistry};
 use crate::observations::Observations;
@@ -416,7 +416,7 @@ pub struct RtspDissector {
 
 impl RtspDissector {
     /// Follows authentication attempts: a request with credentials, then the response that
-    /// accepts or rejects them, reported as one [`Auth`](EventKind::Auth) event from the client.
+    /// accepts or rejects them, reported as one [`Auth`](EventCategory::Authentication) event from the client.
     fn follow_auth(
         pending: &mut Option<(AuthScheme, Direction)>,
         message: &Message<'_>,
@@ -448,7 +448,14 @@ impl RtspDissector {
                     (AuthScheme::Other, Some(false)) => "RTSP authentication failed",
                     (_, None) => return,
                 };
-                out.event(flow, request_direction, "rtsp", EventKind::Auth, detail);
+                out.event(
+                    flow,
+                    request_direction,
+                    "rtsp",
+                    EventCategory::Authentication,
+                    "login",
+                    detail,
+                );
             }
         }
     }
@@ -644,10 +651,10 @@ Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
         // The DESCRIBE with Basic credentials was accepted: one event, from the client.
         let events = run(1000).1;
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, EventKind::Auth);
+        assert_eq!(events[0].category, EventCategory::Authentication);
         assert_eq!(events[0].detail, "RTSP Basic authentication succeeded");
-        assert_eq!(events[0].src, flow.client.ip());
-        assert_eq!(events[0].dst, flow.server.ip());
+        assert_eq!(events[0].src.ip, Some(flow.client.ip()));
+        assert_eq!(events[0].dst.ip, Some(flow.server.ip()));
     }
 
     #[test]
@@ -681,13 +688,11 @@ Date:  Tue, Mar 05 2024 10:12:44 GMT\r\n\
             attempt,
             b"RTSP/1.0 454 Session Not Found\r\nCSeq: 8\r\n\r\n",
         );
-        let details: Vec<_> = out.drain_events().map(|e| e.detail).collect();
+        // Repeats of one operation aggregate into one event with a count.
+        let details: Vec<_> = out.drain_events().map(|e| (e.detail, e.count)).collect();
         assert_eq!(
             details,
-            [
-                "RTSP Digest authentication failed",
-                "RTSP Digest authentication failed"
-            ]
+            [("RTSP Digest authentication failed".to_owned(), 2)]
         );
         assert!(out.drain_facts().all(|f| f.attribute != Attribute::Finding));
     }

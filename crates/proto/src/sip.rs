@@ -13,13 +13,13 @@
 //! CUCM originate their own messages, with their own headers.)
 //!
 //! A request with credentials (`Authorization`, `Proxy-Authorization`) and the final response
-//! with its `CSeq` make one [`Auth`](ironward_model::EventKind::Auth) event.
+//! with its `CSeq` make one [`Auth`](ironward_model::EventCategory::Authentication) event.
 //!
 //! UDP datagrams are single messages; TCP streams are read with the bounded
 //! [`MessageStream`](crate::rtsp) shared with RTSP, bodies skipped by `Content-Length` (or its
 //! compact form `l`).
 
-use ironward_model::{Attribute, DeviceKey, EventKind, Source, Timestamp};
+use ironward_model::{Attribute, DeviceKey, EventCategory, Source, Timestamp};
 
 use crate::dissector::{Dissector, DissectorFactory, DissectorRegistry};
 use crate::observations::Observations;
@@ -270,7 +270,7 @@ impl SipDissector {
 
 /// Follows authentication attempts: a request with credentials (a REGISTER answering a
 /// challenge, typically) and the final response with the same `CSeq`, reported as one
-/// [`Auth`](EventKind::Auth) event from the requester (`SIP REGISTER Digest authentication
+/// [`Auth`](EventCategory::Authentication) event from the requester (`SIP REGISTER Digest authentication
 /// failed`: repeated failures are how SIP scanners guessing passwords show).
 fn follow_auth(
     pending: &mut Option<PendingAuth>,
@@ -326,7 +326,14 @@ fn follow_auth(
                 "SIP {}{scheme} authentication {outcome}",
                 String::from_utf8_lossy(attempt.method())
             );
-            out.event(flow, attempt.direction, "sip", EventKind::Auth, detail);
+            out.event(
+                flow,
+                attempt.direction,
+                "sip",
+                EventCategory::Authentication,
+                "login",
+                detail,
+            );
         }
     }
 }
@@ -523,9 +530,11 @@ Content-Length: 0\r\n\
                 "SIP REGISTER Digest authentication succeeded"
             ]
         );
-        assert!(events.iter().all(|e| e.kind == EventKind::Auth
-            && e.src == flow.client.ip()
-            && e.dst == flow.server.ip()));
+        assert!(events
+            .iter()
+            .all(|e| e.category == EventCategory::Authentication
+                && e.src.ip == Some(flow.client.ip())
+                && e.dst.ip == Some(flow.server.ip())));
         assert_eq!(parse_cseq(b"101 REGISTER"), Some((101, &b"REGISTER"[..])));
         assert_eq!(parse_cseq(b"99999999999 REGISTER"), None);
         assert_eq!(parse_cseq(b"1"), None);

@@ -22,7 +22,7 @@
 //!
 //! Event: the session setup's outcome, with the NTLM user (`DOMAIN\user`) when one was sent.
 
-use ironward_model::{Attribute, EventKind, Finding, Source};
+use ironward_model::{Attribute, EventCategory, Finding, Source};
 
 use crate::framing::{self, Framed, Side};
 use crate::ntlmssp::{self, Text};
@@ -851,7 +851,8 @@ impl SmbDissector {
             flow,
             Direction::ClientToServer,
             "smb",
-            EventKind::Auth,
+            EventCategory::Authentication,
+            "login",
             detail,
         );
         // What follows is file traffic (often encrypted): stop reading this flow.

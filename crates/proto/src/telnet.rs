@@ -7,7 +7,7 @@
 //!
 //! Nothing the client types is kept: its text is never looked at, only its option negotiation.
 
-use ironward_model::{Attribute, EventKind, Finding, Source};
+use ironward_model::{Attribute, EventCategory, Finding, Source};
 
 use crate::dissector::{Dissector, DissectorFactory, DissectorRegistry};
 use crate::observations::Observations;
@@ -446,7 +446,14 @@ impl Session {
             "Telnet login failed"
         };
         let client_direction = self.server_direction.reverse();
-        out.event(flow, client_direction, "telnet", EventKind::Auth, detail);
+        out.event(
+            flow,
+            client_direction,
+            "telnet",
+            EventCategory::Authentication,
+            "login",
+            detail,
+        );
         if succeeded {
             self.login = Login::Done;
             self.report_banner(flow, out);
@@ -819,7 +826,7 @@ X-DISPLAY-LOCATION,ENCRYPT,ENVIRON,ECHO"
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].detail, "Telnet login succeeded");
         assert_eq!(
-            events[0].src,
+            events[0].src.ip.unwrap(),
             "192.168.0.2".parse::<std::net::IpAddr>().unwrap()
         );
         // Neither the user name nor the password appears anywhere.

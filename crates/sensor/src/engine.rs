@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ironward_model::{
-    AnalysisReport, Attribute, Connection, Device, DeviceKey, Event, Fact, MacAddress, Protocols,
-    Service, Stats, Timestamp,
+    AnalysisReport, Attribute, Connection, Device, DeviceKey, Event, EventEndpoint, Fact,
+    MacAddress, Protocols, Service, Stats, Timestamp,
 };
 use ironward_proto::{FlowMeta, LinkFrame};
 use ironward_wire::{
@@ -24,7 +24,9 @@ use crate::dissect::{Dissector, DissectorRegistry, Observations};
 use crate::flow::{
     Direction, EndReason, FlowConfig, FlowHandler, FlowInfo, FlowTable, PacketMeta, TcpState,
 };
-use crate::observe::{is_host_address, FlowEndpoints, ObservedDevice, Observer, MAX_ENTRIES};
+use crate::observe::{
+    is_host_address, DeviceMap, FlowEndpoints, ObservedDevice, Observer, MAX_ENTRIES,
+};
 use crate::reassembly::StreamChunk;
 use crate::services::{ip_proto, protocol_for_port};
 
@@ -41,13 +43,13 @@ pub struct EngineConfig {
     /// Keep a record of every finished flow in [`Analysis::flows`] (for tests and exports;
     /// costs memory proportional to the number of flows).
     pub keep_flow_records: bool,
-    /// Keep every fact the dissectors report, with the number of the frame that produced it, in
-    /// [`Analysis::facts`] (for conformance tests).
+    /// Keep every fact the dissectors report, and every occurrence of an event, with the number
+    /// of the frame that produced it, in [`Analysis::facts`] and [`Analysis::event_log`] (for
+    /// conformance tests).
     pub keep_fact_log: bool,
 }
 
-/// Most events kept for the report; later ones are counted in `observations_dropped`.
-pub const MAX_EVENTS: usize = 100_000;
+pub use ironward_proto::observations::MAX_EVENTS;
 
 /// A finished flow, as kept when [`EngineConfig::keep_flow_records`] is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,9 @@ pub struct Analysis {
     pub arp_senders: Vec<(MacAddr, std::net::Ipv4Addr)>,
     /// Every fact reported by a dissector with its frame number, when requested.
     pub facts: Vec<(u64, Fact)>,
+    /// Every occurrence of an event with its frame number, when requested (the event as in
+    /// the report: aggregated, with its final count).
+    pub event_log: Vec<(u64, Event)>,
 }
 
 /// A flow's dissector: not chosen until the flow's first payload, then one or none.
@@ -140,8 +145,6 @@ struct ConnectionEntry {
 struct Inventory {
     observer: Observer,
     observations: Observations,
-    events: Vec<Event>,
-    events_dropped: u64,
     fact_log: Option<Vec<(u64, Fact)>>,
     /// Connections in first-seen order, with where each sits in `connections` by key. A vector
     /// plus a small index (rather than one map of the aggregates) lets the end of the analysis
@@ -171,13 +174,6 @@ impl Inventory {
                 log.push((frame, fact.clone()));
             }
             self.observer.fact(fact);
-        }
-        for event in self.observations.drain_events() {
-            if self.events.len() < MAX_EVENTS {
-                self.events.push(event);
-            } else {
-                self.events_dropped += 1;
-            }
         }
     }
 }
@@ -440,6 +436,13 @@ impl Engine {
             inv: Inventory {
                 flow_records: config.keep_flow_records.then(Vec::new),
                 fact_log: config.keep_fact_log.then(Vec::new),
+                observations: {
+                    let mut observations = Observations::default();
+                    if config.keep_fact_log {
+                        observations.keep_event_log();
+                    }
+                    observations
+                },
                 ..Inventory::default()
             },
             counters: Counters::default(),
@@ -632,17 +635,18 @@ impl Engine {
                     self.inv.observer.saw_mac(mac, ts);
                     let frame = LinkFrame {
                         src_mac: MacAddress(mac.0),
+                        dst_mac: MacAddress(current.dst_mac.unwrap_or(MacAddr::ZERO).0),
+                        vlan: link.vlans.outer,
                         ethertype,
                         snap_oui: link.llc.and_then(|llc| llc.snap).map(|snap| snap.oui),
                         payload,
                         now: Timestamp(ts),
                         frame: current.frame,
                     };
-                    if self
-                        .registry
-                        .on_frame(&frame, &mut self.inv.observations)
-                        .is_some()
+                    if let Some(protocol) =
+                        self.registry.on_frame(&frame, &mut self.inv.observations)
                     {
+                        self.inv.observer.saw_frame_protocol(mac, protocol);
                         self.inv.collect(current.frame);
                     }
                 }
@@ -784,6 +788,7 @@ impl Engine {
             flows: rest.flows,
             arp_senders: rest.arp_senders,
             facts: rest.facts,
+            event_log: rest.event_log,
         }
     }
 
@@ -813,8 +818,9 @@ impl Engine {
         });
         self.defrag = Defragmenter::new(DefragConfig::default());
         let arp_senders = self.inv.observer.arp_senders();
-        let observations_dropped =
-            self.inv.observer.dropped() + self.inv.connections_dropped + self.inv.events_dropped;
+        let observations_dropped = self.inv.observer.dropped()
+            + self.inv.connections_dropped
+            + self.inv.observations.events_dropped();
         let mut map = std::mem::take(&mut self.inv.observer).devices();
 
         // Resolve both ends of every connection while all devices are known; record on each
@@ -834,10 +840,16 @@ impl Engine {
                 (acc.protocol, a.and_then(|a| map.devices.get_mut(&a)))
             {
                 device.client_protocols.push(name);
+                if ironward_intel::behaviour::is_ot_protocol(name) && acc.answered {
+                    device.behaviour.ot_servers += 1;
+                }
             }
             if let (Some(device), true) = (b.and_then(|b| map.devices.get_mut(&b)), acc.answered) {
                 if let Some(name) = acc.protocol {
                     device.server_protocols.push(name);
+                    if ironward_intel::behaviour::is_ot_protocol(name) {
+                        device.behaviour.ot_clients += 1;
+                    }
                 }
                 if let (Some(port), ip_proto::TCP | ip_proto::UDP) = (port, protocol) {
                     device.offered.push((protocol, port, acc.protocol));
@@ -850,6 +862,22 @@ impl Engine {
             let ((xc, xs, xp, xport), (yc, ys, yp, yport)) = (x.key, y.key);
             (x.client, x.server, xp, xport, xc, xs).cmp(&(y.client, y.server, yp, yport, yc, ys))
         });
+
+        // Name the devices at both ends of every event, and record on each device what kinds
+        // of operations it performed and answered (its behaviour, for roles).
+        let (mut events, event_log) = self.inv.observations.take_events();
+        for event in &mut events {
+            let src = resolve_endpoint(&map, &event.src);
+            let dst = resolve_endpoint(&map, &event.dst);
+            if let Some(device) = src.and_then(|k| map.devices.get_mut(&k)) {
+                device.behaviour.performed(&event.protocol, event.category);
+            }
+            if let Some(device) = dst.and_then(|k| map.devices.get_mut(&k)) {
+                device.behaviour.answered(event.category);
+            }
+            event.src.device = src.map(|k| k.id());
+            event.dst.device = dst.map(|k| k.id());
+        }
 
         // Addresses are resolved: only the devices themselves are needed from here on.
         map.owner = HashMap::new();
@@ -876,7 +904,11 @@ impl Engine {
             })?;
         }
 
-        for event in std::mem::take(&mut self.inv.events) {
+        let event_log = event_log
+            .into_iter()
+            .filter_map(|(frame, index)| Some((frame, events.get(index as usize)?.clone())))
+            .collect();
+        for event in events {
             sink.event(event)?;
         }
 
@@ -909,8 +941,18 @@ impl Engine {
             flows: self.inv.flow_records.unwrap_or_default(),
             arp_senders,
             facts: self.inv.fact_log.unwrap_or_default(),
+            event_log,
         })
     }
+}
+
+/// The device at one end of an event: the owner of its IP address, or the device with its MAC.
+fn resolve_endpoint(map: &DeviceMap, endpoint: &EventEndpoint) -> Option<DeviceKey> {
+    if let Some(ip) = endpoint.ip {
+        return map.resolve(ip, None);
+    }
+    let key = DeviceKey::Mac(endpoint.mac?);
+    map.devices.contains_key(&key).then_some(key)
 }
 
 /// Builds a reported device from what the observer resolved and what its connections showed:
@@ -920,16 +962,41 @@ fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
     let mut client = std::mem::take(&mut observed.client_protocols);
     let mut server = std::mem::take(&mut observed.server_protocols);
     let mut offered = std::mem::take(&mut observed.offered);
-    client.sort_unstable();
-    client.dedup();
-    server.sort_unstable();
-    server.dedup();
+    let mut frames = std::mem::take(&mut observed.frame_protocols);
+    for list in [&mut client, &mut server, &mut frames] {
+        list.sort_unstable();
+        list.dedup();
+    }
     offered.sort_unstable();
     offered.dedup();
-    let derived = match ironward_intel::builtin_rules() {
-        Ok(rules) => ironward_intel::classify(rules, &observed.facts, &server, &client),
+    let protocols = ironward_intel::behaviour::Protocols {
+        serves: &server,
+        uses: &client,
+        frames: &frames,
+    };
+    // The role behaviour shows is a fact the rules build on (a controller role names a PLC).
+    let role = ironward_intel::infer_role(&observed.behaviour, protocols);
+    let latest = Timestamp(observed.last_seen_ns);
+    let mut derived = match ironward_intel::builtin_rules() {
+        Ok(rules) => {
+            let mut facts = observed.facts.clone();
+            if let Some(role) = &role {
+                let mut fact = Fact::new(
+                    key,
+                    Attribute::Role,
+                    role.value.clone(),
+                    role.source,
+                    latest,
+                );
+                fact.confidence = role.confidence;
+                facts.push(fact);
+            }
+            let uses: Vec<&str> = client.iter().chain(&frames).copied().collect();
+            ironward_intel::classify(rules, &facts, &server, &uses)
+        }
         Err(_) => Vec::new(),
     };
+    derived.extend(role);
     let identity = ironward_intel::resolve(&observed.facts, &derived);
     let value = |attribute| identity.values.get(&attribute).cloned();
     let mut hostnames: Vec<String> = observed
@@ -940,6 +1007,19 @@ fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
         .collect();
     hostnames.sort();
     hostnames.dedup();
+    let local = observed.mac.is_some()
+        || observed.ips.iter().any(|ip| match ip {
+            IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+            IpAddr::V6(v6) => {
+                (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        });
+    let purdue = ironward_intel::purdue_level(
+        identity.values.get(&Attribute::Role).map(String::as_str),
+        identity.values.get(&Attribute::Type).map(String::as_str),
+        protocols,
+        local,
+    );
     Device {
         id: key.id(),
         mac: observed.mac,
@@ -952,6 +1032,9 @@ fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
         firmware: value(Attribute::Firmware),
         serial: value(Attribute::Serial),
         os: value(Attribute::Os),
+        state: value(Attribute::State),
+        purdue_level: purdue.as_ref().map(|p| p.level),
+        purdue_reason: purdue.map(|p| p.reason),
         protocols: Protocols {
             client: client.into_iter().map(str::to_owned).collect(),
             server: server.into_iter().map(str::to_owned).collect(),
@@ -1027,6 +1110,9 @@ pub struct Finished {
     /// Every fact reported by a dissector with its frame number, when
     /// [`EngineConfig::keep_fact_log`] was set.
     pub facts: Vec<(u64, Fact)>,
+    /// Every occurrence of an event with its frame number, when
+    /// [`EngineConfig::keep_fact_log`] was set.
+    pub event_log: Vec<(u64, Event)>,
 }
 
 /// The network-layer facts the flow table needs, for a frame or a reassembled datagram.

@@ -140,6 +140,10 @@ pub struct Observer {
     /// non-IP frames (IEC 61850 sampled values, GOOSE, PROFINET) repeat one sender thousands of
     /// times a second, and one map update per run of frames is enough.
     pending: Option<PendingMac>,
+    /// Link-layer protocols each MAC sent (frames a frame dissector claimed).
+    frame_protocols: HashMap<MacAddr, Vec<&'static str>>,
+    /// The last (sender, protocol) recorded, to skip the map for streams of one publisher.
+    last_frame_protocol: Option<(MacAddr, &'static str)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +196,26 @@ impl Observer {
             dropped: 0,
             limit,
             pending: None,
+            frame_protocols: HashMap::new(),
+            last_frame_protocol: None,
+        }
+    }
+
+    /// `mac` sent a frame of a link-layer protocol (GOOSE, PROFINET DCP, LLDP).
+    pub fn saw_frame_protocol(&mut self, mac: MacAddr, protocol: &'static str) {
+        if self.last_frame_protocol == Some((mac, protocol)) {
+            return;
+        }
+        self.last_frame_protocol = Some((mac, protocol));
+        if let Some(list) = bounded_entry(
+            &mut self.frame_protocols,
+            mac,
+            self.limit,
+            &mut self.dropped,
+        ) {
+            if !list.contains(&protocol) && list.len() < 16 {
+                list.push(protocol);
+            }
         }
     }
 
@@ -470,6 +494,9 @@ impl Observer {
             let key = DeviceKey::Mac(to_model(mac));
             let mut device = ObservedDevice::new(key, Some(to_model(mac)));
             device.widen(record.first_seen, record.last_seen);
+            if let Some(protocols) = self.frame_protocols.remove(&mac) {
+                device.frame_protocols = protocols;
+            }
             let seen = Timestamp(record.last_seen);
             if let Some(vendor) = oui::vendor(mac) {
                 device
@@ -602,6 +629,10 @@ pub struct ObservedDevice {
     pub server_protocols: Vec<&'static str>,
     /// Services it offered: IP protocol, port, protocol name.
     pub offered: Vec<(u8, u16, Option<&'static str>)>,
+    /// Link-layer protocols it sent (LLDP, PROFINET DCP, GOOSE), deduplicated.
+    pub frame_protocols: Vec<&'static str>,
+    /// What it did (filled by the engine from events and connections).
+    pub behaviour: ironward_intel::Behaviour,
 }
 
 impl ObservedDevice {
@@ -618,6 +649,8 @@ impl ObservedDevice {
             client_protocols: Vec::new(),
             server_protocols: Vec::new(),
             offered: Vec::new(),
+            frame_protocols: Vec::new(),
+            behaviour: ironward_intel::Behaviour::default(),
         }
     }
 

@@ -30,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 
-use ironward_model::{Attribute, DeviceKey, Event, EventKind, Fact, Finding, Source};
+use ironward_model::{Attribute, DeviceKey, Event, EventCategory, Fact, Finding, Source};
 use ironward_sensor::capture::{self, PcapConfig, PcapWriter};
 use ironward_sensor::engine::{Engine, EngineConfig};
 use ironward_wire::build::{self, Ip, L4};
@@ -450,7 +450,7 @@ fn check_ftp(
     let ours: Vec<_> = events
         .iter()
         .filter(|e| e.protocol == "ftp")
-        .inspect(|e| assert_eq!(e.kind, EventKind::Auth))
+        .inspect(|e| assert_eq!(e.category, EventCategory::Authentication))
         .map(|e| e.detail.clone())
         .collect();
     assert_eq!(ours, logins, "{name}: login events");
@@ -667,7 +667,7 @@ fn check_telnet(
     let ours: Vec<_> = events
         .iter()
         .filter(|e| e.protocol == "telnet")
-        .inspect(|e| assert_eq!(e.kind, EventKind::Auth))
+        .inspect(|e| assert_eq!(e.category, EventCategory::Authentication))
         .map(|e| e.detail.clone())
         .collect();
     assert_eq!(ours, logins, "{name}: login events");

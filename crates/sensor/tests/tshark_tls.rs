@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use ironward_model::{Attribute, DeviceKey, EventKind, Fact, Finding, Source};
+use ironward_model::{Attribute, DeviceKey, EventCategory, Fact, Finding, Source};
 use ironward_proto::observations::clean_value;
 use ironward_sensor::capture;
 use ironward_sensor::engine::{Analysis, Engine, EngineConfig};
@@ -649,8 +649,8 @@ fn rdp_facts_and_events_match_tshark() {
     assert_eq!(events.len(), 1, "{events:?}");
     let (time, client, user) = &cookies[0];
     let event = events[0];
-    assert_eq!(event.kind, EventKind::Auth);
-    assert_eq!(DeviceKey::Ip(event.src), *client);
+    assert_eq!(event.category, EventCategory::Authentication);
+    assert_eq!(DeviceKey::Ip(event.src.ip.unwrap()), *client);
     assert_eq!(
         event.detail,
         format!("RDP connection request, cookie user {user}")

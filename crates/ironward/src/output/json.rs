@@ -270,6 +270,9 @@ mod tests {
             firmware: None,
             serial: None,
             os: None,
+            state: Some("run".to_owned()),
+            purdue_level: Some(1),
+            purdue_reason: Some("controller: basic control".to_owned()),
             protocols: Protocols {
                 client: vec![],
                 server: vec!["modbus".to_owned()],
