@@ -9,7 +9,9 @@ parser is bounded in time and memory and never panics on hostile input.
 [`registry`] builds the registry of every dissector, in the order they are tried.
 */
 
+pub mod ber;
 pub mod cdp;
+pub mod cotp;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod dissector;

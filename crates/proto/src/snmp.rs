@@ -29,7 +29,7 @@
 //! Never stored: the community string (only compared with the table of defaults), the v3 user
 //! name, authentication and privacy parameters.
 
-pub mod ber;
+pub use crate::ber;
 pub mod enterprises;
 
 use std::fmt;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use ironward_model::Fact;
+use ironward_model::{Event, Fact};
 use ironward_sensor::capture;
 use ironward_sensor::dissect::{
     Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, Transport,
@@ -110,6 +110,20 @@ pub fn shared_capture(relative: &str) -> Option<PathBuf> {
 /// Every fact the sensor's dissectors reported for a capture, with the number of the frame that
 /// produced it (1-based, as tshark numbers frames). Flows never time out, as in tshark.
 pub fn fact_log(path: &Path) -> Vec<(u64, Fact)> {
+    logged_analysis(path).facts
+}
+
+/// Every occurrence of an event the dissectors reported for a capture, with the number of the
+/// frame that produced it (the event as in the report, aggregated: its `count` is the total).
+#[allow(dead_code)]
+pub fn event_log(path: &Path) -> Vec<(u64, Event)> {
+    logged_analysis(path).event_log
+}
+
+/// The analysis of a capture with fact and event logs kept, flows never timing out (as in
+/// tshark).
+#[allow(dead_code)]
+pub fn logged_analysis(path: &Path) -> Analysis {
     let mut config = EngineConfig {
         keep_fact_log: true,
         ..EngineConfig::default()
@@ -124,7 +138,7 @@ pub fn fact_log(path: &Path) -> Vec<(u64, Fact)> {
     while let Some(frame) = reader.next_frame() {
         engine.process(&frame);
     }
-    engine.finish().facts
+    engine.finish()
 }
 
 /// tshark's fields for every frame matching `filter`: (frame number, one string per field;
