@@ -40,7 +40,7 @@ pub fn protocol_for_port(ip_protocol: u8, port: u16) -> Option<&'static str> {
         161 | 162 if udp => "snmp",
         389 => "ldap",
         443 | 8443 if tcp => "tls",
-        502 if tcp => "modbus",
+        502 => "modbus",
         514 if udp => "syslog",
         546 | 547 if udp => "dhcpv6",
         789 if tcp => "redlion",
@@ -49,23 +49,26 @@ pub fn protocol_for_port(ip_protocol: u8, port: u16) -> Option<&'static str> {
         1900 if udp => "ssdp",
         1911 if tcp => "fox",
         1962 if tcp => "pcworx",
-        2222 if udp => "enip-io",
+        2222 if udp => "cip_io",
+        2455 if tcp => "codesys",
+        1217 if tcp => "codesys",
+        11740 if tcp => "codesys",
         2404 if tcp => "iec104",
         3389 if tcp => "rdp",
         4000 if udp => "c37118",
         4712 | 4713 if tcp => "c37118",
         4840 if tcp => "opcua",
         5007 if tcp => "melsec",
-        5094 if tcp => "hart-ip",
+        5094 => "hart_ip",
         5353 if udp => "mdns",
         5355 if udp => "llmnr",
         5683 if udp => "coap",
         5900..=5903 if tcp => "rfb",
         8883 if tcp => "mqtt-tls",
-        9600 => "omron-fins",
-        18245 | 18246 if tcp => "gesrtp",
+        9600 => "fins",
+        18245 | 18246 if tcp => "srtp",
         20000 => "dnp3",
-        34962..=34964 if udp => "profinet",
+        34962..=34964 if udp => "pn_io",
         44818 => "enip",
         47808 if udp => "bacnet",
         48898 if tcp => "ads",
@@ -105,7 +108,7 @@ mod tests {
         assert_eq!(protocol_for_port(ip_proto::TCP, 502), Some("modbus"));
         assert_eq!(protocol_for_port(ip_proto::TCP, 44818), Some("enip"));
         assert_eq!(protocol_for_port(ip_proto::UDP, 47808), Some("bacnet"));
-        assert_eq!(protocol_for_port(ip_proto::UDP, 502), None);
+        assert_eq!(protocol_for_port(ip_proto::UDP, 502), Some("modbus"));
     }
 
     #[test]
