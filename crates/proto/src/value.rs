@@ -27,6 +27,15 @@ impl<const N: usize> ValueBuf<N> {
         &self.buf[..self.len]
     }
 
+    /// The text written so far (up to the last whole character, when a cut split one).
+    pub fn as_str(&self) -> &str {
+        let bytes = self.as_bytes();
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        }
+    }
+
     /// Forgets what was written.
     pub fn clear(&mut self) {
         self.len = 0;
