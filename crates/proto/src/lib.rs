@@ -20,9 +20,11 @@ mod framing;
 pub mod ftp;
 pub mod http;
 pub mod ipp;
+pub mod iso_tsap;
 pub mod lldp;
 pub mod llmnr;
 pub mod mdns;
+pub mod mms;
 pub mod mqtt;
 pub mod nbns;
 pub mod ntlmssp;
@@ -32,6 +34,8 @@ pub mod pjl;
 pub mod rdp;
 pub mod rfb;
 pub mod rtsp;
+pub mod s7comm;
+pub mod s7comm_plus;
 pub mod session;
 pub mod sip;
 pub mod smb;
@@ -74,6 +78,8 @@ pub fn registry() -> DissectorRegistry {
     ssdp::register(&mut registry);
     snmp::register(&mut registry);
     ntp::register(&mut registry);
+    // Industrial protocols.
+    iso_tsap::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
