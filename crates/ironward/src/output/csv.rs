@@ -8,7 +8,7 @@ use ironward_model::AnalysisReport;
 
 use super::join;
 
-/// Writes `devices.csv` and `connections.csv` into `dir` (created if missing). List-valued
+/// Writes `devices.csv`, `connections.csv` and `events.csv` into `dir` (created if missing). List-valued
 /// columns are joined with `;`.
 pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -27,6 +27,8 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
         "firmware",
         "serial",
         "os",
+        "state",
+        "purdue_level",
         "client_protocols",
         "server_protocols",
         "services",
@@ -55,6 +57,8 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
             d.firmware.as_deref().unwrap_or(""),
             d.serial.as_deref().unwrap_or(""),
             d.os.as_deref().unwrap_or(""),
+            d.state.as_deref().unwrap_or(""),
+            &d.purdue_level.map(|l| l.to_string()).unwrap_or_default(),
             &d.protocols.client.join(";"),
             &d.protocols.server.join(";"),
             &services.join(";"),
@@ -99,5 +103,45 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
         ])?;
     }
     connections.flush()?;
+
+    let events_path = dir.join("events.csv");
+    let mut events = csv::Writer::from_path(&events_path)
+        .with_context(|| format!("creating {}", events_path.display()))?;
+    events.write_record([
+        "time",
+        "last_seen",
+        "count",
+        "src_device",
+        "src",
+        "dst_device",
+        "dst",
+        "protocol",
+        "category",
+        "operation",
+        "detail",
+        "content_hash",
+    ])?;
+    let address = |e: &ironward_model::EventEndpoint| match (e.ip, e.mac) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(mac)) => mac.to_string(),
+        (None, None) => String::new(),
+    };
+    for e in &report.events {
+        events.write_record([
+            &e.time.to_rfc3339(),
+            &e.last_seen.to_rfc3339(),
+            &e.count.to_string(),
+            e.src.device.as_ref().map(|id| id.0.as_str()).unwrap_or(""),
+            &address(&e.src),
+            e.dst.device.as_ref().map(|id| id.0.as_str()).unwrap_or(""),
+            &address(&e.dst),
+            &e.protocol,
+            e.category.as_str(),
+            &e.operation,
+            &e.detail,
+            e.content_hash.as_deref().unwrap_or(""),
+        ])?;
+    }
+    events.flush()?;
     Ok(())
 }

@@ -3,12 +3,18 @@
 use std::io::Write;
 
 use comfy_table::{presets, ContentArrangement, Table};
-use ironward_model::{AnalysisReport, Device};
+use ironward_model::{AnalysisReport, Device, EventCategory, EventEndpoint};
 
 use super::join;
 
 /// Connections shown in the table, busiest first; the JSON and CSV outputs have all of them.
 const MAX_CONNECTIONS_SHOWN: usize = 50;
+
+/// Operations shown in the table, most consequential first; the JSON and CSV outputs have all.
+const MAX_OPERATIONS_SHOWN: usize = 40;
+
+/// Longest operation detail shown in the table.
+const MAX_DETAIL_SHOWN: usize = 80;
 
 /// Host names shown under a device id; the JSON output has all of them.
 const MAX_NAMES_SHOWN: usize = 3;
@@ -30,8 +36,14 @@ fn identity(d: &Device) -> String {
     if let Some(firmware) = &d.firmware {
         lines.push(format!("firmware {firmware}"));
     }
+    if let Some(serial) = &d.serial {
+        lines.push(format!("serial {serial}"));
+    }
     if let Some(os) = &d.os {
         lines.push(format!("os {os}"));
+    }
+    if let Some(state) = &d.state {
+        lines.push(format!("state {state}"));
     }
     if let Some(role) = &d.role {
         if d.device_type.as_deref() != Some(role.as_str()) {
@@ -43,6 +55,147 @@ fn identity(d: &Device) -> String {
     } else {
         lines.join("\n")
     }
+}
+
+/// Whether a device belongs in the industrial view: it has a Purdue level of 0–3 (controllers,
+/// field devices, supervisory and site-operations hosts).
+fn is_industrial(d: &Device) -> bool {
+    d.purdue_level.is_some_and(|level| level <= 3)
+}
+
+fn or_dash(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+/// Controllers, field devices and the hosts that supervise them: role, Purdue level, identity
+/// and state, lowest level first.
+fn write_industrial(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut ot: Vec<&Device> = report.devices.iter().filter(|d| is_industrial(d)).collect();
+    if ot.is_empty() {
+        return Ok(());
+    }
+    ot.sort_by_key(|d| (d.purdue_level, d.ips.first().copied()));
+    let mut table = new_table(&[
+        "device", "role", "purdue", "vendor", "model", "firmware", "serial", "state",
+    ]);
+    for d in &ot {
+        let mut name = d
+            .ips
+            .first()
+            .map_or_else(|| d.id.0.clone(), |ip| ip.to_string());
+        if let Some(hostname) = d.hostnames.first() {
+            name.push('\n');
+            name.push_str(hostname);
+        }
+        let role = d
+            .role
+            .as_deref()
+            .or(d.device_type.as_deref())
+            .unwrap_or("-")
+            .replace('_', " ");
+        let purdue = match (d.purdue_level, &d.purdue_reason) {
+            (Some(level), Some(reason)) => format!("L{level}: {reason}"),
+            (Some(level), None) => format!("L{level}"),
+            _ => "-".to_owned(),
+        };
+        table.add_row(vec![
+            name,
+            role,
+            purdue,
+            or_dash(&d.vendor),
+            or_dash(&d.model),
+            or_dash(&d.firmware),
+            or_dash(&d.serial),
+            or_dash(&d.state),
+        ]);
+    }
+    writeln!(out, "\nIndustrial devices ({})", ot.len())?;
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// How much an operation category matters to an operator, most first (program and mode
+/// changes before reads).
+fn weight(category: EventCategory) -> u8 {
+    match category {
+        EventCategory::ProgramDownload | EventCategory::FirmwareUpdate => 0,
+        EventCategory::ModeChange => 1,
+        EventCategory::ProgramUpload | EventCategory::ConfigurationChange => 2,
+        EventCategory::ControlCommand => 3,
+        EventCategory::Write => 4,
+        EventCategory::Authentication => 5,
+        EventCategory::TimeSync | EventCategory::Diagnostics => 6,
+        EventCategory::Discovery => 7,
+        EventCategory::Read => 8,
+        _ => 9,
+    }
+}
+
+fn endpoint(e: &EventEndpoint) -> String {
+    match (e.ip, e.mac) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(mac)) => mac.to_string(),
+        (None, None) => "-".to_owned(),
+    }
+}
+
+/// The operations seen, most consequential first.
+fn write_operations(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
+    if report.events.is_empty() {
+        return Ok(());
+    }
+    let mut events: Vec<_> = report.events.iter().collect();
+    events.sort_by_key(|e| (weight(e.category), e.time));
+    let mut table = new_table(&[
+        "first seen",
+        "source",
+        "destination",
+        "protocol",
+        "category",
+        "operation",
+        "detail",
+        "count",
+    ]);
+    for e in events.iter().take(MAX_OPERATIONS_SHOWN) {
+        let mut detail = e.detail.clone();
+        if detail.len() > MAX_DETAIL_SHOWN {
+            let mut end = MAX_DETAIL_SHOWN;
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            detail.truncate(end);
+            detail.push('…');
+        }
+        if let Some(hash) = &e.content_hash {
+            detail.push_str(&format!("\nsha256 {}", &hash[..hash.len().min(16)]));
+        }
+        table.add_row(vec![
+            e.time.to_rfc3339(),
+            endpoint(&e.src),
+            endpoint(&e.dst),
+            e.protocol.to_string(),
+            e.category.as_str().replace('_', " "),
+            e.operation.to_string(),
+            detail,
+            e.count.to_string(),
+        ]);
+    }
+    let occurrences: u64 = report.events.iter().map(|e| e.count).sum();
+    let shown = events.len().min(MAX_OPERATIONS_SHOWN);
+    write!(
+        out,
+        "\nOperations ({} distinct, {occurrences} in all",
+        events.len()
+    )?;
+    if shown < events.len() {
+        write!(
+            out,
+            "; the {shown} most consequential shown, --format json or csv for all"
+        )?;
+    }
+    writeln!(out, ")")?;
+    writeln!(out, "{table}")?;
+    Ok(())
 }
 
 /// Which value won where sources disagreed, and why.
@@ -136,7 +289,9 @@ pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyh
     }
     writeln!(out, "Devices ({})", report.devices.len())?;
     writeln!(out, "{devices}")?;
+    write_industrial(report, out)?;
     write_conflicts(report, out)?;
+    write_operations(report, out)?;
 
     let mut busiest: Vec<_> = report.connections.iter().collect();
     busiest.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.a_ip.cmp(&y.a_ip)));
