@@ -16,6 +16,7 @@ pub mod dhcp;
 pub mod dhcpv6;
 pub mod dissector;
 pub mod dns;
+pub mod fox;
 mod framing;
 pub mod ftp;
 pub mod http;
@@ -80,6 +81,7 @@ pub fn registry() -> DissectorRegistry {
     ntp::register(&mut registry);
     // Industrial protocols.
     iso_tsap::register(&mut registry);
+    fox::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
