@@ -1,8 +1,11 @@
-//! The subset of ASN.1 BER that SNMP uses (RFC 3417 restricts it to definite lengths and
-//! low tag numbers), decoded zero-copy with offsets for errors.
+//! ASN.1 BER, decoded zero-copy with offsets for errors: the subset SNMP uses (RFC 3417
+//! restricts it to definite lengths and low tag numbers) and, through [`Reader::extended`], the
+//! wider subset of ISO presentation, ACSE and MMS (high tag numbers such as MMS's `[72]`
+//! fileOpen, deeper nesting). Indefinite lengths are always refused.
 //!
 //! A [`Reader`] walks the elements of one container. Entering a constructed element gives a
-//! child reader one level deeper; past [`MAX_DEPTH`] levels the decoder refuses with
+//! child reader one level deeper; past its depth limit ([`MAX_DEPTH`], or the one given to
+//! [`Reader::extended`], at most [`MAX_EXTENDED_DEPTH`]) the decoder refuses with
 //! [`BerError::TooDeep`], so hostile nesting costs neither stack nor time. Every length is
 //! checked against what is left of the enclosing element before anything is sliced.
 
@@ -13,6 +16,31 @@ use crate::lldp::ValueBuf;
 /// Deepest nesting accepted. An SNMPv3 varbind sits five levels down (message, scoped PDU,
 /// PDU, varbind list, varbind); the USM parameters inside their octet string three.
 pub const MAX_DEPTH: usize = 8;
+
+/// Deepest nesting an [`Reader::extended`] reader may be given (MMS data structures nest, and
+/// their encoders allow a negotiated nesting level; a reader stops at its own limit).
+pub const MAX_EXTENDED_DEPTH: usize = 32;
+
+/// Most identifier octets after the first one of a high tag number (tag numbers below 2^28).
+pub const MAX_TAG_OCTETS: usize = 4;
+
+/// Universal BOOLEAN.
+pub const BOOLEAN: u8 = 0x01;
+/// Universal BIT STRING.
+pub const BIT_STRING: u8 = 0x03;
+/// Universal VisibleString.
+pub const VISIBLE_STRING: u8 = 0x1a;
+/// Universal SET (constructed).
+pub const SET: u8 = 0x31;
+
+/// Tag class: universal.
+pub const UNIVERSAL: u8 = 0;
+/// Tag class: application.
+pub const APPLICATION: u8 = 1;
+/// Tag class: context-specific.
+pub const CONTEXT: u8 = 2;
+/// Tag class: private.
+pub const PRIVATE: u8 = 3;
 
 /// Universal INTEGER.
 pub const INTEGER: u8 = 0x02;
@@ -62,7 +90,8 @@ pub enum BerError {
         /// Offset of the element.
         offset: usize,
     },
-    /// A high tag number (low five bits all set), which SNMP does not use.
+    /// A high tag number (low five bits all set), which SNMP does not use (or, for an
+    /// extended reader, one of more than [`MAX_TAG_OCTETS`] octets).
     HighTagNumber {
         /// The field being read.
         field: &'static str,
@@ -136,7 +165,7 @@ impl fmt::Display for BerError {
                 write!(f, "BER {field}: bad OBJECT IDENTIFIER at {offset}")
             }
             Self::TooDeep { field, offset } => {
-                write!(f, "BER {field}: nested deeper than {MAX_DEPTH} at {offset}")
+                write!(f, "BER {field}: nested too deep at {offset}")
             }
         }
     }
@@ -157,6 +186,24 @@ pub struct Element<'a> {
     pub value_offset: usize,
     /// Nesting depth of the element (the outermost elements are at 0).
     pub depth: usize,
+    /// The tag number (the low five bits of `tag`, or the high tag number that follows it).
+    pub number: u32,
+    /// The reader's limits, inherited by [`contents`](Self::contents).
+    limits: Limits,
+}
+
+/// What a reader accepts: how deep, and whether high tag numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    max_depth: usize,
+    high_tags: bool,
+}
+
+impl Limits {
+    const SNMP: Limits = Limits {
+        max_depth: MAX_DEPTH,
+        high_tags: false,
+    };
 }
 
 impl<'a> Element<'a> {
@@ -164,7 +211,7 @@ impl<'a> Element<'a> {
     /// wraps BER such as SNMPv3 security parameters), one level deeper.
     pub fn contents(&self, field: &'static str) -> Result<Reader<'a>, BerError> {
         let depth = self.depth + 1;
-        if depth > MAX_DEPTH {
+        if depth > self.limits.max_depth {
             return Err(BerError::TooDeep {
                 field,
                 offset: self.offset,
@@ -175,7 +222,29 @@ impl<'a> Element<'a> {
             pos: 0,
             base: self.value_offset,
             depth,
+            limits: self.limits,
         })
+    }
+
+    /// The tag class ([`UNIVERSAL`], [`APPLICATION`], [`CONTEXT`] or [`PRIVATE`]).
+    pub fn class(&self) -> u8 {
+        self.tag >> 6
+    }
+
+    /// Whether the element is constructed (holds elements).
+    pub fn is_constructed(&self) -> bool {
+        self.tag & 0x20 != 0
+    }
+
+    /// Whether the element is context-specific `[number]`, primitive or constructed.
+    pub fn is_context(&self, number: u32) -> bool {
+        self.class() == CONTEXT && self.number == number
+    }
+
+    /// The value as an unsigned INTEGER (the contents of any primitive integer-like element,
+    /// such as an implicitly tagged `Unsigned32`); `None` when negative or not 1 to 8 bytes.
+    pub fn unsigned(&self) -> Option<u64> {
+        decode_integer(self.value).and_then(|v| u64::try_from(v).ok())
     }
 
     /// The value as a signed INTEGER (two's complement, 1 to 8 bytes).
@@ -216,17 +285,41 @@ pub struct Reader<'a> {
     pos: usize,
     base: usize,
     depth: usize,
+    limits: Limits,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader over a whole message (offsets count from its first byte, depth 0).
+    /// A reader over a whole message (offsets count from its first byte, depth 0), with SNMP's
+    /// limits: low tag numbers only, [`MAX_DEPTH`] levels.
     pub fn new(bytes: &'a [u8]) -> Self {
         Self {
             bytes,
             pos: 0,
             base: 0,
             depth: 0,
+            limits: Limits::SNMP,
         }
+    }
+
+    /// A reader that also accepts high tag numbers (up to [`MAX_TAG_OCTETS`] more identifier
+    /// octets) and `max_depth` levels of nesting (capped at [`MAX_EXTENDED_DEPTH`]); `base` is
+    /// the offset of `bytes` in the message, for errors.
+    pub fn extended(bytes: &'a [u8], base: usize, max_depth: usize) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            base,
+            depth: 0,
+            limits: Limits {
+                max_depth: max_depth.min(MAX_EXTENDED_DEPTH),
+                high_tags: true,
+            },
+        }
+    }
+
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
     }
 
     /// Whether every element was read.
@@ -244,14 +337,35 @@ impl<'a> Reader<'a> {
         let offset = self.offset();
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
         let truncated = BerError::Truncated { field, offset };
-        let [tag, first_len, tail @ ..] = rest else {
+        let (tag, number, rest_after_tag) = match rest.split_first() {
+            None => return Err(truncated),
+            Some((tag, tail)) if tag & 0x1f != 0x1f => (*tag, u32::from(tag & 0x1f), tail),
+            Some((tag, tail)) => {
+                if !self.limits.high_tags {
+                    return Err(BerError::HighTagNumber { field, offset });
+                }
+                let mut number: u32 = 0;
+                let mut used = 0;
+                loop {
+                    let b = *tail.get(used).ok_or(truncated)?;
+                    used += 1;
+                    if used > MAX_TAG_OCTETS {
+                        return Err(BerError::HighTagNumber { field, offset });
+                    }
+                    number = (number << 7) | u32::from(b & 0x7f);
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                (*tag, number, tail.get(used..).unwrap_or_default())
+            }
+        };
+        let tag_len = rest.len() - rest_after_tag.len();
+        let [first_len, tail @ ..] = rest_after_tag else {
             return Err(truncated);
         };
-        if tag & 0x1f == 0x1f {
-            return Err(BerError::HighTagNumber { field, offset });
-        }
         let (len, header) = match *first_len {
-            short @ 0..=0x7f => (usize::from(short), 2),
+            short @ 0..=0x7f => (usize::from(short), tag_len + 1),
             0x80 => return Err(BerError::IndefiniteLength { field, offset }),
             long => {
                 let count = usize::from(long & 0x7f);
@@ -262,7 +376,7 @@ impl<'a> Reader<'a> {
                 let len = len_bytes
                     .iter()
                     .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-                (len, 2 + count)
+                (len, tag_len + 1 + count)
             }
         };
         let value = rest
@@ -271,11 +385,13 @@ impl<'a> Reader<'a> {
             .ok_or(truncated)?;
         self.pos += header + len;
         Ok(Element {
-            tag: *tag,
+            tag,
             value,
             offset,
             value_offset: offset + header,
             depth: self.depth,
+            number,
+            limits: self.limits,
         })
     }
 
@@ -453,6 +569,39 @@ mod tests {
                 offset: 3
             })
         );
+    }
+
+    #[test]
+    fn extended_reader() {
+        // [72] constructed (MMS fileOpen): bf 48, then [0] primitive inside.
+        let bytes = [0xbf, 0x48, 0x03, 0x80, 0x01, 0x07];
+        assert!(Reader::new(&bytes).read("x").is_err());
+        let mut reader = Reader::extended(&bytes, 10, 16);
+        let element = reader.read("file_open").unwrap();
+        assert_eq!(
+            (element.class(), element.is_constructed(), element.number),
+            (CONTEXT, true, 72)
+        );
+        assert_eq!(element.value_offset, 13);
+        let inner = element.contents("file_open").unwrap().read("frsm").unwrap();
+        assert!(inner.is_context(0));
+        assert_eq!(inner.unsigned(), Some(7));
+        assert!(reader.is_empty());
+        // Tag numbers of more than four octets, and a tag cut short.
+        let long = [0x9f, 0x81, 0x81, 0x81, 0x81, 0x01, 0x00];
+        assert!(matches!(
+            Reader::extended(&long, 0, 4).read("x"),
+            Err(BerError::HighTagNumber { .. })
+        ));
+        assert!(matches!(
+            Reader::extended(&[0x9f, 0x81], 0, 4).read("x"),
+            Err(BerError::Truncated { .. })
+        ));
+        // The depth limit is the reader's, capped.
+        let nested = [0x30, 0x02, 0x30, 0x00];
+        let outer = Reader::extended(&nested, 0, 1).read("a").unwrap();
+        let inner = outer.contents("a").unwrap().read("b").unwrap();
+        assert!(matches!(inner.contents("b"), Err(BerError::TooDeep { .. })));
     }
 
     #[test]
