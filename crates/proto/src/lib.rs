@@ -32,6 +32,7 @@ pub mod ntlmssp;
 pub mod ntp;
 pub mod observations;
 pub mod pjl;
+pub mod pn_dcp;
 pub mod rdp;
 pub mod rfb;
 pub mod rtsp;
@@ -85,6 +86,7 @@ pub fn registry() -> DissectorRegistry {
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
+    pn_dcp::register(&mut registry);
     // Helpers of other dissectors (UPnP descriptions ride on HTTP, NTLMSSP on SMB and HTTP).
     upnp::register(&mut registry);
     ntlmssp::register(&mut registry);
