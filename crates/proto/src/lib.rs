@@ -20,6 +20,7 @@ pub mod fox;
 mod framing;
 pub mod ftp;
 pub mod http;
+pub mod iec104;
 pub mod ipp;
 pub mod iso_tsap;
 pub mod lldp;
@@ -82,6 +83,7 @@ pub fn registry() -> DissectorRegistry {
     ntp::register(&mut registry);
     // Industrial protocols.
     iso_tsap::register(&mut registry);
+    iec104::register(&mut registry);
     fox::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
