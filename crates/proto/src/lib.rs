@@ -27,6 +27,7 @@ pub mod lldp;
 pub mod llmnr;
 pub mod mdns;
 pub mod mms;
+pub mod modbus;
 pub mod mqtt;
 pub mod nbns;
 pub mod ntlmssp;
@@ -83,6 +84,7 @@ pub fn registry() -> DissectorRegistry {
     ntp::register(&mut registry);
     // Industrial protocols.
     iso_tsap::register(&mut registry);
+    modbus::register(&mut registry);
     iec104::register(&mut registry);
     fox::register(&mut registry);
     // Link-layer frames.
