@@ -1,0 +1,1 @@
+//! Hand-built S7comm PDUs through the session.
