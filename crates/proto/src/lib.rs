@@ -15,6 +15,7 @@ pub mod cotp;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod dissector;
+pub mod dnp3;
 pub mod dns;
 pub mod fox;
 mod framing;
@@ -86,6 +87,7 @@ pub fn registry() -> DissectorRegistry {
     iso_tsap::register(&mut registry);
     modbus::register(&mut registry);
     iec104::register(&mut registry);
+    dnp3::register(&mut registry);
     fox::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
