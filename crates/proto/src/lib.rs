@@ -17,6 +17,7 @@ pub mod dhcpv6;
 pub mod dissector;
 pub mod dnp3;
 pub mod dns;
+pub mod enip;
 pub mod fox;
 mod framing;
 pub mod ftp;
@@ -89,6 +90,7 @@ pub fn registry() -> DissectorRegistry {
     iec104::register(&mut registry);
     dnp3::register(&mut registry);
     fox::register(&mut registry);
+    enip::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
