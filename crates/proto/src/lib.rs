@@ -21,6 +21,7 @@ pub mod enip;
 pub mod fox;
 mod framing;
 pub mod ftp;
+pub mod goose;
 pub mod http;
 pub mod iec104;
 pub mod ipp;
@@ -48,6 +49,7 @@ pub mod smb;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod sv;
 pub mod telnet;
 pub mod text;
 pub mod tls;
@@ -95,6 +97,8 @@ pub fn registry() -> DissectorRegistry {
     lldp::register(&mut registry);
     cdp::register(&mut registry);
     pn_dcp::register(&mut registry);
+    goose::register(&mut registry);
+    sv::register(&mut registry);
     // Helpers of other dissectors (UPnP descriptions ride on HTTP, NTLMSSP on SMB and HTTP).
     upnp::register(&mut registry);
     ntlmssp::register(&mut registry);
