@@ -18,6 +18,7 @@ pub mod dissector;
 pub mod dnp3;
 pub mod dns;
 pub mod enip;
+pub mod fins;
 pub mod fox;
 mod framing;
 pub mod ftp;
@@ -93,6 +94,7 @@ pub fn registry() -> DissectorRegistry {
     dnp3::register(&mut registry);
     fox::register(&mut registry);
     enip::register(&mut registry);
+    fins::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
