@@ -9,6 +9,7 @@ parser is bounded in time and memory and never panics on hostile input.
 [`registry`] builds the registry of every dissector, in the order they are tried.
 */
 
+pub mod bacnet;
 pub mod ber;
 pub mod cdp;
 pub mod cotp;
@@ -93,6 +94,7 @@ pub fn registry() -> DissectorRegistry {
     iec104::register(&mut registry);
     dnp3::register(&mut registry);
     fox::register(&mut registry);
+    bacnet::register(&mut registry);
     enip::register(&mut registry);
     fins::register(&mut registry);
     // Link-layer frames.

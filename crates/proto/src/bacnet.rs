@@ -1,0 +1,1552 @@
+//! BACnet/IP (ASHRAE 135 annex J) over UDP: BVLC, NPDU and APDU, with the services that name
+//! devices and change them.
+//!
+//! Recognised on any UDP port by a strict look at the BVLC header (type `0x81`, a known
+//! function, a length equal to the datagram's and, for NPDU-carrying functions, NPDU version 1);
+//! BACnet/IP lives on 47808–47823.
+//!
+//! Read: BVLC functions (Original-Unicast/Broadcast-NPDU, Distribute-Broadcast-To-Network and
+//! Forwarded-NPDU, whose original B/IP address becomes the sender of everything inside; Result,
+//! Register-Foreign-Device, BDT/FDT reads and writes), the NPDU (control, DNET/DADR, SNET/SADR,
+//! hop count, network-layer messages) and the APDU (confirmed and unconfirmed requests, simple,
+//! complex and segment ACKs, Error, Reject, Abort; segmentation, invoke id, service choice),
+//! with BACnet's tag encoding (see [`tags`]).
+//!
+//! Facts, about the device that sent them: I-Am → ProtocolAddress `bacnet:device:<n>` and
+//! Vendor (vendor identifier through ASHRAE's registry, `data/bacnet_vendors.csv`); I-Have of
+//! a device object → Hostname; ReadProperty and ReadPropertyMultiple ACKs for the device object:
+//! vendor-name → Vendor, model-name → Model, firmware-revision → Firmware,
+//! application-software-version → Software, object-name → Hostname, description → Description,
+//! location → Location, serial-number → Serial, vendor-identifier → Vendor, system-status →
+//! State; every answering device gets Service `bacnet`. Devices behind a BACnet router (an
+//! NPDU with a source network) have no IP address of their own: no identity fact is recorded
+//! for them (it would land on the router), their operations are still events.
+//!
+//! Events (direction of the request): every confirmed and unconfirmed service with its
+//! category (see [`names`]) and a detail naming objects and properties (`device,260001
+//! vendor-name`) and, for writes, the value written (first value, bounded) and priority;
+//! ReinitializeDevice → ModeChange (`coldstart`…), DeviceCommunicationControl →
+//! ConfigurationChange (`disable 60 min`) — their passwords are never read; Error, Reject and
+//! Abort → `error_response` with class and code names, in the category of the failed request;
+//! network-layer messages (Who-Is-Router-To-Network, I-Am-Router-To-Network → Discovery); BVLC
+//! management (foreign-device registration, table reads and writes, NAK results). Reads carry
+//! no values. AtomicReadFile/AtomicWriteFile are per-call Read/Write events, and a whole-file
+//! stream transfer (from position 0, contiguous, up to end-of-file for reads, up to a shorter
+//! last chunk or the end of the flow for writes) also becomes one ProgramUpload /
+//! ProgramDownload event with the SHA-256 of the content, hashed as it passes.
+//!
+//! Bounds: one datagram at a time; at most [`tags::MAX_TAGS`] tags and
+//! [`tags::MAX_DEPTH`] nesting per APDU, [`MAX_ITEMS`] objects/properties per detail,
+//! [`MAX_PENDING`] outstanding invoke ids and one upload and one download per flow.
+
+pub mod names;
+pub mod tags;
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use ironward_model::{Attribute, DeviceKey, EventCategory, Source};
+use sha2::{Digest, Sha256};
+
+use crate::value::ValueBuf;
+use crate::{
+    Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, Transport,
+};
+use tags::{app, Content, ObjectId, Tag, TagReader};
+
+/// BACnet/IP's registered UDP port (0xBAC0).
+pub const PORT: u16 = 47808;
+
+/// Objects or properties listed in one event detail.
+pub const MAX_ITEMS: usize = 8;
+
+/// Outstanding confirmed requests remembered per flow (to name the service of a Reject, an
+/// Abort or a file-read ACK).
+pub const MAX_PENDING: usize = 32;
+
+/// Event detail buffer size.
+const DETAIL: usize = 256;
+
+/// The BVLC type of BACnet/IP.
+const BVLC_TYPE: u8 = 0x81;
+
+/// Why a BACnet datagram could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BacnetError {
+    /// The input ends inside `field`, which starts at `offset`.
+    Truncated {
+        /// The field that is cut.
+        field: &'static str,
+        /// Where it starts.
+        offset: usize,
+    },
+    /// Not a BACnet/IP BVLC header (type or length wrong).
+    BadBvlc {
+        /// What is wrong.
+        field: &'static str,
+    },
+    /// NPDU version other than 1.
+    BadNpduVersion(u8),
+    /// An application tag with an opening/closing length code, or a closing tag without an
+    /// opening one, at `offset`.
+    BadTag {
+        /// Where the tag starts.
+        offset: usize,
+    },
+    /// Opening tags nested deeper than [`tags::MAX_DEPTH`], at `offset`.
+    TooDeep {
+        /// Where the tag starts.
+        offset: usize,
+    },
+    /// More than [`tags::MAX_TAGS`] tags in one APDU, at `offset`.
+    TooManyTags {
+        /// Where the tag starts.
+        offset: usize,
+    },
+    /// A field the service requires is missing at `offset`.
+    Missing {
+        /// The missing field.
+        field: &'static str,
+        /// Where it was expected.
+        offset: usize,
+    },
+}
+
+impl std::fmt::Display for BacnetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Truncated { field, offset } => {
+                write!(f, "BACnet truncated at {field} (offset {offset})")
+            }
+            Self::BadBvlc { field } => write!(f, "not a BACnet/IP BVLC header: {field}"),
+            Self::BadNpduVersion(v) => write!(f, "BACnet NPDU version {v} (1 expected)"),
+            Self::BadTag { offset } => write!(f, "BACnet bad tag at offset {offset}"),
+            Self::TooDeep { offset } => {
+                write!(f, "BACnet tags nested too deep at offset {offset}")
+            }
+            Self::TooManyTags { offset } => write!(f, "BACnet too many tags at offset {offset}"),
+            Self::Missing { field, offset } => {
+                write!(f, "BACnet {field} missing at offset {offset}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BacnetError {}
+
+/// BVLC function codes.
+pub mod function {
+    /// BVLC-Result.
+    pub const RESULT: u8 = 0x00;
+    /// Write-Broadcast-Distribution-Table.
+    pub const WRITE_BDT: u8 = 0x01;
+    /// Read-Broadcast-Distribution-Table.
+    pub const READ_BDT: u8 = 0x02;
+    /// Read-Broadcast-Distribution-Table-Ack.
+    pub const READ_BDT_ACK: u8 = 0x03;
+    /// Forwarded-NPDU.
+    pub const FORWARDED_NPDU: u8 = 0x04;
+    /// Register-Foreign-Device.
+    pub const REGISTER_FOREIGN_DEVICE: u8 = 0x05;
+    /// Read-Foreign-Device-Table.
+    pub const READ_FDT: u8 = 0x06;
+    /// Read-Foreign-Device-Table-Ack.
+    pub const READ_FDT_ACK: u8 = 0x07;
+    /// Delete-Foreign-Device-Table-Entry.
+    pub const DELETE_FDT_ENTRY: u8 = 0x08;
+    /// Distribute-Broadcast-To-Network.
+    pub const DISTRIBUTE_BROADCAST: u8 = 0x09;
+    /// Original-Unicast-NPDU.
+    pub const ORIGINAL_UNICAST: u8 = 0x0a;
+    /// Original-Broadcast-NPDU.
+    pub const ORIGINAL_BROADCAST: u8 = 0x0b;
+    /// Secure-BVLL.
+    pub const SECURE_BVLL: u8 = 0x0c;
+}
+
+/// A BVLC header and what it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bvlc<'a> {
+    /// BVLC function.
+    pub function: u8,
+    /// For Forwarded-NPDU: the original source B/IP address.
+    pub original_source: Option<SocketAddr>,
+    /// The NPDU, for the functions that carry one.
+    pub npdu: Option<&'a [u8]>,
+    /// The bytes after the header (and original address) for other functions.
+    pub body: &'a [u8],
+}
+
+impl<'a> Bvlc<'a> {
+    /// Reads a BVLC header from a whole datagram.
+    pub fn parse(datagram: &'a [u8]) -> Result<Self, BacnetError> {
+        let [ty, function, hi, lo, rest @ ..] = datagram else {
+            return Err(BacnetError::Truncated {
+                field: "bvlc header",
+                offset: 0,
+            });
+        };
+        if *ty != BVLC_TYPE {
+            return Err(BacnetError::BadBvlc { field: "type" });
+        }
+        let length = usize::from(u16::from_be_bytes([*hi, *lo]));
+        if length < 4 || length > datagram.len() {
+            return Err(BacnetError::BadBvlc { field: "length" });
+        }
+        let body = rest.get(..length - 4).unwrap_or(rest);
+        let (original_source, npdu) = match *function {
+            function::FORWARDED_NPDU => {
+                let [a, b, c, d, p0, p1, npdu @ ..] = body else {
+                    return Err(BacnetError::Truncated {
+                        field: "original source",
+                        offset: 4,
+                    });
+                };
+                let source = SocketAddr::new(
+                    IpAddr::V4(Ipv4Addr::new(*a, *b, *c, *d)),
+                    u16::from_be_bytes([*p0, *p1]),
+                );
+                (Some(source), Some(npdu))
+            }
+            function::ORIGINAL_UNICAST
+            | function::ORIGINAL_BROADCAST
+            | function::DISTRIBUTE_BROADCAST => (None, Some(body)),
+            _ => (None, None),
+        };
+        Ok(Self {
+            function: *function,
+            original_source,
+            npdu,
+            body,
+        })
+    }
+}
+
+/// Whether a datagram starts with a plausible BACnet/IP BVLC header (type `0x81`, a known
+/// function, the datagram's length and, when an NPDU follows, NPDU version 1).
+pub fn looks_like_bvlc(datagram: &[u8]) -> bool {
+    let Ok(bvlc) = Bvlc::parse(datagram) else {
+        return false;
+    };
+    let exact = datagram.get(2..4) == Some(&(datagram.len() as u16).to_be_bytes()[..]);
+    exact
+        && bvlc.function <= function::SECURE_BVLL
+        && bvlc.npdu.is_none_or(|npdu| npdu.first() == Some(&1))
+}
+
+/// A BACnet network address (network number and MAC; an empty MAC is a broadcast).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetAddress<'a> {
+    /// Network number (65535: global broadcast).
+    pub network: u16,
+    /// MAC address on that network.
+    pub mac: &'a [u8],
+}
+
+/// An NPDU header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Npdu<'a> {
+    /// Control octet.
+    pub control: u8,
+    /// Destination network and address (DNET/DADR).
+    pub destination: Option<NetAddress<'a>>,
+    /// Source network and address (SNET/SADR): the message was routed from another network.
+    pub source: Option<NetAddress<'a>>,
+    /// Hop count (with a destination).
+    pub hop_count: Option<u8>,
+    /// Network-layer message type, when this is not an APDU.
+    pub message_type: Option<u8>,
+    /// Vendor id of a proprietary network-layer message.
+    pub vendor: Option<u16>,
+    /// The APDU or the network-layer message's data.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Npdu<'a> {
+    /// Reads an NPDU.
+    pub fn parse(data: &'a [u8]) -> Result<Self, BacnetError> {
+        let truncated = |field, offset| BacnetError::Truncated { field, offset };
+        let [version, control, ..] = data else {
+            return Err(truncated("npdu header", 0));
+        };
+        if *version != 1 {
+            return Err(BacnetError::BadNpduVersion(*version));
+        }
+        let control = *control;
+        let mut at = 2;
+        let address = |at: &mut usize, field| -> Result<NetAddress<'a>, BacnetError> {
+            let head = data.get(*at..*at + 3).ok_or(truncated(field, *at))?;
+            let network = u16::from_be_bytes([head[0], head[1]]);
+            let len = usize::from(head[2]);
+            let mac = data
+                .get(*at + 3..*at + 3 + len)
+                .ok_or(truncated(field, *at))?;
+            *at += 3 + len;
+            Ok(NetAddress { network, mac })
+        };
+        let destination = if control & 0x20 != 0 {
+            Some(address(&mut at, "destination")?)
+        } else {
+            None
+        };
+        let source = if control & 0x08 != 0 {
+            Some(address(&mut at, "source")?)
+        } else {
+            None
+        };
+        let hop_count = if destination.is_some() {
+            let hops = *data.get(at).ok_or(truncated("hop count", at))?;
+            at += 1;
+            Some(hops)
+        } else {
+            None
+        };
+        let (mut message_type, mut vendor) = (None, None);
+        if control & 0x80 != 0 {
+            let ty = *data.get(at).ok_or(truncated("message type", at))?;
+            at += 1;
+            if ty >= 0x80 {
+                let v = data.get(at..at + 2).ok_or(truncated("vendor id", at))?;
+                vendor = Some(u16::from_be_bytes([v[0], v[1]]));
+                at += 2;
+            }
+            message_type = Some(ty);
+        }
+        Ok(Self {
+            control,
+            destination,
+            source,
+            hop_count,
+            message_type,
+            vendor,
+            payload: data.get(at..).unwrap_or_default(),
+        })
+    }
+}
+
+/// APDU types.
+pub mod pdu {
+    /// BACnet-Confirmed-Request-PDU.
+    pub const CONFIRMED_REQUEST: u8 = 0;
+    /// BACnet-Unconfirmed-Request-PDU.
+    pub const UNCONFIRMED_REQUEST: u8 = 1;
+    /// BACnet-SimpleACK-PDU.
+    pub const SIMPLE_ACK: u8 = 2;
+    /// BACnet-ComplexACK-PDU.
+    pub const COMPLEX_ACK: u8 = 3;
+    /// BACnet-SegmentACK-PDU.
+    pub const SEGMENT_ACK: u8 = 4;
+    /// BACnet-Error-PDU.
+    pub const ERROR: u8 = 5;
+    /// BACnet-Reject-PDU.
+    pub const REJECT: u8 = 6;
+    /// BACnet-Abort-PDU.
+    pub const ABORT: u8 = 7;
+}
+
+/// An APDU header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Apdu<'a> {
+    /// PDU type (see [`pdu`]).
+    pub pdu_type: u8,
+    /// The low four bits of the first octet (SEG, MOR, SA / NAK, SRV).
+    pub flags: u8,
+    /// Invoke id (all but unconfirmed requests).
+    pub invoke_id: Option<u8>,
+    /// Segment sequence number (segmented messages, segment ACKs).
+    pub sequence: Option<u8>,
+    /// Service choice (requests, ACKs, errors), reject reason or abort reason.
+    pub choice: Option<u8>,
+    /// Max APDU length accepted (confirmed requests), in bytes.
+    pub max_apdu: Option<u16>,
+    /// The service data after the header.
+    pub body: &'a [u8],
+}
+
+impl<'a> Apdu<'a> {
+    /// Reads an APDU header.
+    pub fn parse(data: &'a [u8]) -> Result<Self, BacnetError> {
+        let first = *data.first().ok_or(BacnetError::Truncated {
+            field: "apdu type",
+            offset: 0,
+        })?;
+        let (pdu_type, flags) = (first >> 4, first & 0x0f);
+        let segmented = flags & 0x08 != 0;
+        let byte = |i: usize, field| {
+            data.get(i)
+                .copied()
+                .ok_or(BacnetError::Truncated { field, offset: i })
+        };
+        let mut apdu = Self {
+            pdu_type,
+            flags,
+            invoke_id: None,
+            sequence: None,
+            choice: None,
+            max_apdu: None,
+            body: &[],
+        };
+        let at = match pdu_type {
+            pdu::CONFIRMED_REQUEST => {
+                let sizes = byte(1, "max apdu")?;
+                apdu.max_apdu = Some(max_apdu(sizes & 0x0f));
+                apdu.invoke_id = Some(byte(2, "invoke id")?);
+                let mut at = 3;
+                if segmented {
+                    apdu.sequence = Some(byte(3, "sequence number")?);
+                    at = 5;
+                }
+                apdu.choice = Some(byte(at, "service choice")?);
+                at + 1
+            }
+            pdu::UNCONFIRMED_REQUEST => {
+                apdu.choice = Some(byte(1, "service choice")?);
+                2
+            }
+            pdu::SIMPLE_ACK | pdu::ERROR => {
+                apdu.invoke_id = Some(byte(1, "invoke id")?);
+                apdu.choice = Some(byte(2, "service choice")?);
+                3
+            }
+            pdu::COMPLEX_ACK => {
+                apdu.invoke_id = Some(byte(1, "invoke id")?);
+                let mut at = 2;
+                if segmented {
+                    apdu.sequence = Some(byte(2, "sequence number")?);
+                    at = 4;
+                }
+                apdu.choice = Some(byte(at, "service choice")?);
+                at + 1
+            }
+            pdu::SEGMENT_ACK => {
+                apdu.invoke_id = Some(byte(1, "invoke id")?);
+                apdu.sequence = Some(byte(2, "sequence number")?);
+                byte(3, "window size")?;
+                4
+            }
+            pdu::REJECT | pdu::ABORT => {
+                apdu.invoke_id = Some(byte(1, "invoke id")?);
+                apdu.choice = Some(byte(2, "reason")?);
+                3
+            }
+            _ => data.len(),
+        };
+        apdu.body = data.get(at..).unwrap_or_default();
+        Ok(apdu)
+    }
+
+    /// Whether this is a segment of a segmented message.
+    pub fn segmented(&self) -> bool {
+        matches!(self.pdu_type, pdu::CONFIRMED_REQUEST | pdu::COMPLEX_ACK) && self.flags & 0x08 != 0
+    }
+
+    /// Whether this segment is the first one (or the message is not segmented).
+    pub fn first_segment(&self) -> bool {
+        !self.segmented() || self.sequence == Some(0)
+    }
+}
+
+/// Max APDU length accepted, from its 4-bit code.
+fn max_apdu(code: u8) -> u16 {
+    match code {
+        0 => 50,
+        1 => 128,
+        2 => 206,
+        3 => 480,
+        4 => 1024,
+        _ => 1476,
+    }
+}
+
+/// Adds the BACnet/IP dissector to `registry`.
+pub fn register(registry: &mut DissectorRegistry) {
+    registry.register(Box::new(BacnetFactory));
+}
+
+/// Takes UDP flows whose first datagram is a BACnet/IP BVLC message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BacnetFactory;
+
+impl DissectorFactory for BacnetFactory {
+    fn protocol(&self) -> &'static str {
+        "bacnet"
+    }
+
+    fn select(
+        &self,
+        flow: &FlowMeta,
+        _direction: Direction,
+        first_payload: &[u8],
+    ) -> Option<Box<dyn Dissector>> {
+        (flow.transport == Transport::Udp && looks_like_bvlc(first_payload))
+            .then(|| Box::<BacnetDissector>::default() as Box<dyn Dissector>)
+    }
+}
+
+/// A confirmed request waiting for its answer.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    invoke_id: u8,
+    /// Direction of the request.
+    direction: Direction,
+    service: u8,
+    /// For AtomicReadFile stream access: the file and start position asked for.
+    file: Option<(u32, i64)>,
+}
+
+/// A file transfer being hashed.
+#[derive(Debug, Clone)]
+struct Transfer {
+    file: u32,
+    /// Direction of the requests.
+    direction: Direction,
+    next: i64,
+    /// Size of the first chunk of a write (a shorter one is the last).
+    chunk: usize,
+    hasher: Sha256,
+}
+
+/// Per-flow BACnet state.
+#[derive(Debug, Default)]
+pub struct BacnetDissector {
+    pending: [Option<Pending>; MAX_PENDING],
+    next_slot: usize,
+    upload: Option<Transfer>,
+    download: Option<Transfer>,
+}
+
+/// Where a message comes from: the flow as seen by the events (with a forwarded message's
+/// original source), and whom identity facts are about (none for routed devices).
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    flow: FlowMeta,
+    direction: Direction,
+    /// The sending device, when it has an IP address of its own.
+    device: Option<DeviceKey>,
+}
+
+impl Origin {
+    fn fact(&self, out: &mut Observations, attribute: Attribute, value: &str) {
+        if let Some(device) = self.device {
+            out.fact(device, attribute, value, Source::Bacnet, self.flow.now);
+        }
+    }
+}
+
+impl BacnetDissector {
+    fn remember(&mut self, pending: Pending) {
+        let slot = self
+            .pending
+            .iter()
+            .position(|p| {
+                p.is_some_and(|p| {
+                    p.invoke_id == pending.invoke_id && p.direction == pending.direction
+                })
+            })
+            .unwrap_or(self.next_slot);
+        if let Some(entry) = self.pending.get_mut(slot) {
+            *entry = Some(pending);
+        }
+        if slot == self.next_slot {
+            self.next_slot = (self.next_slot + 1) % MAX_PENDING;
+        }
+    }
+
+    /// The request answered by a response to `invoke_id` sent in `response_direction`.
+    fn answered(&mut self, invoke_id: u8, response_direction: Direction) -> Option<Pending> {
+        let request_direction = response_direction.reverse();
+        self.pending.iter_mut().find_map(|entry| {
+            let p = (*entry)?;
+            (p.invoke_id == invoke_id && p.direction == request_direction).then(|| {
+                *entry = None;
+                p
+            })
+        })
+    }
+
+    fn on_bvlc(
+        &mut self,
+        flow: &FlowMeta,
+        direction: Direction,
+        datagram: &[u8],
+        out: &mut Observations,
+    ) {
+        let Ok(bvlc) = Bvlc::parse(datagram) else {
+            return;
+        };
+        let mut origin = Origin {
+            flow: *flow,
+            direction,
+            device: Some(flow.sender(direction)),
+        };
+        if let Some(source) = bvlc.original_source {
+            // Facts and events are about the device that sent the message the BBMD forwards.
+            match direction {
+                Direction::ClientToServer => origin.flow.client = source,
+                Direction::ServerToClient => origin.flow.server = source,
+            }
+            origin.device = Some(DeviceKey::Ip(source.ip()));
+        }
+        match bvlc.npdu {
+            Some(npdu) => {
+                if let Ok(npdu) = Npdu::parse(npdu) {
+                    self.on_npdu(origin, &npdu, out);
+                }
+            }
+            None => on_bvlc_management(flow, direction, &bvlc, out),
+        }
+    }
+
+    fn on_npdu(&mut self, mut origin: Origin, npdu: &Npdu<'_>, out: &mut Observations) {
+        if npdu.source.is_some() {
+            origin.device = None;
+        }
+        if let Some(ty) = npdu.message_type {
+            on_network_message(&origin, ty, npdu.payload, out);
+            return;
+        }
+        let Ok(apdu) = Apdu::parse(npdu.payload) else {
+            return;
+        };
+        let _ = self.on_apdu(&origin, &apdu, out);
+    }
+
+    fn on_apdu(
+        &mut self,
+        origin: &Origin,
+        apdu: &Apdu<'_>,
+        out: &mut Observations,
+    ) -> Result<(), BacnetError> {
+        let (flow, direction) = (&origin.flow, origin.direction);
+        let choice = apdu.choice.unwrap_or_default();
+        match apdu.pdu_type {
+            pdu::CONFIRMED_REQUEST => {
+                let invoke_id = apdu.invoke_id.unwrap_or_default();
+                let mut pending = Pending {
+                    invoke_id,
+                    direction,
+                    service: choice,
+                    file: None,
+                };
+                if apdu.first_segment() {
+                    pending.file = self.confirmed_request(origin, choice, apdu.body, out)?;
+                }
+                self.remember(pending);
+            }
+            pdu::UNCONFIRMED_REQUEST => unconfirmed_request(origin, choice, apdu.body, out)?,
+            pdu::SIMPLE_ACK => {
+                self.answered(apdu.invoke_id.unwrap_or_default(), direction);
+                origin.fact(out, Attribute::Service, "bacnet");
+            }
+            pdu::COMPLEX_ACK => {
+                let pending = self.answered(apdu.invoke_id.unwrap_or_default(), direction);
+                origin.fact(out, Attribute::Service, "bacnet");
+                if apdu.first_segment() {
+                    self.complex_ack(origin, choice, pending, apdu.body, out)?;
+                }
+            }
+            pdu::ERROR => {
+                self.answered(apdu.invoke_id.unwrap_or_default(), direction);
+                let (service, category) = names::confirmed(choice);
+                if choice == 7 {
+                    self.download = None;
+                }
+                if choice == 6 {
+                    self.upload = None;
+                }
+                let mut detail = ValueBuf::<DETAIL>::new();
+                let _ = write!(detail, "{service}: ");
+                push_error(&mut detail, apdu.body);
+                out.event(
+                    flow,
+                    direction.reverse(),
+                    "bacnet",
+                    category,
+                    "error_response",
+                    detail.as_str(),
+                );
+            }
+            pdu::REJECT | pdu::ABORT => {
+                // An Abort with SRV clear comes from the requester; every other one answers.
+                let from_requester = apdu.pdu_type == pdu::ABORT && apdu.flags & 0x01 == 0;
+                let request_direction = if from_requester {
+                    direction
+                } else {
+                    direction.reverse()
+                };
+                let pending = self.answered(
+                    apdu.invoke_id.unwrap_or_default(),
+                    request_direction.reverse(),
+                );
+                let (service, category) = pending
+                    .map(|p| names::confirmed(p.service))
+                    .unwrap_or(("unknown_service", EventCategory::Other));
+                let (kind, reason) = if apdu.pdu_type == pdu::REJECT {
+                    ("reject", names::reject_reason(choice))
+                } else {
+                    ("abort", names::abort_reason(choice))
+                };
+                let mut detail = ValueBuf::<DETAIL>::new();
+                let _ = match reason {
+                    Some(reason) => write!(detail, "{service}: {kind} {reason}"),
+                    None => write!(detail, "{service}: {kind} {choice}"),
+                };
+                out.event(
+                    flow,
+                    request_direction,
+                    "bacnet",
+                    category,
+                    "error_response",
+                    detail.as_str(),
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A confirmed request's event; returns the file position asked for by an AtomicReadFile.
+    fn confirmed_request(
+        &mut self,
+        origin: &Origin,
+        choice: u8,
+        body: &[u8],
+        out: &mut Observations,
+    ) -> Result<Option<(u32, i64)>, BacnetError> {
+        let (flow, direction) = (&origin.flow, origin.direction);
+        let (operation, category) = names::confirmed(choice);
+        let mut detail = ValueBuf::<DETAIL>::new();
+        let mut r = TagReader::new(body);
+        let mut file = None;
+        // The event is recorded even when the service data is cut or malformed: the request
+        // happened; only its detail is short.
+        let parsed: Result<(), BacnetError> = (|| {
+            match choice {
+                // ReadProperty, ReadRange, SubscribeCOVProperty's object/property pair.
+                12 | 26 => {
+                    push_object_property(&mut detail, &mut r, 0)?;
+                }
+                // ReadPropertyMultiple.
+                14 => push_read_access_specs(&mut detail, &mut r)?,
+                // WriteProperty.
+                15 => {
+                    push_object_property(&mut detail, &mut r, 0)?;
+                    if r.opening(3)? {
+                        if let Some(value) = r.value_until_closing()? {
+                            detail.push_bytes(b" = ");
+                            tags::push_value(&mut detail, &value);
+                        }
+                    }
+                    if let Some(priority) = r.context(4)?.and_then(|t| t.unsigned()) {
+                        let _ = write!(detail, " priority {priority}");
+                    }
+                }
+                // WritePropertyMultiple.
+                16 => push_write_access_specs(&mut detail, &mut r)?,
+                // ReinitializeDevice: the state; the password ([1]) is never read.
+                20 => {
+                    let state = r.context(0)?.and_then(|t| t.unsigned());
+                    match state.and_then(names::reinitialize_state) {
+                        Some(name) => detail.push_bytes(name.as_bytes()),
+                        None => {
+                            let _ = write!(detail, "state {}", state.unwrap_or_default());
+                        }
+                    }
+                }
+                // DeviceCommunicationControl: enable/disable and duration; password skipped.
+                17 => {
+                    let minutes = r.context(0)?.and_then(|t| t.unsigned());
+                    let action = r.context(1)?.and_then(|t| t.unsigned());
+                    match action.and_then(names::enable_disable) {
+                        Some(name) => detail.push_bytes(name.as_bytes()),
+                        None => detail.push_bytes(b"?"),
+                    }
+                    if let Some(minutes) = minutes {
+                        let _ = write!(detail, " {minutes} min");
+                    }
+                }
+                // SubscribeCOV / SubscribeCOVProperty: the monitored object.
+                5 | 28 => {
+                    r.context(0)?;
+                    if let Some(id) = r.context(1)?.and_then(|t| t.object_id()) {
+                        let _ = write!(detail, "{id}");
+                    }
+                }
+                // ConfirmedCOVNotification: initiating device and monitored object.
+                1 => push_cov(&mut detail, &mut r)?,
+                // AtomicReadFile / AtomicWriteFile.
+                6 => {
+                    let id = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
+                    if let Some(id) = id {
+                        let _ = write!(detail, "{id}");
+                    }
+                    if r.opening(0)? {
+                        detail.push_bytes(b" stream");
+                        let start = r.application(app::SIGNED)?.and_then(|t| t.signed());
+                        if let (Some(id), Some(start)) = (id, start) {
+                            file = Some((id.instance, start));
+                        }
+                    } else if r.opening(1)? {
+                        detail.push_bytes(b" records");
+                    }
+                }
+                7 => {
+                    let id = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
+                    if let Some(id) = id {
+                        let _ = write!(detail, "{id}");
+                    }
+                    if r.opening(0)? {
+                        detail.push_bytes(b" stream");
+                        let start = r.application(app::SIGNED)?.and_then(|t| t.signed());
+                        let data = r.application(app::OCTET_STRING)?.map(|t| t.data());
+                        if let (Some(id), Some(start), Some(data)) = (id, start, data) {
+                            self.file_write(origin, id.instance, start, data, out);
+                        }
+                    } else if r.opening(1)? {
+                        detail.push_bytes(b" records");
+                    }
+                }
+                // CreateObject: the object type or identifier.
+                10 if r.opening(0)? => {
+                    if let Some(t) = r.context(0)? {
+                        let ty = t.unsigned().unwrap_or_default() as u16;
+                        match names::object_type(ty) {
+                            Some(name) => detail.push_bytes(name.as_bytes()),
+                            None => {
+                                let _ = write!(detail, "{ty}");
+                            }
+                        }
+                    } else if let Some(id) = r.context(1)?.and_then(|t| t.object_id()) {
+                        let _ = write!(detail, "{id}");
+                    }
+                }
+                // DeleteObject.
+                11 => {
+                    if let Some(id) = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id()) {
+                        let _ = write!(detail, "{id}");
+                    }
+                }
+                // LifeSafetyOperation: the object operated on ([3]) when present.
+                27 => {
+                    while let Some(tag) = r.next_tag()? {
+                        if tag.is_context(3) {
+                            if let Some(id) = tag.object_id() {
+                                let _ = write!(detail, "{id}");
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })();
+        out.event(
+            flow,
+            direction,
+            "bacnet",
+            category,
+            operation,
+            detail.as_str(),
+        );
+        parsed.map(|()| file)
+    }
+
+    fn complex_ack(
+        &mut self,
+        origin: &Origin,
+        choice: u8,
+        pending: Option<Pending>,
+        body: &[u8],
+        out: &mut Observations,
+    ) -> Result<(), BacnetError> {
+        let mut r = TagReader::new(body);
+        match choice {
+            // ReadProperty-ACK.
+            12 => {
+                let object = r.context(0)?.and_then(|t| t.object_id());
+                let property = r.context(1)?.and_then(|t| t.unsigned());
+                r.context(2)?;
+                if r.opening(3)? {
+                    let value = r.value_until_closing()?;
+                    if let (Some(object), Some(property), Some(value)) = (object, property, value) {
+                        device_property(origin, object, property, &value, out);
+                    }
+                }
+            }
+            // ReadPropertyMultiple-ACK.
+            14 => {
+                while let Some(object) = r.context(0)?.and_then(|t| t.object_id()) {
+                    if !r.opening(1)? {
+                        break;
+                    }
+                    loop {
+                        if r.closing(1)? {
+                            break;
+                        }
+                        let Some(property) = r.context(2)?.and_then(|t| t.unsigned()) else {
+                            return Err(BacnetError::Missing {
+                                field: "property identifier",
+                                offset: 0,
+                            });
+                        };
+                        r.context(3)?;
+                        if r.opening(4)? {
+                            if let Some(value) = r.value_until_closing()? {
+                                device_property(origin, object, property, &value, out);
+                            }
+                        } else if r.opening(5)? {
+                            r.value_until_closing()?;
+                        } else {
+                            return Err(BacnetError::Missing {
+                                field: "read result",
+                                offset: 0,
+                            });
+                        }
+                    }
+                }
+            }
+            // AtomicReadFile-ACK: hash a stream transfer.
+            6 => {
+                let eof = match r.next_tag()? {
+                    Some(Tag {
+                        content: Content::Boolean(eof),
+                        ..
+                    }) => eof,
+                    _ => return Ok(()),
+                };
+                if !r.opening(0)? {
+                    return Ok(());
+                }
+                let start = r.application(app::SIGNED)?.and_then(|t| t.signed());
+                let data = r.application(app::OCTET_STRING)?.map(|t| t.data());
+                let (Some(start), Some(data), Some(pending)) = (start, data, pending) else {
+                    return Ok(());
+                };
+                let Some((file, _)) = pending.file else {
+                    return Ok(());
+                };
+                self.file_read(origin, pending.direction, file, start, data, eof, out);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn file_read(
+        &mut self,
+        origin: &Origin,
+        request_direction: Direction,
+        file: u32,
+        start: i64,
+        data: &[u8],
+        eof: bool,
+        out: &mut Observations,
+    ) {
+        if start == 0 {
+            self.upload = Some(Transfer {
+                file,
+                direction: request_direction,
+                next: 0,
+                chunk: data.len(),
+                hasher: Sha256::new(),
+            });
+        }
+        let Some(transfer) = self.upload.as_mut() else {
+            return;
+        };
+        if transfer.file != file || transfer.next != start {
+            self.upload = None;
+            return;
+        }
+        transfer.hasher.update(data);
+        transfer.next = start.saturating_add(data.len() as i64);
+        if eof {
+            if let Some(transfer) = self.upload.take() {
+                finish(
+                    &origin.flow,
+                    transfer,
+                    EventCategory::ProgramUpload,
+                    "atomic_read_file",
+                    out,
+                );
+            }
+        }
+    }
+
+    fn file_write(
+        &mut self,
+        origin: &Origin,
+        file: u32,
+        start: i64,
+        data: &[u8],
+        out: &mut Observations,
+    ) {
+        let flow = &origin.flow;
+        if start == 0 {
+            if let Some(previous) = self.download.take() {
+                finish(
+                    flow,
+                    previous,
+                    EventCategory::ProgramDownload,
+                    "atomic_write_file",
+                    out,
+                );
+            }
+            self.download = Some(Transfer {
+                file,
+                direction: origin.direction,
+                next: 0,
+                chunk: data.len(),
+                hasher: Sha256::new(),
+            });
+        }
+        let Some(transfer) = self.download.as_mut() else {
+            return;
+        };
+        if transfer.file != file || transfer.next != start || transfer.direction != origin.direction
+        {
+            self.download = None;
+            return;
+        }
+        transfer.hasher.update(data);
+        transfer.next = start.saturating_add(data.len() as i64);
+        if data.len() < transfer.chunk {
+            if let Some(transfer) = self.download.take() {
+                finish(
+                    flow,
+                    transfer,
+                    EventCategory::ProgramDownload,
+                    "atomic_write_file",
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// The event of a whole-file transfer, with the content's hash.
+fn finish(
+    flow: &FlowMeta,
+    transfer: Transfer,
+    category: EventCategory,
+    operation: &'static str,
+    out: &mut Observations,
+) {
+    let digest = transfer.hasher.finalize();
+    let mut hash = ValueBuf::<64>::new();
+    hash.push_hex(&digest);
+    let mut detail = ValueBuf::<64>::new();
+    let _ = write!(detail, "file,{} {} bytes", transfer.file, transfer.next);
+    out.event_with_hash(
+        flow,
+        transfer.direction,
+        "bacnet",
+        category,
+        operation,
+        detail.as_str(),
+        Some(hash.as_str()),
+    );
+}
+
+/// An unconfirmed request: its event and, for I-Am and I-Have, facts.
+fn unconfirmed_request(
+    origin: &Origin,
+    choice: u8,
+    body: &[u8],
+    out: &mut Observations,
+) -> Result<(), BacnetError> {
+    let (flow, direction) = (&origin.flow, origin.direction);
+    let (operation, category) = names::unconfirmed(choice);
+    let mut detail = ValueBuf::<DETAIL>::new();
+    let mut r = TagReader::new(body);
+    let parsed: Result<(), BacnetError> = (|| {
+        match choice {
+            // I-Am.
+            0 => {
+                let device = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
+                let max_apdu = r.application(app::UNSIGNED)?.and_then(|t| t.unsigned());
+                let segmentation = r.application(app::ENUMERATED)?.and_then(|t| t.unsigned());
+                let vendor = r.application(app::UNSIGNED)?.and_then(|t| t.unsigned());
+                let Some(device) = device else {
+                    return Err(BacnetError::Missing {
+                        field: "device identifier",
+                        offset: 0,
+                    });
+                };
+                let _ = write!(detail, "{device}");
+                if let Some(vendor) = vendor {
+                    let _ = write!(detail, " vendor {vendor}");
+                }
+                if let Some(max) = max_apdu {
+                    let _ = write!(detail, " max-apdu {max}");
+                }
+                if let Some(seg) = segmentation {
+                    match names::segmentation(seg) {
+                        Some(name) => {
+                            let _ = write!(detail, " segmentation {name}");
+                        }
+                        None => {
+                            let _ = write!(detail, " segmentation {seg}");
+                        }
+                    }
+                }
+                if device.is_device() && device.instance != ObjectId::WILDCARD {
+                    let mut address = ValueBuf::<32>::new();
+                    let _ = write!(address, "bacnet:device:{}", device.instance);
+                    origin.fact(out, Attribute::ProtocolAddress, address.as_str());
+                }
+                if let Some(name) = vendor.and_then(names::vendor) {
+                    origin.fact(out, Attribute::Vendor, name);
+                }
+                origin.fact(out, Attribute::Service, "bacnet");
+            }
+            // I-Have: device, object, object name.
+            1 => {
+                let device = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
+                let object = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
+                let name = r.application(app::CHARACTER_STRING)?;
+                if let Some(device) = device {
+                    let _ = write!(detail, "{device}");
+                }
+                if let Some(object) = object {
+                    let _ = write!(detail, " {object}");
+                    if let (true, Some(name)) = (object.is_device(), name) {
+                        let mut text = ValueBuf::<256>::new();
+                        tags::push_string(&mut text, name.data());
+                        origin.fact(out, Attribute::Hostname, text.as_str());
+                    }
+                }
+            }
+            // UnconfirmedCOVNotification.
+            2 => push_cov(&mut detail, &mut r)?,
+            // Who-Has: range, then object id or name.
+            7 => {
+                let low = r.context(0)?.and_then(|t| t.unsigned());
+                let high = r.context(1)?.and_then(|t| t.unsigned());
+                if let (Some(low), Some(high)) = (low, high) {
+                    let _ = write!(detail, "range {low}-{high} ");
+                }
+                if let Some(id) = r.context(2)?.and_then(|t| t.object_id()) {
+                    let _ = write!(detail, "{id}");
+                } else if let Some(name) = r.context(3)? {
+                    let mut value = ValueBuf::<64>::new();
+                    tags::push_value(
+                        &mut value,
+                        &Tag {
+                            class: tags::Class::Application,
+                            number: app::CHARACTER_STRING,
+                            ..name
+                        },
+                    );
+                    let _ = write!(detail, "name {}", value.as_str());
+                }
+            }
+            // Who-Is: the range, or all devices.
+            8 => {
+                let low = r.context(0)?.and_then(|t| t.unsigned());
+                let high = r.context(1)?.and_then(|t| t.unsigned());
+                let _ = match (low, high) {
+                    (Some(low), Some(high)) => write!(detail, "range {low}-{high}"),
+                    _ => write!(detail, "all"),
+                };
+            }
+            // WriteGroup: the group number.
+            10 => {
+                if let Some(group) = r.context(0)?.and_then(|t| t.unsigned()) {
+                    let _ = write!(detail, "group {group}");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })();
+    out.event(
+        flow,
+        direction,
+        "bacnet",
+        category,
+        operation,
+        detail.as_str(),
+    );
+    parsed
+}
+
+/// A property value a device reports about its own device object, as a fact.
+fn device_property(
+    origin: &Origin,
+    object: ObjectId,
+    property: u64,
+    value: &Tag<'_>,
+    out: &mut Observations,
+) {
+    if !object.is_device() {
+        return;
+    }
+    let Ok(property) = u32::try_from(property) else {
+        return;
+    };
+    let attribute = match property {
+        names::PROP_VENDOR_NAME => Attribute::Vendor,
+        names::PROP_MODEL_NAME => Attribute::Model,
+        names::PROP_FIRMWARE_REVISION => Attribute::Firmware,
+        names::PROP_APPLICATION_SOFTWARE_VERSION => Attribute::Software,
+        names::PROP_OBJECT_NAME => Attribute::Hostname,
+        names::PROP_DESCRIPTION => Attribute::Description,
+        names::PROP_LOCATION => Attribute::Location,
+        names::PROP_SERIAL_NUMBER => Attribute::Serial,
+        names::PROP_VENDOR_IDENTIFIER => {
+            if let Some(name) = value.unsigned().and_then(names::vendor) {
+                origin.fact(out, Attribute::Vendor, name);
+            }
+            return;
+        }
+        // The device object's own identifier names the instance a wildcard read hides.
+        names::PROP_OBJECT_IDENTIFIER => {
+            if let Some(id) = value
+                .object_id()
+                .filter(|id| id.is_device() && value.is_app(app::OBJECT_ID))
+            {
+                if id.instance != ObjectId::WILDCARD {
+                    let mut address = ValueBuf::<32>::new();
+                    let _ = write!(address, "bacnet:device:{}", id.instance);
+                    origin.fact(out, Attribute::ProtocolAddress, address.as_str());
+                }
+            }
+            return;
+        }
+        names::PROP_SYSTEM_STATUS => {
+            if let Some(name) = value.unsigned().and_then(names::system_status) {
+                origin.fact(out, Attribute::State, name);
+            }
+            return;
+        }
+        _ => return,
+    };
+    if !value.is_app(app::CHARACTER_STRING) {
+        return;
+    }
+    let mut text = ValueBuf::<256>::new();
+    tags::push_string(&mut text, value.data());
+    origin.fact(out, attribute, text.as_str());
+    if object.instance != ObjectId::WILDCARD {
+        let mut address = ValueBuf::<32>::new();
+        let _ = write!(address, "bacnet:device:{}", object.instance);
+        origin.fact(out, Attribute::ProtocolAddress, address.as_str());
+    }
+}
+
+/// `object property[index]` from context tags `base` (object), `base+1` (property) and
+/// `base+2` (array index).
+fn push_object_property<const N: usize>(
+    detail: &mut ValueBuf<N>,
+    r: &mut TagReader<'_>,
+    base: u8,
+) -> Result<(), BacnetError> {
+    if let Some(id) = r.context(base)?.and_then(|t| t.object_id()) {
+        let _ = write!(detail, "{id}");
+    }
+    if let Some(property) = r.context(base + 1)?.and_then(|t| t.unsigned()) {
+        detail.push_bytes(b" ");
+        push_property(detail, property);
+    }
+    if let Some(index) = r.context(base + 2)?.and_then(|t| t.unsigned()) {
+        let _ = write!(detail, "[{index}]");
+    }
+    Ok(())
+}
+
+/// A property identifier by name, or by number when unknown.
+fn push_property<const N: usize>(detail: &mut ValueBuf<N>, property: u64) {
+    match u32::try_from(property).ok().and_then(names::property) {
+        Some(name) => detail.push_bytes(name.as_bytes()),
+        None => detail.push_u64(property),
+    }
+}
+
+/// ReadPropertyMultiple's read access specifications: `device,1 object-name,vendor-name;
+/// analog-input,2 present-value`, at most [`MAX_ITEMS`] objects and properties per object.
+fn push_read_access_specs<const N: usize>(
+    detail: &mut ValueBuf<N>,
+    r: &mut TagReader<'_>,
+) -> Result<(), BacnetError> {
+    let mut objects = 0;
+    while let Some(id) = r.context(0)?.and_then(|t| t.object_id()) {
+        objects += 1;
+        if objects <= MAX_ITEMS {
+            if objects > 1 {
+                detail.push_bytes(b"; ");
+            }
+            let _ = write!(detail, "{id}");
+        }
+        if !r.opening(1)? {
+            break;
+        }
+        let mut properties = 0;
+        while let Some(property) = r.context(0)?.and_then(|t| t.unsigned()) {
+            properties += 1;
+            let index = r.context(1)?.and_then(|t| t.unsigned());
+            if objects <= MAX_ITEMS && properties <= MAX_ITEMS {
+                detail.push_bytes(if properties == 1 { b" " } else { b"," });
+                push_property(detail, property);
+                if let Some(index) = index {
+                    let _ = write!(detail, "[{index}]");
+                }
+            }
+        }
+        if properties > MAX_ITEMS && objects <= MAX_ITEMS {
+            detail.push_bytes(b",...");
+        }
+        if !r.closing(1)? {
+            break;
+        }
+    }
+    if objects > MAX_ITEMS {
+        detail.push_bytes(b"; ...");
+    }
+    Ok(())
+}
+
+/// WritePropertyMultiple's write access specifications with the first value of each property.
+fn push_write_access_specs<const N: usize>(
+    detail: &mut ValueBuf<N>,
+    r: &mut TagReader<'_>,
+) -> Result<(), BacnetError> {
+    let mut objects = 0;
+    while let Some(id) = r.context(0)?.and_then(|t| t.object_id()) {
+        objects += 1;
+        let shown = objects <= MAX_ITEMS;
+        if shown {
+            if objects > 1 {
+                detail.push_bytes(b"; ");
+            }
+            let _ = write!(detail, "{id}");
+        }
+        if !r.opening(1)? {
+            break;
+        }
+        let mut properties = 0;
+        while let Some(property) = r.context(0)?.and_then(|t| t.unsigned()) {
+            properties += 1;
+            let shown = shown && properties <= MAX_ITEMS;
+            let index = r.context(1)?.and_then(|t| t.unsigned());
+            if shown {
+                detail.push_bytes(if properties == 1 { b" " } else { b", " });
+                push_property(detail, property);
+                if let Some(index) = index {
+                    let _ = write!(detail, "[{index}]");
+                }
+            }
+            if r.opening(2)? {
+                if let (true, Some(value)) = (shown, r.value_until_closing()?) {
+                    detail.push_bytes(b" = ");
+                    tags::push_value(detail, &value);
+                }
+            }
+            if let Some(priority) = r.context(3)?.and_then(|t| t.unsigned()) {
+                if shown {
+                    let _ = write!(detail, " priority {priority}");
+                }
+            }
+        }
+        if !r.closing(1)? {
+            break;
+        }
+    }
+    if objects > MAX_ITEMS {
+        detail.push_bytes(b"; ...");
+    }
+    Ok(())
+}
+
+/// A COV notification's initiating device and monitored object (never the values).
+fn push_cov<const N: usize>(
+    detail: &mut ValueBuf<N>,
+    r: &mut TagReader<'_>,
+) -> Result<(), BacnetError> {
+    r.context(0)?;
+    if let Some(device) = r.context(1)?.and_then(|t| t.object_id()) {
+        let _ = write!(detail, "{device}");
+    }
+    if let Some(object) = r.context(2)?.and_then(|t| t.object_id()) {
+        let _ = write!(detail, " {object}");
+    }
+    Ok(())
+}
+
+/// An Error PDU's class and code (the first two application enumerations, whether or not the
+/// service wraps them in a context tag).
+fn push_error<const N: usize>(detail: &mut ValueBuf<N>, body: &[u8]) {
+    let mut r = TagReader::new(body);
+    let mut values = [None; 2];
+    let mut found = 0;
+    while let Ok(Some(tag)) = r.next_tag() {
+        if tag.is_app(app::ENUMERATED) {
+            if let Some(slot) = values.get_mut(found) {
+                *slot = tag.unsigned();
+            }
+            found += 1;
+            if found == 2 {
+                break;
+            }
+        }
+    }
+    let [class, code] = values;
+    let _ = match class.and_then(names::error_class) {
+        Some(name) => write!(detail, "{name}"),
+        None => write!(detail, "class {}", class.unwrap_or_default()),
+    };
+    let _ = match code.and_then(names::error_code) {
+        Some(name) => write!(detail, " {name}"),
+        None => write!(detail, " code {}", code.unwrap_or_default()),
+    };
+}
+
+/// A network-layer message's event.
+fn on_network_message(origin: &Origin, ty: u8, data: &[u8], out: &mut Observations) {
+    let operation = names::network_message(ty);
+    let mut detail = ValueBuf::<DETAIL>::new();
+    let category = match ty {
+        0 => {
+            let _ = match data {
+                [hi, lo, ..] => write!(detail, "network {}", u16::from_be_bytes([*hi, *lo])),
+                _ => write!(detail, "all"),
+            };
+            EventCategory::Discovery
+        }
+        1 | 2 => {
+            detail.push_bytes(b"networks ");
+            for (i, pair) in data.chunks_exact(2).enumerate() {
+                if i == MAX_ITEMS {
+                    detail.push_bytes(b",...");
+                    break;
+                }
+                if i > 0 {
+                    detail.push_bytes(b",");
+                }
+                detail.push_u64(u64::from(u16::from_be_bytes([pair[0], pair[1]])));
+            }
+            EventCategory::Discovery
+        }
+        0x12 | 0x13 => EventCategory::Discovery,
+        6 | 8 | 9 => EventCategory::ConfigurationChange,
+        _ => EventCategory::Other,
+    };
+    out.event(
+        &origin.flow,
+        origin.direction,
+        "bacnet",
+        category,
+        operation,
+        detail.as_str(),
+    );
+}
+
+/// BVLC management functions (no NPDU): foreign-device registration, table reads and
+/// writes, and NAK results.
+fn on_bvlc_management(
+    flow: &FlowMeta,
+    direction: Direction,
+    bvlc: &Bvlc<'_>,
+    out: &mut Observations,
+) {
+    let operation = names::bvlc_function(bvlc.function);
+    let mut detail = ValueBuf::<64>::new();
+    let (category, request_direction) = match bvlc.function {
+        function::RESULT => {
+            let code = match bvlc.body {
+                [hi, lo, ..] => u16::from_be_bytes([*hi, *lo]),
+                _ => return,
+            };
+            if code == 0 {
+                return;
+            }
+            // Each NAK code names the function it refuses.
+            let failed = match code {
+                0x0010 => function::WRITE_BDT,
+                0x0020 => function::READ_BDT,
+                0x0030 => function::REGISTER_FOREIGN_DEVICE,
+                0x0040 => function::READ_FDT,
+                0x0050 => function::DELETE_FDT_ENTRY,
+                0x0060 => function::DISTRIBUTE_BROADCAST,
+                _ => function::RESULT,
+            };
+            let category = bvlc_category(failed);
+            let _ = write!(detail, "{}: nak 0x{code:04x}", names::bvlc_function(failed));
+            out.event(
+                flow,
+                direction.reverse(),
+                "bacnet",
+                category,
+                "error_response",
+                detail.as_str(),
+            );
+            return;
+        }
+        function::REGISTER_FOREIGN_DEVICE => {
+            if let [hi, lo, ..] = bvlc.body {
+                let _ = write!(detail, "ttl {}", u16::from_be_bytes([*hi, *lo]));
+            }
+            (EventCategory::ConfigurationChange, direction)
+        }
+        function::WRITE_BDT | function::DELETE_FDT_ENTRY => {
+            (EventCategory::ConfigurationChange, direction)
+        }
+        function::READ_BDT | function::READ_FDT => (EventCategory::Diagnostics, direction),
+        // The tables themselves are answers, not operations.
+        _ => return,
+    };
+    out.event(
+        flow,
+        request_direction,
+        "bacnet",
+        category,
+        operation,
+        detail.as_str(),
+    );
+}
+
+/// The category of a BVLC function (for its NAK).
+fn bvlc_category(function: u8) -> EventCategory {
+    match function {
+        function::WRITE_BDT | function::REGISTER_FOREIGN_DEVICE | function::DELETE_FDT_ENTRY => {
+            EventCategory::ConfigurationChange
+        }
+        function::READ_BDT | function::READ_FDT => EventCategory::Diagnostics,
+        _ => EventCategory::Other,
+    }
+}
+
+impl Dissector for BacnetDissector {
+    fn protocol(&self) -> &'static str {
+        "bacnet"
+    }
+
+    fn on_datagram(
+        &mut self,
+        flow: &FlowMeta,
+        direction: Direction,
+        payload: &[u8],
+        out: &mut Observations,
+    ) {
+        self.on_bvlc(flow, direction, payload, out);
+    }
+
+    fn on_end(&mut self, flow: &FlowMeta, out: &mut Observations) {
+        // A write transfer whose last chunk was a full one ends with the flow.
+        if let Some(transfer) = self.download.take() {
+            if transfer.next > 0 {
+                finish(
+                    flow,
+                    transfer,
+                    EventCategory::ProgramDownload,
+                    "atomic_write_file",
+                    out,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
