@@ -38,7 +38,7 @@
 //! (`umas_stop_plc`, ModeChange; `umas_end_download` with the SHA-256 of the downloaded blocks,
 //! ProgramDownload; see [`umas`]); UMAS errors are `error_response` events.
 //!
-//! Bounds: an ADU is at most [`MAX_ADU`] bytes (the MBAP length at most 254), the only thing
+//! Bounds: an ADU is at most [`MAX_ADU`] bytes (the MBAP length at most [`MAX_LENGTH`]), the only thing
 //! buffered per direction; at most [`MAX_PENDING`] requests wait for their response per flow;
 //! a header that is not MBAP (protocol id not 0, length out of range) or a gap in the stream
 //! ends the dissection of that direction, since ADU boundaries are lost.
@@ -62,8 +62,14 @@ pub const PORT: u16 = 502;
 /// Length of the MBAP header, unit id included.
 pub const MBAP_LEN: usize = 7;
 
-/// Largest MBAP length field: the unit id and a PDU of at most 253 bytes.
-pub const MAX_LENGTH: u16 = 254;
+/// Largest MBAP length field accepted. The specification's largest is 254 (the unit id and a
+/// PDU of 253 bytes), but UMAS clients send 255 (Unity's 250-byte echo test, which Modicon
+/// controllers answer) and tshark reads such ADUs, so a little slack is allowed before the
+/// stream is taken to be out of step.
+pub const MAX_LENGTH: u16 = 512;
+
+/// Largest MBAP length field the content check accepts on ports other than 502.
+pub const MAX_STRICT_LENGTH: u16 = 256;
 
 /// Largest ADU (MBAP header and PDU), the most buffered per direction.
 pub const MAX_ADU: usize = 6 + MAX_LENGTH as usize;
@@ -177,9 +183,12 @@ pub fn is_known_function(function: u8) -> bool {
 /// The strict content check for Modbus/TCP on ports other than 502: the payload is exactly
 /// one or more whole ADUs, the first with protocol id 0, a sane length and a known function.
 pub fn looks_like_mbap(payload: &[u8]) -> bool {
-    let Ok((_, pdu)) = split_adu(payload) else {
+    let Ok((header, pdu)) = split_adu(payload) else {
         return false;
     };
+    if header.length > MAX_STRICT_LENGTH {
+        return false;
+    }
     let Some(&function) = pdu.first() else {
         return false;
     };
@@ -923,6 +932,7 @@ impl ModbusDissector {
             // These answers echo the request's fields.
             (5 | 6 | 8 | 22, Ok(request)) => {
                 let (operation, category, _) = describe(&request, header.unit, &mut detail);
+                let _ = write!(detail, ", response only");
                 (operation, category)
             }
             (15 | 16, _) => {
@@ -931,6 +941,7 @@ impl ModbusDissector {
                     let _ = write!(detail, ",");
                     range(&mut detail, data_kind(function), start, quantity);
                 }
+                let _ = write!(detail, ", response only");
                 (function_name(function), function_category(function))
             }
             (1..=4, _) => {
