@@ -12,6 +12,7 @@ parser is bounded in time and memory and never panics on hostile input.
 pub mod bacnet;
 pub mod ber;
 pub mod cdp;
+pub mod cip_io;
 pub mod cotp;
 pub mod dhcp;
 pub mod dhcpv6;
@@ -23,6 +24,7 @@ pub mod fins;
 pub mod fox;
 mod framing;
 pub mod ftp;
+pub mod hart_ip;
 pub mod goose;
 pub mod http;
 pub mod iec104;
@@ -96,6 +98,8 @@ pub fn registry() -> DissectorRegistry {
     fox::register(&mut registry);
     bacnet::register(&mut registry);
     enip::register(&mut registry);
+    cip_io::register(&mut registry);
+    hart_ip::register(&mut registry);
     fins::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
