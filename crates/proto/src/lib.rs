@@ -42,6 +42,7 @@ pub mod ntp;
 pub mod observations;
 pub mod pjl;
 pub mod pn_dcp;
+pub mod pn_io;
 pub mod rdp;
 pub mod rfb;
 pub mod rtsp;
@@ -101,10 +102,12 @@ pub fn registry() -> DissectorRegistry {
     cip_io::register(&mut registry);
     hart_ip::register(&mut registry);
     fins::register(&mut registry);
+    pn_io::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
     pn_dcp::register(&mut registry);
+    pn_io::register_frames(&mut registry);
     goose::register(&mut registry);
     sv::register(&mut registry);
     // Helpers of other dissectors (UPnP descriptions ride on HTTP, NTLMSSP on SMB and HTTP).
