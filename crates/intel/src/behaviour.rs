@@ -206,8 +206,11 @@ pub fn infer_role(behaviour: &Behaviour, protocols: Protocols<'_>) -> Option<Der
             "answers hart_ip (field instrument gateway)".to_owned(),
         ));
     }
+    // Polling means reading: a host that only writes to a controller (an unknown host setting
+    // registers) is not an HMI.
     let polled = any_of(protocols.uses, OT_PROTOCOLS);
-    if !polled.is_empty() && behaviour.ot_servers > 0 {
+    let reads = behaviour.performed_ot & EventCategory::Read.bit() != 0;
+    if !polled.is_empty() && behaviour.ot_servers > 0 && reads {
         let serves_ot = any_of(protocols.serves, OT_PROTOCOLS);
         let (role, rule) = if behaviour.ot_servers >= 3 || !serves_ot.is_empty() {
             ("scada_server", "behaviour.scada")

@@ -157,8 +157,8 @@ fn json_report_keeps_its_contract() {
 #[test]
 fn demo_plant_is_understood() {
     let report = analyze_json(&[&demo()]);
-    assert_eq!(report["stats"]["packets"], 209);
-    assert_eq!(report["stats"]["frames_by_linktype"]["ethernet"], 209);
+    assert_eq!(report["stats"]["packets"], 284);
+    assert_eq!(report["stats"]["frames_by_linktype"]["ethernet"], 284);
     assert_eq!(report["stats"]["fragments_reassembled"], 1);
 
     // The router: many internet addresses behind its MAC, plus its own ARP-claimed address.
@@ -178,9 +178,14 @@ fn demo_plant_is_understood() {
     assert_eq!(remote["mac"], Value::Null);
     assert_eq!(remote["services"][0]["port"], 443);
 
-    // The Modicon: vendor from its OUI, Modbus service; the scan of 23 and 80 invents nothing.
+    // The Modicon: vendor and model from Modbus device identification (over its OUI), Modbus
+    // service; the scan of 23 and 80 invents nothing.
     let plc = device(&report, "mac:00:80:f4:12:34:56");
-    assert_eq!(plc["vendor"], "TELEMECANIQUE ELECTRIQUE");
+    assert_eq!(plc["vendor"], "Schneider Electric");
+    assert_eq!(plc["model"], "BMX P34 2020");
+    assert_eq!(plc["firmware"], "v3.10");
+    assert_eq!(plc["role"], "controller");
+    assert_eq!(plc["purdue_level"], 1);
     assert_eq!(plc["ips"], serde_json::json!(["10.10.1.10"]));
     let services = plc["services"].as_array().unwrap();
     assert_eq!(services.len(), 1, "{services:?}");
@@ -193,8 +198,59 @@ fn demo_plant_is_understood() {
         .find(|f| f["attribute"] == "ip")
         .unwrap();
     assert_eq!(ip_fact["source"], "arp");
-    assert_eq!(plc["model"], Value::Null);
     assert_eq!(plc["hostnames"], serde_json::json!([]));
+
+    // The S7-1500: identity from SZL reads, state from the CPU, role from behaviour.
+    let s7 = device(&report, "mac:00:1b:1b:6a:10:22");
+    assert_eq!(s7["vendor"], "Siemens");
+    assert_eq!(s7["model"], "CPU 1516-3 PN/DP");
+    assert_eq!(s7["firmware"], "V2.9.4");
+    assert_eq!(s7["serial"], "S C-J5U123456789");
+    assert_eq!(s7["type"], "plc");
+    assert_eq!(s7["role"], "controller");
+    assert!(
+        s7["state"].as_str().unwrap().starts_with("stop"),
+        "{}",
+        s7["state"]
+    );
+    assert!(s7["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["attribute"] == "product_code" && f["value"] == "6ES7 516-3AN01-0AB0"));
+    // The Logix controller: ListIdentity.
+    let logix = device(&report, "mac:00:1d:9c:c8:02:11");
+    assert_eq!(logix["model"], "1756-L83E/B");
+    assert_eq!(logix["firmware"], "33.11");
+    assert_eq!(logix["purdue_level"], 1);
+    // The Raspberry Pi that only wrote registers has no OT role.
+    let scanner = device(&report, "mac:b8:27:eb:66:66:66");
+    assert_eq!(scanner["role"], Value::Null);
+
+    // Operations: the download carries the block's hash; the stop is a mode change; the
+    // unknown host's write names both devices.
+    let events = report["events"].as_array().unwrap();
+    let find = |operation: &str| {
+        events
+            .iter()
+            .find(|e| e["operation"] == operation)
+            .unwrap_or_else(|| panic!("no {operation} event"))
+    };
+    let download = find("download");
+    assert_eq!(download["category"], "program_download");
+    assert_eq!(download["src"]["ip"], "10.10.1.30");
+    assert_eq!(download["dst"]["device"], "mac:00:1b:1b:6a:10:22");
+    assert_eq!(download["content_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(find("plc_stop")["category"], "mode_change");
+    let write = find("write_multiple_registers");
+    assert_eq!(write["src"]["device"], "mac:b8:27:eb:66:66:66");
+    assert_eq!(write["dst"]["device"], "mac:00:80:f4:12:34:56");
+    assert!(write["detail"].as_str().unwrap().contains("100-129 (30)"));
+    let polls = events
+        .iter()
+        .find(|e| e["operation"] == "read_holding_registers")
+        .unwrap();
+    assert_eq!(polls["count"], 8);
 
     // The phone's randomised MAC: marked, no vendor guessed from it.
     let phone = device(&report, "mac:da:a1:19:3e:5f:70");
@@ -216,6 +272,8 @@ fn demo_plant_is_understood() {
         serde_json::json!(["dns", "pjl", "s7comm", "snmp", "ssh", "telnet", "tls"])
     );
     assert_eq!(ws["type"], "engineering_workstation");
+    assert_eq!(ws["role"], "engineering_workstation");
+    assert_eq!(ws["purdue_level"], 2);
 
     // Identity from what devices announce: the printer behind an Intel NIC is an HP LaserJet.
     let printer = device(&report, "mac:00:1b:21:3d:4e:5f");
@@ -261,7 +319,8 @@ fn demo_plant_is_understood() {
         .unwrap();
     assert_eq!(modbus["transport"], "tcp");
     assert_eq!(modbus["port"], 502);
-    assert_eq!(modbus["packets"], 30);
+    assert_eq!(modbus["packets"], 42);
+    assert_eq!(modbus["flows"], 2);
 }
 
 #[test]
@@ -288,10 +347,12 @@ fn table_output_is_the_default() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.starts_with("Devices (19)"), "{text}");
     assert!(text.contains("Connections (27)"));
-    assert!(text.contains("TELEMECANIQUE ELECTRIQUE"));
+    assert!(text.contains("Schneider Electric"));
+    assert!(text.contains("Industrial devices (7)"));
+    assert!(text.contains("Operations ("));
     assert!(text.contains("HP LaserJet M507") && text.contains("telnet_in_use"));
     assert!(text.contains("Conflicting sources"));
-    assert!(text.contains("209 frames"));
+    assert!(text.contains("284 frames"));
 }
 
 #[test]
@@ -308,8 +369,12 @@ fn csv_output_writes_both_files() {
     let devices = std::fs::read_to_string(out.join("devices.csv")).unwrap();
     assert!(devices.starts_with("id,mac,ips,vendor,"));
     assert_eq!(devices.lines().count(), 20);
-    assert!(devices
-        .contains("mac:00:80:f4:12:34:56,00:80:f4:12:34:56,10.10.1.10,TELEMECANIQUE ELECTRIQUE"));
+    assert!(
+        devices.contains("mac:00:80:f4:12:34:56,00:80:f4:12:34:56,10.10.1.10,Schneider Electric")
+    );
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    assert!(events.starts_with("time,last_seen,count,src_device,src,"));
+    assert!(events.contains("write_multiple_registers"));
     let connections = std::fs::read_to_string(out.join("connections.csv")).unwrap();
     assert!(connections.starts_with("a,b,a_ip,b_ip,transport,port,protocol,packets,bytes"));
     assert_eq!(connections.lines().count(), 28);

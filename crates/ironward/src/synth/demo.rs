@@ -17,7 +17,13 @@
 //!   printer behind an Intel NIC announces itself over mDNS and answers PJL, a Cisco switch
 //!   sends LLDP, answers SNMP to the `public` community, SSH and Telnet (a failed login), a
 //!   Moxa IoT gateway publishes to an MQTT broker without credentials, a Cisco IP phone
-//!   registers over SIP, and the workstation's TLS ClientHellos carry SNI and ALPN.
+//!   registers over SIP, and the workstation's TLS ClientHellos carry SNI and ALPN;
+//! * the plant's operations (see `plant.rs`): the HMI reads the Modicon's device
+//!   identification, the Raspberry Pi writes 30 holding registers, the engineering workstation
+//!   identifies the S7-1500, downloads OB1, stops and restarts the CPU, and the historian lists
+//!   the Logix controller's identity and reads a tag.
+
+mod plant;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -566,6 +572,7 @@ fn scenario() -> anyhow::Result<Vec<(i64, Vec<u8>)>> {
     s.udp(recorder, camera, b"RR", RECORDER.vlan)?;
     camera_identity(&mut s)?;
     office(&mut s)?;
+    plant::operations(&mut s)?;
     Ok(s.frames)
 }
 
