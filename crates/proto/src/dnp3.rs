@@ -496,7 +496,7 @@ impl Dnp3Dissector {
                 category = EventCategory::TimeSync;
             }
             if header.group == 70 {
-                self.on_file_objects(flow, direction, function, &header, out);
+                self.on_file_objects(flow, direction, frame.destination, function, &header, out);
             }
             if described >= MAX_DESCRIBED {
                 more += 1;
@@ -511,6 +511,16 @@ impl Dnp3Dissector {
         }
         if (25..=30).contains(&function) {
             category = self.file_category(function);
+        }
+        if function == 25 && !self.file.name.is_empty() {
+            let mode = match self.file.mode {
+                1 => "read",
+                2 => "write",
+                3 => "append",
+                _ => "mode",
+            };
+            let name = clean_name(self.file.name.as_str());
+            let _ = write!(detail, " {}, {mode}", name.as_str());
         }
         out.event(
             flow,
@@ -537,6 +547,7 @@ impl Dnp3Dissector {
         &mut self,
         flow: &FlowMeta,
         direction: Direction,
+        outstation: u16,
         function: u8,
         header: &ObjectHeader<'_>,
         out: &mut Observations,
@@ -573,7 +584,7 @@ impl Dnp3Dissector {
                         let mut hex = ValueBuf::<64>::new();
                         hex.push_hex(&hasher.finalize());
                         let mut detail = ValueBuf::<128>::new();
-                        let _ = write!(detail, "file ");
+                        let _ = write!(detail, "outstation {outstation}, file ");
                         let name = clean_name(self.file.name.as_str());
                         let _ = write!(detail, "{}, {} bytes", name.as_str(), self.file.bytes);
                         self.file.bytes = 0;
@@ -693,7 +704,14 @@ impl Dnp3Dissector {
                         }
                     }
                 }
-                70 => self.on_file_objects(flow, direction, header.function, &object_header, out),
+                70 => self.on_file_objects(
+                    flow,
+                    direction,
+                    frame.source,
+                    header.function,
+                    &object_header,
+                    out,
+                ),
                 120 => {
                     let mut detail = ValueBuf::<96>::new();
                     let _ = write!(

@@ -429,7 +429,12 @@ impl<'a> ObjectHeaders<'a> {
             data: &[],
         };
         // Class data (g60), and variation 0 ("any variation") never carry objects.
-        let no_data = !self.with_data || range == Range::All || group == 60 || variation == 0;
+        // Size-prefixed (free-format) objects always carry their data, whatever the function
+        // (a file read names its handle and block that way).
+        let no_data = (!self.with_data && !(4..=6).contains(&prefix))
+            || range == Range::All
+            || group == 60
+            || variation == 0;
         let data_len = if no_data {
             0
         } else {

@@ -265,8 +265,8 @@ fn file_read_is_hashed() {
     assert_eq!(
         ops(&events),
         [
-            "open_file ProgramUpload outstation 4, g70v3",
-            "read_file ProgramUpload file ./test.xml, 7 bytes",
+            "open_file ProgramUpload outstation 4, g70v3 ./test.xml, read",
+            "read_file ProgramUpload outstation 4, file ./test.xml, 7 bytes",
         ]
     );
     let expected: String = Sha256::digest(b"<a></a>")
