@@ -1314,3 +1314,6 @@ impl Dissector for ModbusDissector {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;
