@@ -614,7 +614,7 @@ fn run_clients(lab: &mut Lab) -> Vec<String> {
     expect(
         "ews-bacnet",
         lab.run(&EWS, "ews-bacnet", bacnet, long),
-        "present-value: 21.5",
+        "ReinitializeDeviceRequest: ",
     );
     let endpoints = python("opcua_client.py").arg(OPC.ip).then("endpoints");
     expect(
@@ -989,6 +989,7 @@ fn check_report(v: &mut Verdict<'_>) {
     );
     v.purdue(&SCADA, 2);
     v.shows(&OPC, "type", "scada_server", "it serves OPC UA");
+    v.purdue(&OPC, 2);
     for (d, protocol) in [
         (&PLC1, "modbus"),
         (&PLC2, "s7comm"),
@@ -1057,6 +1058,12 @@ fn check_report(v: &mut Verdict<'_>) {
             .operation("read_device_identification")
             .detail(&["regular"]),
     );
+    v.event(
+        expected("modbus", "diagnostics", &EWS, &PLC1)
+            .operation("report_server_id")
+            .detail(&["unit 1"]),
+    );
+    v.fact(&PLC1, "state", "modbus", "run");
     v.event(
         expected("modbus", "write", &ROGUE, &PLC1)
             .operation("write_multiple_registers")
@@ -1164,12 +1171,16 @@ fn check_report(v: &mut Verdict<'_>) {
             .detail(&["class 0x01 instance 1"]),
     );
 
-    // IEC 104: c104's start-up (start of data transfer, station interrogation to the global
-    // address, clock synchronisation), a general interrogation of station 47 and a single
-    // command.
+    // IEC 104: start of data transfer, clock synchronisation, general and counter
+    // interrogation of station 47, and a single command.
     v.needs("iec104");
     v.fact(&RTU1, "protocol_address", "iec104", "iec104:ca:47");
     v.event(expected("iec104", "other", &SCADA, &RTU1).operation("startdt_act"));
+    v.event(
+        expected("iec104", "time_sync", &SCADA, &RTU1)
+            .operation("c_cs_na_1")
+            .detail(&["ca 47"]),
+    );
     v.event(
         expected("iec104", "read", &SCADA, &RTU1)
             .operation("c_ic_na_1")
@@ -1177,25 +1188,55 @@ fn check_report(v: &mut Verdict<'_>) {
     );
     v.event(
         expected("iec104", "read", &SCADA, &RTU1)
-            .operation("c_ic_na_1")
-            .detail(&["ca 65535"]),
+            .operation("c_ci_na_1")
+            .detail(&["ca 47"]),
     );
-    v.event(expected("iec104", "time_sync", &SCADA, &RTU1).operation("c_cs_na_1"));
     v.event(
         expected("iec104", "control_command", &SCADA, &RTU1)
             .operation("c_sc_na_1")
             .detail(&["ca 47", "ioa 30", "on"]),
     );
 
-    // OPC UA: GetEndpoints, an anonymous session with security None, reads and a write.
+    // OPC UA: GetEndpoints, an anonymous session over a channel with security None (two
+    // findings), reads and a write; the server's application description from the endpoints.
     v.needs("opcua");
-    v.pending("the OPC UA dissector has not landed");
     v.finding(&OPC, "opcua_security_none");
     v.finding(&OPC, "opcua_anonymous_session");
-    v.fact(&OPC, "url", "opcua", "urn:ironward-lab:line1:opcua");
-    v.event(expected("opcua", "discovery", &EWS, &OPC));
-    v.event(expected("opcua", "read", &HMI, &OPC).count(5));
-    v.event(expected("opcua", "write", &HMI, &OPC));
+    v.fact(&OPC, "url", "opcua", "opc.tcp://10.10.1.14:4840/line1/");
+    v.fact(&OPC, "software", "opcua", "Line 1 OPC UA Server");
+    v.fact(&OPC, "description", "opcua", "urn:ironward-lab:line1:opcua");
+    v.fact(
+        &OPC,
+        "product_code",
+        "opcua",
+        "urn:freeopcua.github.io:python:server",
+    );
+    v.fact(&OPC, "service", "opcua", "opcua None");
+    v.event(
+        expected("opcua", "discovery", &EWS, &OPC)
+            .operation("get_endpoints")
+            .detail(&["opc.tcp://10.10.1.14:4840/line1/"]),
+    );
+    v.event(
+        expected("opcua", "other", &HMI, &OPC)
+            .operation("open_secure_channel")
+            .detail(&["policy None mode None"]),
+    );
+    v.event(
+        expected("opcua", "authentication", &HMI, &OPC)
+            .operation("activate_session")
+            .detail(&["anonymous"]),
+    );
+    v.event(
+        expected("opcua", "read", &HMI, &OPC)
+            .operation("read")
+            .count(5),
+    );
+    v.event(
+        expected("opcua", "write", &HMI, &OPC)
+            .operation("write")
+            .detail(&["Line1.Setpoint", "55"]),
+    );
 
     // BACnet: Who-Is/I-Am, ReadProperty of the device's identity, WriteProperty.
     v.needs("bacnet");
@@ -1253,6 +1294,12 @@ fn check_report(v: &mut Verdict<'_>) {
             .operation("write_property")
             .detail(&["analog-value,1 present-value", "21.5", "priority 8"]),
     );
+    v.event(
+        expected("bacnet", "configuration_change", &EWS, &BMS1)
+            .operation("device_communication_control")
+            .detail(&["enable"]),
+    );
+    v.event(expected("bacnet", "mode_change", &EWS, &BMS1).operation("reinitialize_device"));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 """The engineering workstation's BACnet/IP client of the OT lab (bacpypes3) on <ip>/24: a
 global Who-Is, ReadProperty of the device's vendor-name, model-name, firmware-revision,
-application-software-version and object-name, then WriteProperty of the supply-air set point
-(analog-value 1, priority 8).
+application-software-version and object-name, WriteProperty of the supply-air set point
+(analog-value 1, priority 8), DeviceCommunicationControl (enable) and ReinitializeDevice (warm
+start), both of which bacpypes3's device rejects (not implemented there).
 
 usage: bacnet_client.py <ip> <device ip> <device instance>
 """
@@ -9,6 +10,11 @@ usage: bacnet_client.py <ip> <device ip> <device instance>
 import asyncio
 import sys
 
+from bacpypes3.apdu import (
+    DeviceCommunicationControlRequest,
+    ErrorRejectAbortNack,
+    ReinitializeDeviceRequest,
+)
 from bacpypes3.app import Application
 from bacpypes3.local.device import DeviceObject
 from bacpypes3.local.networkport import NetworkPortObject
@@ -43,6 +49,20 @@ async def main(ip, target, instance):
     await app.write_property(address, "analog-value,1", "present-value", 21.5, priority=8)
     value = await app.read_property(address, "analog-value,1", "present-value")
     print(f"present-value: {value}", flush=True)
+    # Device management: communication control (enable, harmless) and a warm start; the
+    # device built from bacpypes3's Application implements neither and rejects both.
+    for request in (
+        DeviceCommunicationControlRequest(enableDisable="enable", destination=address),
+        ReinitializeDeviceRequest(
+            reinitializedStateOfDevice="warmstart", password="lab", destination=address
+        ),
+    ):
+        name = type(request).__name__
+        try:
+            await app.request(request)
+            print(f"{name}: acknowledged", flush=True)
+        except ErrorRejectAbortNack as e:
+            print(f"{name}: refused ({e})", flush=True)
     app.close()
 
 

@@ -2,7 +2,8 @@
 
 usage: modbus_client.py <server> poll <seconds>   -- an HMI: holding registers 0-9 every 100 ms,
                                                      input registers 0-3 every 500 ms
-       modbus_client.py <server> identify         -- Read Device Identification (basic, regular)
+       modbus_client.py <server> identify         -- Read Device Identification (basic, regular),
+                                                     Report Server ID
        modbus_client.py <server> write30          -- writes 30 holding registers from 100
 """
 
@@ -44,6 +45,8 @@ async def main(server, mode, rest):
                 )
                 for key, value in sorted(r.information.items()):
                     print(f"object {key}: {value.decode(errors='replace')}", flush=True)
+            r = check(await client.report_device_id(device_id=1), "FC17")
+            print(f"server id: {r.identifier!r} running {r.status}", flush=True)
         elif mode == "write30":
             values = [4000 + i for i in range(30)]
             check(await client.write_registers(100, values, device_id=1), "FC16")
