@@ -424,12 +424,16 @@ impl UserdataParam {
             error: 0,
         };
         if *len >= 8 {
-            let [unit, last, e0, e1, ..] = *rest else {
-                return truncated("userdata fragment fields", 8);
-            };
-            out.data_unit_ref = unit;
-            out.last_unit = last == 0;
-            out.error = u16::from_be_bytes([e0, e1]);
+            match *rest {
+                [unit, last, e0, e1, ..] => {
+                    out.data_unit_ref = unit;
+                    out.last_unit = last == 0;
+                    out.error = u16::from_be_bytes([e0, e1]);
+                }
+                // Mode-transition pushes announce 16 bytes and carry 8.
+                _ if matches!(out.kind, 0 | 3) => {}
+                _ => return truncated("userdata fragment fields", 8),
+            }
         }
         Ok(out)
     }
