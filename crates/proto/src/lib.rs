@@ -40,6 +40,7 @@ pub mod nbns;
 pub mod ntlmssp;
 pub mod ntp;
 pub mod observations;
+pub mod opcua;
 pub mod pjl;
 pub mod pn_dcp;
 pub mod pn_io;
@@ -98,6 +99,7 @@ pub fn registry() -> DissectorRegistry {
     dnp3::register(&mut registry);
     fox::register(&mut registry);
     bacnet::register(&mut registry);
+    opcua::register(&mut registry);
     enip::register(&mut registry);
     cip_io::register(&mut registry);
     hart_ip::register(&mut registry);
