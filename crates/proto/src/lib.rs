@@ -19,6 +19,7 @@ pub mod dhcpv6;
 pub mod dissector;
 pub mod dnp3;
 pub mod dns;
+pub mod ethercat;
 pub mod enip;
 pub mod fins;
 pub mod fox;
@@ -105,11 +106,13 @@ pub fn registry() -> DissectorRegistry {
     hart_ip::register(&mut registry);
     fins::register(&mut registry);
     pn_io::register(&mut registry);
+    ethercat::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
     pn_dcp::register(&mut registry);
     pn_io::register_frames(&mut registry);
+    ethercat::register_frames(&mut registry);
     goose::register(&mut registry);
     sv::register(&mut registry);
     // Helpers of other dissectors (UPnP descriptions ride on HTTP, NTLMSSP on SMB and HTTP).
