@@ -9,18 +9,26 @@ parser is bounded in time and memory and never panics on hostile input.
 [`registry`] builds the registry of every dissector, in the order they are tried.
 */
 
+pub mod bacnet;
 pub mod ber;
 pub mod cdp;
+pub mod cip_io;
 pub mod cotp;
 pub mod dhcp;
 pub mod dhcpv6;
 pub mod dissector;
 pub mod dnp3;
 pub mod dns;
+pub mod ethercat;
+pub mod enip;
+pub mod fins;
 pub mod fox;
 mod framing;
 pub mod ftp;
+pub mod hart_ip;
+pub mod goose;
 pub mod http;
+pub mod iec101;
 pub mod iec104;
 pub mod ipp;
 pub mod iso_tsap;
@@ -34,8 +42,10 @@ pub mod nbns;
 pub mod ntlmssp;
 pub mod ntp;
 pub mod observations;
+pub mod opcua;
 pub mod pjl;
 pub mod pn_dcp;
+pub mod pn_io;
 pub mod rdp;
 pub mod rfb;
 pub mod rtsp;
@@ -47,6 +57,7 @@ pub mod smb;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod sv;
 pub mod telnet;
 pub mod text;
 pub mod tls;
@@ -88,11 +99,24 @@ pub fn registry() -> DissectorRegistry {
     modbus::register(&mut registry);
     iec104::register(&mut registry);
     dnp3::register(&mut registry);
+    iec101::register(&mut registry);
     fox::register(&mut registry);
+    bacnet::register(&mut registry);
+    opcua::register(&mut registry);
+    enip::register(&mut registry);
+    cip_io::register(&mut registry);
+    hart_ip::register(&mut registry);
+    fins::register(&mut registry);
+    pn_io::register(&mut registry);
+    ethercat::register(&mut registry);
     // Link-layer frames.
     lldp::register(&mut registry);
     cdp::register(&mut registry);
     pn_dcp::register(&mut registry);
+    pn_io::register_frames(&mut registry);
+    ethercat::register_frames(&mut registry);
+    goose::register(&mut registry);
+    sv::register(&mut registry);
     // Helpers of other dissectors (UPnP descriptions ride on HTTP, NTLMSSP on SMB and HTTP).
     upnp::register(&mut registry);
     ntlmssp::register(&mut registry);
