@@ -589,6 +589,13 @@ fn run_clients(lab: &mut Lab) -> Vec<String> {
         lab.run(&EWS, "ews-modbus", identify, long),
         "object 4: Modicon M340",
     );
+    // The unknown host, while the HMI polls.
+    let write = python("modbus_client.py").arg(PLC1.ip).then("write30");
+    expect(
+        "rogue-modbus",
+        lab.run(&ROGUE, "rogue-modbus", write, long),
+        "written: True",
+    );
     let s7 = python("s7_client.py").arg(PLC2.ip);
     expect("ews-s7", lab.run(&EWS, "ews-s7", s7, long), "plc stopped");
     let list_identity = Args::new("python3 -u -m cpppo.server.enip.client -p --list-identity -a")
@@ -621,14 +628,6 @@ fn run_clients(lab: &mut Lab) -> Vec<String> {
         "ews-opcua",
         lab.run(&EWS, "ews-opcua", endpoints, long),
         "endpoint opc.tcp://",
-    );
-
-    // The unknown host.
-    let write = python("modbus_client.py").arg(PLC1.ip).then("write30");
-    expect(
-        "rogue-modbus",
-        lab.run(&ROGUE, "rogue-modbus", write, long),
-        "written: True",
     );
 
     for (label, wanted) in [
@@ -1323,9 +1322,10 @@ fn ot_lab_devices_roles_and_operations() {
         }
     }
 
-    // The capture starts first and stops last.
+    // The capture starts first and stops last; immediate mode, so that the last frames are not
+    // left in a kernel buffer block when tcpdump stops.
     let pcap = lab.path("lab.pcap");
-    let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U -Z root -w").arg(&pcap);
+    let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
     lab.spawn_in("br", "tcpdump", tcpdump);
     let capturing = wait_until(Duration::from_secs(10), || {
         lab.log("tcpdump").contains("listening on")
@@ -1337,7 +1337,8 @@ fn ot_lab_devices_roles_and_operations() {
     if problems.is_empty() {
         problems.extend(run_clients(&mut lab));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // Late answers, and time for the capture to take the last frames.
+    std::thread::sleep(Duration::from_millis(1000));
     for p in lab.processes.iter_mut().filter(|p| p.label != "tcpdump") {
         p.stop(Duration::from_secs(2));
     }
