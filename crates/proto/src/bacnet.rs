@@ -190,7 +190,9 @@ impl<'a> Bvlc<'a> {
             return Err(BacnetError::BadBvlc { field: "type" });
         }
         let length = usize::from(u16::from_be_bytes([*hi, *lo]));
-        if length < 4 || length > datagram.len() {
+        // A length past the datagram's end is read as far as the datagram goes (captures cut
+        // by a snap length, stacks that miscount); shorter, the rest is trailing bytes.
+        if length < 4 {
             return Err(BacnetError::BadBvlc { field: "length" });
         }
         let body = rest.get(..length - 4).unwrap_or(rest);
@@ -225,13 +227,22 @@ impl<'a> Bvlc<'a> {
 /// Whether a datagram starts with a plausible BACnet/IP BVLC header (type `0x81`, a known
 /// function, the datagram's length and, when an NPDU follows, NPDU version 1).
 pub fn looks_like_bvlc(datagram: &[u8]) -> bool {
+    let exact = datagram.get(2..4) == Some(&(datagram.len() as u16).to_be_bytes()[..]);
+    exact && looks_like_bvlc_on_port(datagram)
+}
+
+/// The looser check used on BACnet/IP's ports: the BVLC length may be shorter than the
+/// datagram (some stacks pad, some captures carry trailing bytes).
+fn looks_like_bvlc_on_port(datagram: &[u8]) -> bool {
     let Ok(bvlc) = Bvlc::parse(datagram) else {
         return false;
     };
-    let exact = datagram.get(2..4) == Some(&(datagram.len() as u16).to_be_bytes()[..]);
-    exact
-        && bvlc.function <= function::SECURE_BVLL
-        && bvlc.npdu.is_none_or(|npdu| npdu.first() == Some(&1))
+    bvlc.function <= function::SECURE_BVLL && bvlc.npdu.is_none_or(|npdu| npdu.first() == Some(&1))
+}
+
+/// BACnet/IP's UDP ports (47808–47823, 0xBAC0–0xBACF).
+fn bacnet_port(port: u16) -> bool {
+    (PORT..PORT + 16).contains(&port)
 }
 
 /// A BACnet network address (network number and MAC; an empty MAC is a broadcast).
@@ -478,7 +489,10 @@ impl DissectorFactory for BacnetFactory {
         _direction: Direction,
         first_payload: &[u8],
     ) -> Option<Box<dyn Dissector>> {
-        (flow.transport == Transport::Udp && looks_like_bvlc(first_payload))
+        let on_port = bacnet_port(flow.server.port()) || bacnet_port(flow.client.port());
+        let recognised =
+            looks_like_bvlc(first_payload) || (on_port && looks_like_bvlc_on_port(first_payload));
+        (flow.transport == Transport::Udp && recognised)
             .then(|| Box::<BacnetDissector>::default() as Box<dyn Dissector>)
     }
 }
