@@ -9,10 +9,13 @@
 //! operations (the top-level `events`) are checked.
 //!
 //! Each expectation names the dissector it depends on (`[modbus]`, `[s7comm]`, …; `[engine]`
-//! for what the sensor derives from ports and flows alone); the summary line counts them per
-//! dependency. What the peers can show is limited by the peers: python-snap7's server answers
-//! SZL 0x0011 and 0x001C with its own fixed values (CPU 315-2 PN/DP, 6ES7 315-2EH14-0AB0,
-//! serial S C-C2UR28922012, firmware V3.3 in the order-code record) and cannot be configured.
+//! for what the sensor derives from ports, flows and operations); the summary line counts them
+//! per dependency. Known gaps are marked pending with their reason: they are checked and listed
+//! but do not fail the test unless `IRONWARD_LAB_STRICT=1`. What the peers can show is limited by
+//! the peers: python-snap7's server answers SZL 0x0011 and 0x001C with its own fixed values (CPU
+//! 315-2 PN/DP, 6ES7 315-2EH14-0AB0, serial S C-C2UR28922012), in records of non-standard layout,
+//! and cannot be configured; bacpypes3's device rejects DeviceCommunicationControl and
+//! ReinitializeDevice (not implemented), so those are attempts with a reject.
 //!
 //! Needs root (network namespaces), tcpdump, and the PyPI packages pymodbus, python-snap7,
 //! cpppo, c104, asyncua and bacpypes3 (`scripts/test` installs them as root); otherwise it prints
