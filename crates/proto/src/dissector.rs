@@ -48,6 +48,14 @@ pub trait Dissector: Send {
     fn on_end(&mut self, flow: &FlowMeta, out: &mut Observations) {
         let _ = (flow, out);
     }
+
+    /// Whether the protocol showed the flow's first sender to be the server: on UDP with the
+    /// same port at both ends (BACnet 47808, DNP3 20000, ...) the sensor takes whoever spoke
+    /// first for the client, but a device answering a broadcast request over unicast speaks
+    /// first and is the server. Asked when the flow ends.
+    fn roles_reversed(&self) -> bool {
+        false
+    }
 }
 
 /// Recognises one protocol's flows.

@@ -271,11 +271,13 @@ impl FlowHandler<FlowState> for Sink<'_> {
     }
 
     fn on_flow_end(&mut self, flow: &FlowInfo, mut state: FlowState, reason: EndReason) {
+        let mut roles_reversed = false;
         let protocol = match &mut state.dissector {
             DissectorSlot::Chosen(dissector) => {
                 let meta = self.meta(flow);
                 dissector.on_end(&meta, &mut self.inv.observations);
                 self.inv.collect(self.current.frame);
+                roles_reversed = dissector.roles_reversed();
                 Some(dissector.protocol())
             }
             DissectorSlot::Undecided | DissectorSlot::Nothing => {
@@ -286,6 +288,8 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 }
             }
         };
+        let reversed = roles_reversed.then(|| swapped(flow, &mut state));
+        let flow = reversed.as_ref().unwrap_or(flow);
         let client = Direction::ClientToServer.index();
         let server = Direction::ServerToClient.index();
         self.inv.observer.flow(&FlowEndpoints {
@@ -364,6 +368,22 @@ fn has_ports(protocol: u8) -> bool {
 
 /// Whether the server side really offers the service: it answered (TCP: SYN+ACK or data back;
 /// UDP: any datagram back). A scan of closed ports must not invent services.
+/// The flow seen the other way round (its dissector showed the first sender to be the server).
+fn swapped(flow: &FlowInfo, state: &mut FlowState) -> FlowInfo {
+    let mut other = flow.clone();
+    std::mem::swap(&mut other.client, &mut other.server);
+    other.packets.swap(0, 1);
+    other.bytes.swap(0, 1);
+    other.payload_bytes.swap(0, 1);
+    other.gaps.swap(0, 1);
+    state.src_mac.swap(0, 1);
+    state.extra_fragment_frames.swap(0, 1);
+    // The new client's first destination is not known; a server's replies go to a host.
+    state.client_dst_mac = state.src_mac[Direction::ServerToClient.index()];
+    state.server_is_group = false;
+    other
+}
+
 fn server_answered(flow: &FlowInfo) -> bool {
     let back = flow.packets[Direction::ServerToClient.index()] > 0;
     match flow.tcp_state {

@@ -159,8 +159,12 @@ impl Conversation {
 
     /// Runs the frames through an engine with every dissector and returns the report.
     pub fn analyze(&self) -> AnalysisReport {
-        let mut engine =
-            Engine::with_dissectors(EngineConfig::default(), ironward_proto::registry());
+        self.analyze_with(ironward_proto::registry())
+    }
+
+    /// Runs the frames through an engine with these dissectors and returns the report.
+    pub fn analyze_with(&self, registry: ironward_proto::DissectorRegistry) -> AnalysisReport {
+        let mut engine = Engine::with_dissectors(EngineConfig::default(), registry);
         for (n, data) in self.frames.iter().enumerate() {
             engine.process(&Frame {
                 timestamp_ns: 1_700_000_000_000_000_000 + n as i64 * 1_000_000,
