@@ -1324,7 +1324,7 @@ fn lab_devices_are_identified_by_what_they_announce() {
 
     // The capture starts first and stops last.
     let pcap = lab.path("lab.pcap");
-    let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U -Z root -w").arg(&pcap);
+    let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
     lab.spawn_in("br", "tcpdump", tcpdump, &[]);
     let capturing = wait_until(Duration::from_secs(10), || {
         lab.log("tcpdump").contains("listening on")
