@@ -234,6 +234,9 @@ pub(crate) struct AsduReporter {
     source: Source,
     /// Files in transfer, by the sender's direction.
     files: [Option<FileTransfer>; 2],
+    /// The common address last reported from each direction (saves building the fact value
+    /// for every ASDU of a poll).
+    last_ca: [Option<u16>; 2],
 }
 
 impl AsduReporter {
@@ -242,6 +245,7 @@ impl AsduReporter {
             protocol,
             source,
             files: [None, None],
+            last_ca: [None, None],
         }
     }
 
@@ -254,27 +258,9 @@ impl AsduReporter {
         out: &mut Observations,
     ) {
         let from_master = direction == Direction::ClientToServer;
-        let mut address = ValueBuf::<32>::new();
-        let _ = std::fmt::Write::write_fmt(
-            &mut address,
-            format_args!("{}:ca:{}", self.protocol, asdu.common_address),
-        );
-        if from_master {
-            out.hearsay(
-                flow.server_device(),
-                Attribute::ProtocolAddress,
-                address.as_str(),
-                self.source,
-                flow.now,
-            );
-        } else {
-            out.fact(
-                flow.server_device(),
-                Attribute::ProtocolAddress,
-                address.as_str(),
-                self.source,
-                flow.now,
-            );
+        if self.last_ca[direction.index()] != Some(asdu.common_address) {
+            self.last_ca[direction.index()] = Some(asdu.common_address);
+            self.report_address(flow, from_master, asdu.common_address, out);
         }
         let master = Direction::ClientToServer;
         let mut detail = ValueBuf::<160>::new();
@@ -418,6 +404,38 @@ impl AsduReporter {
                 category,
                 "error_response",
                 detail.as_str(),
+            );
+        }
+    }
+
+    /// The common address as a protocol address of the outstation (hearsay from the master).
+    fn report_address(
+        &self,
+        flow: &FlowMeta,
+        from_master: bool,
+        common_address: u16,
+        out: &mut Observations,
+    ) {
+        let mut address = ValueBuf::<32>::new();
+        let _ = std::fmt::Write::write_fmt(
+            &mut address,
+            format_args!("{}:ca:{}", self.protocol, common_address),
+        );
+        if from_master {
+            out.hearsay(
+                flow.server_device(),
+                Attribute::ProtocolAddress,
+                address.as_str(),
+                self.source,
+                flow.now,
+            );
+        } else {
+            out.fact(
+                flow.server_device(),
+                Attribute::ProtocolAddress,
+                address.as_str(),
+                self.source,
+                flow.now,
             );
         }
     }

@@ -306,3 +306,26 @@ fn truncated_and_hostile_fragments() {
         assert!(events.len() <= 1);
     }
 }
+
+#[test]
+fn file_write_is_hashed_as_a_download() {
+    let mut open = vec![0xc1, 25, 70, 3, 0x5b, 1, 31, 0];
+    let mut obj = vec![26, 0, 5, 0];
+    obj.extend_from_slice(&[0; 16]);
+    obj.extend_from_slice(&[2, 0, 0, 4, 4, 0]);
+    obj.extend_from_slice(b"a.cfg");
+    open.extend_from_slice(&obj);
+    let mut write = vec![0xc2, 2, 70, 5, 0x5b, 1, 11, 0];
+    write.extend_from_slice(&1u32.to_le_bytes());
+    write.extend_from_slice(&0x8000_0000u32.to_le_bytes());
+    write.extend_from_slice(b"x=1");
+    let (events, _, _) = run(&[(C2S, &request(&open)), (C2S, &request(&write))]);
+    assert_eq!(
+        ops(&events),
+        [
+            "open_file ProgramDownload outstation 4, g70v3 a.cfg, write",
+            "write_file ProgramDownload outstation 4, file a.cfg, 3 bytes",
+            "write Write outstation 4, g70v5",
+        ]
+    );
+}
