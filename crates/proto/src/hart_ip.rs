@@ -292,7 +292,8 @@ impl UniqueIdentifier {
 /// Unpacks HART packed ASCII (four 6-bit characters per three bytes) into `buf`.
 pub fn unpack_ascii<const N: usize>(packed: &[u8], buf: &mut ValueBuf<N>) {
     for chunk in packed.chunks_exact(3) {
-        let bits = u32::from(chunk[0]) << 16 | u32::from(chunk[1]) << 8 | u32::from(chunk[2]);
+        let &[a, b, c] = chunk else { continue };
+        let bits = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
         for shift in [18, 12, 6, 0] {
             let c = ((bits >> shift) & 0x3f) as u8;
             buf.push_bytes(&[if c < 0x20 { c + 0x40 } else { c }]);

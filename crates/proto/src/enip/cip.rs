@@ -20,6 +20,9 @@ pub const MAX_SEGMENTS: usize = 16;
 /// Most services read from one Multiple Service Packet.
 pub const MAX_SERVICES: usize = 32;
 
+/// Most attribute ids of a Get_Attribute_List shown in an event detail.
+pub const MAX_ATTRIBUTES: usize = 16;
+
 /// Most bytes of a written value shown in an event detail (as hex).
 pub const MAX_VALUE_BYTES: usize = 16;
 
@@ -553,7 +556,7 @@ pub fn write_body<const N: usize>(
                 return;
             };
             buf.push_bytes(b" attributes ");
-            for i in 0..usize::from(count).min(MAX_SEGMENTS) {
+            for i in 0..usize::from(count).min(MAX_ATTRIBUTES) {
                 let Ok(id) = u16_at(data, 2 + 2 * i, "attribute") else {
                     break;
                 };
