@@ -317,6 +317,10 @@ impl<'a> Iterator for HeaderObjects<'a> {
                 Size::Attribute => 2 + usize::from(*self.rest.get(1)?),
             },
         };
+        if size == 0 && h.prefix_code() == 0 {
+            // Nothing on the wire per object: the count alone would bound the walk.
+            return None;
+        }
         let object = self.rest.get(..size)?;
         self.rest = self.rest.get(size..)?;
         Some((index, object))
