@@ -482,7 +482,7 @@ fn errors_and_hostile_input() {
     let err = W::default().u32(0x8079_0000).s("too many").raw(b"ERR");
     let (_, events) = run(&[(C, hello()), (S, err)]);
     assert_eq!(events[1].1, "error_response");
-    assert_eq!(events[1].2, "0x80790000 BadTooManySessions");
+    assert_eq!(events[1].2, "0x80790000 BadNoSubscription");
     // Every prefix of every message of a session, alone, never panics.
     let f = flow();
     let mut out = Observations::default();
@@ -513,5 +513,9 @@ fn errors_and_hostile_input() {
         .bytes(&[0; 4])
         .msg(b"MSG", b'F', 5);
     let (_, events) = run(&[(C, hello()), (C, big), (C, read)]);
-    assert_eq!(events.last().map(|e| e.2.as_str()), Some("1 nodes"), "{events:?}");
+    assert_eq!(
+        events.last().map(|e| e.2.as_str()),
+        Some("1 nodes"),
+        "{events:?}"
+    );
 }
