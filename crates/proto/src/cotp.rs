@@ -207,12 +207,15 @@ pub struct CotpReader {
     record: Vec<u8>,
     /// DT payloads of a TSDU not yet ended by EOT.
     tsdu: Vec<u8>,
-    /// Set when the stream is not (or no longer) readable: bad framing, a gap, a bound hit.
+    /// Set when the stream is not (or no longer) readable: bad framing or a bound hit.
     done: bool,
+    /// After a gap: record boundaries are lost, so chunks are passed over until one starts with
+    /// a plausible TPKT record (segments carry whole records in practice).
+    resync: bool,
 }
 
 impl CotpReader {
-    /// Whether the direction stopped (bad framing, a gap, or a unit over the bound).
+    /// Whether the direction stopped (bad framing, or a unit over the bound).
     pub fn is_done(&self) -> bool {
         self.done
     }
@@ -231,14 +234,22 @@ impl CotpReader {
         }
         let mut data = match chunk {
             StreamChunk::Data(bytes) => bytes,
-            StreamChunk::Gap(_) | StreamChunk::End => {
-                // Record boundaries are lost with the missing bytes.
-                if matches!(chunk, StreamChunk::Gap(_)) {
-                    self.stop();
-                }
+            StreamChunk::Gap(_) => {
+                // Record boundaries are lost with the missing bytes: drop what was pending and
+                // wait for a chunk that starts a record.
+                self.record = Vec::new();
+                self.tsdu = Vec::new();
+                self.resync = true;
                 return Ok(());
             }
+            StreamChunk::End => return Ok(()),
         };
+        if self.resync {
+            if !looks_like_tpkt(data) {
+                return Ok(());
+            }
+            self.resync = false;
+        }
         while !data.is_empty() {
             // Complete a buffered record first, else take whole records straight from `data`.
             let record: &[u8];
@@ -378,6 +389,32 @@ mod tests {
                 "cut {cut}"
             );
         }
+    }
+
+    #[test]
+    fn a_gap_drops_the_partial_record_and_resumes_at_the_next_record() {
+        let whole = record(&[2, 0xf0, 0x80], b"after");
+        let mut reader = CotpReader::default();
+        let mut got = Vec::new();
+        let mut take = |u: Unit<'_>| {
+            if let Unit::Data(d) = u {
+                got.push(d.to_vec());
+            }
+        };
+        let first = record(&[2, 0xf0, 0x80], b"before the gap");
+        reader
+            .feed(StreamChunk::Data(&first[..9]), 1024, &mut take)
+            .unwrap();
+        reader.feed(StreamChunk::Gap(100), 1024, &mut take).unwrap();
+        // A chunk that starts mid-record is passed over; the next record is read.
+        reader
+            .feed(StreamChunk::Data(b"tail of a record"), 1024, &mut take)
+            .unwrap();
+        reader
+            .feed(StreamChunk::Data(&whole), 1024, &mut take)
+            .unwrap();
+        assert!(!reader.is_done());
+        assert_eq!(got, vec![b"after".to_vec()]);
     }
 
     #[test]
