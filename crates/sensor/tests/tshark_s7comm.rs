@@ -816,9 +816,12 @@ fn s7comm_operations_and_identity_match_tshark() {
     eprintln!("totals: {totals:?}");
 }
 
+/// Version, (opcode, function, session) when the frame starts a PDU, and whether it ends one.
+type PlusHeader = (u8, Option<(u8, u16, u32)>, bool);
+
 /// The S7comm-plus oracle: (version, opcode, function, session) of a PDU's first frame, and
 /// whether the frame ends its PDU.
-fn plus_header(bytes: &[u8]) -> Option<(u8, Option<(u8, u16, u32)>, bool)> {
+fn plus_header(bytes: &[u8]) -> Option<PlusHeader> {
     if bytes.first() != Some(&0x72) || bytes.len() < 4 {
         return None;
     }
