@@ -527,6 +527,10 @@ pub struct BacnetDissector {
     next_slot: usize,
     upload: Option<Transfer>,
     download: Option<Transfer>,
+    /// Requests (confirmed, Who-Is, Who-Has) sent in each direction.
+    asked: [u32; 2],
+    /// Answers (ACKs, errors, rejects, I-Am, I-Have) sent in each direction.
+    answered: [u32; 2],
 }
 
 /// Where a message comes from: the flow as seen by the events (with a forwarded message's
@@ -633,6 +637,18 @@ impl BacnetDissector {
     ) -> Result<(), BacnetError> {
         let (flow, direction) = (&origin.flow, origin.direction);
         let choice = apdu.choice.unwrap_or_default();
+        // Who asks and who answers, for the flow's roles (both ends use port 47808).
+        let side = direction.index();
+        match (apdu.pdu_type, choice) {
+            (pdu::CONFIRMED_REQUEST, _) | (pdu::UNCONFIRMED_REQUEST, 7 | 8) => {
+                self.asked[side] = self.asked[side].saturating_add(1);
+            }
+            (pdu::SIMPLE_ACK | pdu::COMPLEX_ACK | pdu::ERROR | pdu::REJECT, _)
+            | (pdu::UNCONFIRMED_REQUEST, 0 | 1) => {
+                self.answered[side] = self.answered[side].saturating_add(1);
+            }
+            _ => {}
+        }
         match apdu.pdu_type {
             pdu::CONFIRMED_REQUEST => {
                 let invoke_id = apdu.invoke_id.unwrap_or_default();
@@ -1534,6 +1550,18 @@ fn bvlc_category(function: u8) -> EventCategory {
 impl Dissector for BacnetDissector {
     fn protocol(&self) -> &'static str {
         "bacnet"
+    }
+
+    /// A device answering a broadcast Who-Is with a unicast I-Am speaks first on the unicast
+    /// flow: the side that answers more than it asks is the server.
+    fn roles_reversed(&self) -> bool {
+        let (c, s) = (
+            Direction::ClientToServer.index(),
+            Direction::ServerToClient.index(),
+        );
+        let client_serves = i64::from(self.answered[c]) - i64::from(self.asked[c]);
+        let server_serves = i64::from(self.answered[s]) - i64::from(self.asked[s]);
+        client_serves > server_serves
     }
 
     fn on_datagram(

@@ -481,3 +481,27 @@ fn truncated_and_hostile_datagrams() {
         Err(BacnetError::BadNpduVersion(2))
     ));
 }
+
+#[test]
+fn the_side_that_answers_is_the_server() {
+    let f = flow();
+    let mut d = BacnetDissector::default();
+    let mut out = Observations::default();
+    // The device answers a broadcast Who-Is with a unicast I-Am (device 500, vendor 5), so it
+    // speaks first on the unicast flow; then it is polled.
+    let i_am = datagram("810a0014 0100 1000 c4020001f4 2201e0 9100 2105");
+    d.on_datagram(&f, C, &i_am, &mut out);
+    assert!(d.roles_reversed());
+    for (dir, text) in [ITI[1], ITI[0]] {
+        // A poll from the flow's server side and the device's answer.
+        let dir = if dir == C { S } else { C };
+        d.on_datagram(&f, dir, &datagram(text), &mut out);
+    }
+    assert!(d.roles_reversed());
+    // A poller that speaks first is the client, as the flow says.
+    let mut d = BacnetDissector::default();
+    for (dir, text) in ITI {
+        d.on_datagram(&f, dir, &datagram(text), &mut out);
+    }
+    assert!(!d.roles_reversed());
+}
