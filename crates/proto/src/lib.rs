@@ -35,6 +35,7 @@ pub mod iso_tsap;
 pub mod lldp;
 pub mod llmnr;
 pub mod mdns;
+pub mod melsec;
 pub mod mms;
 pub mod modbus;
 pub mod mqtt;
@@ -107,6 +108,7 @@ pub fn registry() -> DissectorRegistry {
     cip_io::register(&mut registry);
     hart_ip::register(&mut registry);
     fins::register(&mut registry);
+    melsec::register(&mut registry);
     pn_io::register(&mut registry);
     ethercat::register(&mut registry);
     // Link-layer frames.
