@@ -655,7 +655,8 @@ impl Engine {
                     self.inv.observer.saw_mac(mac, ts);
                     let frame = LinkFrame {
                         src_mac: MacAddress(mac.0),
-                        dst_mac: MacAddress(current.dst_mac.unwrap_or(MacAddr::ZERO).0),
+                        // Layer-2 protocols address groups (DCP Identify, GOOSE, SV).
+                        dst_mac: MacAddress(link.dst_mac.unwrap_or(MacAddr::ZERO).0),
                         vlan: link.vlans.outer,
                         ethertype,
                         snap_oui: link.llc.and_then(|llc| llc.snap).map(|snap| snap.oui),

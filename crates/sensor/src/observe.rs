@@ -405,13 +405,14 @@ impl Observer {
 
     /// A fact reported by a dissector.
     pub fn fact(&mut self, fact: Fact) {
-        // An address DHCP gave a MAC (or a NetBIOS node status answer names with its unit id) is
-        // that MAC's, as if it had claimed it in ARP. An address a client only asked for (lower
+        // An address DHCP gave a MAC (or a NetBIOS node status answer names with its unit id, or
+        // a PROFINET station states in its DCP Identify response) is that MAC's, as if it had
+        // claimed it in ARP. An address a client only asked for (lower
         // confidence: the server may refuse it) stays a fact.
         if let (
             Attribute::Ip,
             DeviceKey::Mac(mac),
-            Source::Dhcp | Source::Dhcpv6 | Source::Nbns,
+            Source::Dhcp | Source::Dhcpv6 | Source::Nbns | Source::ProfinetDcp,
             90..,
         ) = (fact.attribute, fact.subject, fact.source, fact.confidence)
         {
