@@ -56,6 +56,7 @@ pub mod session;
 pub mod sip;
 pub mod smb;
 pub mod snmp;
+pub mod srtp;
 pub mod ssdp;
 pub mod ssh;
 pub mod sv;
@@ -109,6 +110,7 @@ pub fn registry() -> DissectorRegistry {
     hart_ip::register(&mut registry);
     fins::register(&mut registry);
     melsec::register(&mut registry);
+    srtp::register(&mut registry);
     pn_io::register(&mut registry);
     ethercat::register(&mut registry);
     // Link-layer frames.
