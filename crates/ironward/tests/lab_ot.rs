@@ -1002,11 +1002,8 @@ fn check_report(v: &mut Verdict<'_>) {
         let ok = |x: &Value| contains(&x["protocols"]["server"], protocol);
         v.that(d, ok, format!("serves {protocol}"));
     }
-    v.pending(
-        "BACnet/IP peers use UDP 47808 on both sides; the flow's first packet is the device's \
-         unicast I-Am (the Who-Is went to the broadcast address), so the sensor takes the \
-         device for the client",
-    );
+    // Both BACnet peers use UDP 47808 and the device's unicast I-Am (to a broadcast Who-Is)
+    // opens the flow: the dissector tells which side answers.
     v.that(
         &BMS1,
         |x| contains(&x["protocols"]["server"], "bacnet"),
@@ -1117,20 +1114,21 @@ fn check_report(v: &mut Verdict<'_>) {
     );
     v.purdue(&EWS, 2);
     // python-snap7's server answers SZL 0x0011 with 26-byte records (a real CPU's are 28;
-    // tshark marks the answer malformed after the order number) and SZL 0x001C with record
-    // length and count 0 before its records: what a standard SZL reader gets from them is up
-    // to the dissector's leniency.
-    v.pending(
-        "python-snap7's server sends non-standard SZL answers (0x0011 records of 26 bytes, \
-         0x001C header with record length and count 0)",
-    );
+    // tshark marks the answer malformed after the order number): the dissector reads the order
+    // number from such short records.
     v.fact(&PLC2, "product_code", "s7comm", "6ES7 315-2EH14-0AB0");
-    v.fact(&PLC2, "serial", "s7comm", "S C-C2UR28922012");
     v.that(
         &PLC2,
         |x| x["model"].as_str().is_some_and(|m| m.contains("315-2")),
         "model naming the CPU 315-2 (SZL 0x0011 order number or 0x001C module type)",
     );
+    // Its SZL 0x001C answer has record length and count 0 and every record index 0: which
+    // text is the serial number is not said, so the serial is not read.
+    v.pending(
+        "python-snap7's server sends SZL 0x001C with record length, count and every record \
+         index 0",
+    );
+    v.fact(&PLC2, "serial", "s7comm", "S C-C2UR28922012");
 
     // EtherNet/IP: ListIdentity and Get_Attribute of cpppo's Identity object, the SCADA
     // server's tag polling and a tag write.

@@ -77,21 +77,23 @@ pub struct ModuleId<'a> {
 }
 
 impl<'a> ModuleId<'a> {
-    /// Reads a 28-byte record.
+    /// Reads a 28-byte record. Shorter records that still hold the order number (some S7
+    /// server emulations send 26 bytes) are read with the version words as 0.
     pub fn parse(record: &'a [u8]) -> Option<Self> {
         let [x0, x1, rest @ ..] = record else {
             return None;
         };
         let mlfb = rest.get(..20)?;
-        let [t0, t1, g0, g1, e0, e1, ..] = *rest.get(20..)? else {
-            return None;
+        let word = |at: usize| {
+            rest.get(at..at + 2)
+                .map_or(0, |w| u16::from_be_bytes([w[0], w[1]]))
         };
         Some(Self {
             index: u16::from_be_bytes([*x0, *x1]),
             mlfb,
-            module_type: u16::from_be_bytes([t0, t1]),
-            ausbg: u16::from_be_bytes([g0, g1]),
-            ausbe: u16::from_be_bytes([e0, e1]),
+            module_type: word(20),
+            ausbg: if rest.len() >= 26 { word(22) } else { 0 },
+            ausbe: if rest.len() >= 26 { word(24) } else { 0 },
         })
     }
 
@@ -154,6 +156,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn short_module_records_keep_the_order_number() {
+        // python-snap7's server: a 26-byte record (index, MLFB, then four bytes).
+        let mut record = vec![0x00, 0x01];
+        record.extend_from_slice(b"6ES7 315-2EH14-0AB0\0");
+        record.extend_from_slice(&[0x00, 0x00, 0x03, 0x03]);
+        let m = ModuleId::parse(&record).unwrap();
+        assert_eq!(m.index, 1);
+        assert_eq!(m.mlfb.trim_ascii_end(), b"6ES7 315-2EH14-0AB0\0");
+        assert_eq!((m.ausbg, m.ausbe), (0, 0));
+        assert!(ModuleId::parse(&record[..21]).is_none());
+    }
+
+    #[test]
     fn module_identification_versions() {
         let mut rec = vec![0, 7];
         rec.extend_from_slice(&[b' '; 20]);
@@ -161,7 +176,8 @@ mod tests {
         let m = ModuleId::parse(&rec).unwrap();
         assert_eq!(m.index, 7);
         assert_eq!(m.version().as_str(), "V3.2.6");
-        assert!(ModuleId::parse(&rec[..27]).is_none());
+        // A cut record keeps its order number but no version.
+        assert_eq!(ModuleId::parse(&rec[..27]).unwrap().ausbg, 0);
     }
 
     #[test]
