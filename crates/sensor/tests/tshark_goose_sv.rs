@@ -146,7 +146,7 @@ fn check_goose(relative: &str, malformed_expected: usize) -> Option<(usize, usiz
             ("timeAllowedtoLive", g.time_allowed_to_live == want_u(4)),
             ("datSet", text(g.dat_set) == row[5]),
             ("goID", text(g.go_id) == row[6]),
-            ("t", g.t.is_some() == !row[7].is_empty()),
+            ("t", g.t.is_some() != row[7].is_empty()),
             ("stNum", g.st_num == want_u(8)),
             ("sqNum", g.sq_num == want_u(9)),
             ("simulation", g.simulation == tshark_bool(&row[10])),
