@@ -13,6 +13,7 @@ pub mod bacnet;
 pub mod ber;
 pub mod cdp;
 pub mod cip_io;
+pub mod codesys;
 pub mod cotp;
 pub mod dhcp;
 pub mod dhcpv6;
@@ -111,6 +112,7 @@ pub fn registry() -> DissectorRegistry {
     fins::register(&mut registry);
     melsec::register(&mut registry);
     srtp::register(&mut registry);
+    codesys::register(&mut registry);
     pn_io::register(&mut registry);
     ethercat::register(&mut registry);
     // Link-layer frames.
