@@ -265,9 +265,10 @@ impl<'a> Frame<'a> {
             Err(e @ MelsecError::Truncated { .. }) => {
                 // Only a prefix of a subheader so far.
                 let prefix = bytes;
-                let ok = [b"5000", b"D000", b"5400", b"D400"]
-                    .iter()
-                    .any(|s| s.starts_with(&prefix.to_ascii_uppercase()));
+                let ok = [b"5000", b"D000", b"5400", b"D400"].iter().any(|s| {
+                    s.get(..prefix.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+                });
                 return Err(if ok { e } else { MelsecError::BadSubheader });
             }
             _ => return Err(MelsecError::BadSubheader),
