@@ -3,7 +3,8 @@
 //! records (see `common/dissect.rs`).
 #![no_main]
 
-use ironward_proto::dhcp::{self, DhcpDissector, ValueBuf};
+use ironward_proto::dhcp::{self, DhcpDissector};
+use ironward_proto::value::ValueBuf;
 use ironward_proto::Transport;
 use libfuzzer_sys::fuzz_target;
 
