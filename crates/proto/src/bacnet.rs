@@ -745,6 +745,29 @@ impl BacnetDissector {
     ) -> Result<Option<(u32, i64)>, BacnetError> {
         let (flow, direction) = (&origin.flow, origin.direction);
         let (operation, category) = names::confirmed(choice);
+        if matches!(choice, 12 | 14 | 26) {
+            // Reads repeat at poll rate: the service data (objects, properties, indexes)
+            // determines the detail, written only the first time.
+            out.event_keyed(
+                flow,
+                direction,
+                "bacnet",
+                category,
+                operation,
+                (choice, body),
+                |text| {
+                    let mut detail = ValueBuf::<DETAIL>::new();
+                    let mut r = TagReader::new(body);
+                    let _ = if choice == 14 {
+                        push_read_access_specs(&mut detail, &mut r)
+                    } else {
+                        push_object_property(&mut detail, &mut r, 0)
+                    };
+                    text.push_bytes(detail.as_bytes());
+                },
+            );
+            return Ok(None);
+        }
         let mut detail = ValueBuf::<DETAIL>::new();
         let mut r = TagReader::new(body);
         let mut file = None;

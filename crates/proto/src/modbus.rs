@@ -776,8 +776,36 @@ impl ModbusDissector {
     fn on_request(&mut self, flow: &FlowMeta, header: Mbap, pdu: &[u8], out: &mut Observations) {
         let to_server = self.responses.reverse();
         let function = pdu.first().copied().unwrap_or_default();
+        let parsed = Request::parse(pdu);
+        if let Ok(request @ Request::Read { .. }) = parsed {
+            // Polls repeat at packet rate: the unit and the request bytes (function, start,
+            // quantity) determine the detail, written only the first time.
+            let (operation, category) = (function_name(function), function_category(function));
+            out.event_keyed(
+                flow,
+                to_server,
+                PROTOCOL,
+                category,
+                operation,
+                (header.unit, pdu),
+                |detail| {
+                    let mut text = Detail::new();
+                    describe(&request, header.unit, &mut text);
+                    detail.push_bytes(text.as_bytes());
+                },
+            );
+            self.remember(Pending {
+                transaction: header.transaction,
+                unit: header.unit,
+                function,
+                sub: 0,
+                operation,
+                category,
+            });
+            return;
+        }
         let mut detail = Detail::new();
-        let (operation, category, sub, hash) = match Request::parse(pdu) {
+        let (operation, category, sub, hash) = match parsed {
             Ok(request) => {
                 let (operation, category, sub) = describe(&request, header.unit, &mut detail);
                 let hash = match request {

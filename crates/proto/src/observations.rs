@@ -19,6 +19,7 @@ use ironward_model::{
 
 use crate::dissector::LinkFrame;
 use crate::session::{Direction, FlowMeta};
+use crate::value::ValueBuf;
 
 /// Longest fact value kept, in bytes (longer values are cut at a character boundary).
 pub const MAX_VALUE_LEN: usize = 256;
@@ -31,6 +32,9 @@ pub const MAX_EVENTS: usize = 100_000;
 
 /// Longest event detail kept, in bytes.
 pub const MAX_DETAIL_LEN: usize = 512;
+
+/// Mixed into the fingerprints of keyed events.
+const KEYED: u8 = 0xa5;
 
 /// Facts and events produced by dissectors. Facts are drained by the sensor after each call;
 /// events aggregate (one per distinct operation, with a count) until taken at the end.
@@ -55,6 +59,9 @@ struct Operation<'a> {
     detail: &'a str,
     content_hash: Option<&'a str>,
 }
+
+/// An event detail built on the stack, at most [`MAX_DETAIL_LEN`] bytes.
+pub type Detail = ValueBuf<MAX_DETAIL_LEN>;
 
 /// One end of an operation as the dissector knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -247,6 +254,105 @@ impl Observations {
         );
     }
 
+    /// [`event`](Self::event) for operations repeated at packet rate (polls, cyclic
+    /// publications): `key` — the raw fields the detail shows — identifies repeats, and
+    /// `render` writes the detail only the first time. `key` must determine the detail.
+    #[allow(clippy::too_many_arguments)]
+    pub fn event_keyed(
+        &mut self,
+        flow: &FlowMeta,
+        direction: Direction,
+        protocol: &'static str,
+        category: EventCategory,
+        operation: &'static str,
+        key: impl Hash,
+        render: impl FnOnce(&mut Detail),
+    ) {
+        let src = EndpointKey::Ip(flow.source(direction).ip());
+        let dst = EndpointKey::Ip(flow.destination(direction).ip());
+        self.record_keyed(
+            src,
+            dst,
+            flow.now,
+            flow.frame,
+            (protocol, category, operation),
+            key,
+            render,
+        );
+    }
+
+    /// [`frame_event`](Self::frame_event) with the detail rendered only the first time, as
+    /// [`event_keyed`](Self::event_keyed).
+    pub fn frame_event_keyed(
+        &mut self,
+        frame: &LinkFrame<'_>,
+        protocol: &'static str,
+        category: EventCategory,
+        operation: &'static str,
+        key: impl Hash,
+        render: impl FnOnce(&mut Detail),
+    ) {
+        let (src, dst) = (
+            EndpointKey::Mac(frame.src_mac),
+            EndpointKey::Mac(frame.dst_mac),
+        );
+        self.record_keyed(
+            src,
+            dst,
+            frame.now,
+            frame.frame,
+            (protocol, category, operation),
+            key,
+            render,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_keyed(
+        &mut self,
+        src: EndpointKey,
+        dst: EndpointKey,
+        now: Timestamp,
+        frame: u64,
+        (protocol, category, operation): (&'static str, EventCategory, &'static str),
+        key: impl Hash,
+        render: impl FnOnce(&mut Detail),
+    ) {
+        let mut hasher = FxHasher::default();
+        // The marker keeps keyed fingerprints apart from text ones.
+        (src, dst, protocol, category, operation, KEYED).hash(&mut hasher);
+        key.hash(&mut hasher);
+        let fingerprint = hasher.finish();
+        if self.count_repeat(fingerprint, now, frame) {
+            return;
+        }
+        let mut detail = Detail::new();
+        render(&mut detail);
+        let op = Operation {
+            protocol,
+            category,
+            operation,
+            detail: detail.as_str(),
+            content_hash: None,
+        };
+        self.insert_event(fingerprint, src, dst, now, frame, op);
+    }
+
+    /// Counts a repeat of the event with this fingerprint; false when it is new.
+    fn count_repeat(&mut self, fingerprint: u64, now: Timestamp, frame: u64) -> bool {
+        let Some(&index) = self.event_index.get(&fingerprint) else {
+            return false;
+        };
+        let event = &mut self.events[index as usize];
+        event.count += 1;
+        event.last_seen = event.last_seen.max(now);
+        event.time = event.time.min(now);
+        if let Some(log) = self.event_log.as_mut() {
+            log.push((frame, index));
+        }
+        true
+    }
+
     fn record_event(
         &mut self,
         src: EndpointKey,
@@ -260,36 +366,45 @@ impl Observations {
         (src, dst, op.protocol, op.category, op.operation, detail).hash(&mut hasher);
         op.content_hash.hash(&mut hasher);
         let fingerprint = hasher.finish();
-        let index = match self.event_index.get(&fingerprint) {
-            Some(&index) => {
-                let event = &mut self.events[index as usize];
-                event.count += 1;
-                event.last_seen = event.last_seen.max(now);
-                event.time = event.time.min(now);
-                index
-            }
-            None if self.events.len() < MAX_EVENTS => {
-                let index = self.events.len() as u32;
-                self.event_index.insert(fingerprint, index);
-                self.events.push(Event {
-                    time: now,
-                    last_seen: now,
-                    count: 1,
-                    src: src.endpoint(),
-                    dst: dst.endpoint(),
-                    protocol: Cow::Borrowed(op.protocol),
-                    category: op.category,
-                    operation: Cow::Borrowed(op.operation),
-                    detail: detail.to_owned(),
-                    content_hash: op.content_hash.map(str::to_owned),
-                });
-                index
-            }
-            None => {
-                self.events_dropped += 1;
-                return;
-            }
-        };
+        if !self.count_repeat(fingerprint, now, frame) {
+            self.insert_event(
+                fingerprint,
+                src,
+                dst,
+                now,
+                frame,
+                Operation { detail, ..op },
+            );
+        }
+    }
+
+    fn insert_event(
+        &mut self,
+        fingerprint: u64,
+        src: EndpointKey,
+        dst: EndpointKey,
+        now: Timestamp,
+        frame: u64,
+        op: Operation<'_>,
+    ) {
+        if self.events.len() >= MAX_EVENTS {
+            self.events_dropped += 1;
+            return;
+        }
+        let index = self.events.len() as u32;
+        self.event_index.insert(fingerprint, index);
+        self.events.push(Event {
+            time: now,
+            last_seen: now,
+            count: 1,
+            src: src.endpoint(),
+            dst: dst.endpoint(),
+            protocol: Cow::Borrowed(op.protocol),
+            category: op.category,
+            operation: Cow::Borrowed(op.operation),
+            detail: op.detail.to_owned(),
+            content_hash: op.content_hash.map(str::to_owned),
+        });
         if let Some(log) = self.event_log.as_mut() {
             log.push((frame, index));
         }
@@ -376,14 +491,55 @@ pub(crate) struct FxHasher {
     hash: u64,
 }
 
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
         const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        for chunk in bytes.chunks(8) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
             let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.hash = (self.hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    // Small integers (enum discriminants, lengths, string terminators) in one step each.
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
     }
 
     fn finish(&self) -> u64 {
@@ -397,6 +553,51 @@ mod tests {
 
     fn key() -> DeviceKey {
         DeviceKey::Ip("10.0.0.1".parse().unwrap())
+    }
+
+    #[test]
+    fn keyed_events_render_their_detail_once_and_count_repeats() {
+        let flow = FlowMeta {
+            id: 1,
+            transport: crate::Transport::Tcp,
+            client: ([10, 0, 0, 1], 40000).into(),
+            server: ([10, 0, 0, 2], 502).into(),
+            now: Timestamp(5),
+            frame: 7,
+        };
+        let mut out = Observations::default();
+        out.keep_event_log();
+        let mut rendered = 0;
+        for key in [1u16, 1, 2, 1] {
+            out.event_keyed(
+                &flow,
+                Direction::ClientToServer,
+                "modbus",
+                EventCategory::Read,
+                "read_holding_registers",
+                key,
+                |detail| {
+                    rendered += 1;
+                    detail.push_bytes(b"registers ");
+                    detail.push_u64(u64::from(key));
+                },
+            );
+        }
+        assert_eq!(rendered, 2);
+        let (events, log) = out.take_events();
+        let counts: Vec<_> = events.iter().map(|e| (e.detail.as_str(), e.count)).collect();
+        assert_eq!(counts, [("registers 1", 3), ("registers 2", 1)]);
+        assert_eq!(log.len(), 4);
+        // A text event with the same words is a different record (keys are not texts).
+        out.event(
+            &flow,
+            Direction::ClientToServer,
+            "modbus",
+            EventCategory::Read,
+            "read_holding_registers",
+            "registers 1",
+        );
+        assert_eq!(out.events().len(), 1);
     }
 
     #[test]

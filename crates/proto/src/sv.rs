@@ -29,7 +29,6 @@ use ironward_model::{EventCategory, Source};
 use crate::ber::{BerError, Element};
 use crate::goose::{malformed, open_pdu, publisher_facts, GooseError, Header};
 use crate::observations::Observations;
-use crate::value::ValueBuf;
 use crate::{DissectorRegistry, FrameDissector, LinkFrame};
 
 /// Sampled Values' ether type.
@@ -203,29 +202,40 @@ fn observe(sv: &SampledValues<'_>, frame: &LinkFrame<'_>, out: &mut Observations
         .find(|d| !d.is_empty())
         .unwrap_or_default();
     publisher_facts(frame, out, "sv", Source::Sv, sv.header.appid, reference);
+    let simulated = sv.header.simulated();
     for asdu in sv.asdus() {
-        let mut detail = ValueBuf::<320>::new();
-        detail.push_bytes(b"svID=");
-        detail.push_bytes(asdu.sv_id);
-        if !asdu.dat_set.is_empty() {
-            detail.push_bytes(b" datSet=");
-            detail.push_bytes(asdu.dat_set);
-        }
-        if let Some(rev) = asdu.conf_rev {
-            let _ = write!(detail, " confRev={rev}");
-        }
-        if let Some(synch) = asdu.smp_synch {
-            let _ = write!(detail, " smpSynch={synch}");
-        }
-        if sv.header.simulated() {
-            detail.push_bytes(b" test");
-        }
-        out.frame_event(
+        // Streams repeat the same fields thousands of times a second: the detail is written
+        // only for the first ASDU with these fields.
+        let key = (
+            asdu.sv_id,
+            asdu.dat_set,
+            asdu.conf_rev,
+            asdu.smp_synch,
+            simulated,
+        );
+        out.frame_event_keyed(
             frame,
             "sv",
             EventCategory::Other,
             "publish",
-            detail.as_str(),
+            key,
+            |detail| {
+                detail.push_bytes(b"svID=");
+                detail.push_bytes(asdu.sv_id);
+                if !asdu.dat_set.is_empty() {
+                    detail.push_bytes(b" datSet=");
+                    detail.push_bytes(asdu.dat_set);
+                }
+                if let Some(rev) = asdu.conf_rev {
+                    let _ = write!(detail, " confRev={rev}");
+                }
+                if let Some(synch) = asdu.smp_synch {
+                    let _ = write!(detail, " smpSynch={synch}");
+                }
+                if simulated {
+                    detail.push_bytes(b" test");
+                }
+            },
         );
     }
     if let Some(error) = &sv.error {

@@ -1000,7 +1000,7 @@ fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
     let latest = Timestamp(observed.last_seen_ns);
     let mut derived = match ironward_intel::builtin_rules() {
         Ok(rules) => {
-            let mut facts = observed.facts.clone();
+            // The role joins the facts the rules see for this call only.
             if let Some(role) = &role {
                 let mut fact = Fact::new(
                     key,
@@ -1010,10 +1010,14 @@ fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
                     latest,
                 );
                 fact.confidence = role.confidence;
-                facts.push(fact);
+                observed.facts.push(fact);
             }
             let uses: Vec<&str> = client.iter().chain(&frames).copied().collect();
-            ironward_intel::classify(rules, &facts, &server, &uses)
+            let derived = ironward_intel::classify(rules, &observed.facts, &server, &uses);
+            if role.is_some() {
+                observed.facts.pop();
+            }
+            derived
         }
         Err(_) => Vec::new(),
     };
