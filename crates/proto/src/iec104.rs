@@ -790,7 +790,7 @@ mod tests {
         }
         assert_eq!(d.errors.skipped_bytes, 3);
         assert_eq!(
-            ops(out.events()),
+            ops(&out.events()),
             [
                 ("testfr_act ".to_owned(), 1),
                 ("m_me_nc_1 ca 7, spont".to_owned(), 1)

@@ -44,7 +44,10 @@ const KEYED: u8 = 0xa5;
 pub struct Observations {
     facts: Vec<Fact>,
     remembered: HashSet<u64, BuildHasherDefault<FxHasher>>,
-    events: Vec<Event>,
+    /// When and how often each event happened (touched by every repeat: kept small).
+    event_counts: Vec<EventCount>,
+    /// What each event is, by the same index.
+    event_records: Vec<EventRecord>,
     event_index: HashMap<u64, u32, BuildHasherDefault<FxHasher>>,
     events_dropped: u64,
     event_log: Option<Vec<(u64, u32)>>,
@@ -62,6 +65,106 @@ struct Operation<'a> {
 
 /// An event detail built on the stack, at most [`MAX_DETAIL_LEN`] bytes.
 pub type Detail = ValueBuf<MAX_DETAIL_LEN>;
+
+/// How often and when an event happened.
+#[derive(Debug, Clone, Copy)]
+struct EventCount {
+    count: u64,
+    first: Timestamp,
+    last: Timestamp,
+}
+
+/// What an event is, stored compactly until the report (static names borrowed, no endpoint
+/// objects built).
+#[derive(Debug, Clone)]
+struct EventRecord {
+    src: EndpointKey,
+    dst: EndpointKey,
+    protocol: &'static str,
+    category: EventCategory,
+    operation: &'static str,
+    detail: Box<str>,
+    content_hash: Option<Box<str>>,
+}
+
+impl EventRecord {
+    fn to_event(&self, count: EventCount) -> Event {
+        Event {
+            time: count.first,
+            last_seen: count.last,
+            count: count.count,
+            src: self.src.endpoint(),
+            dst: self.dst.endpoint(),
+            protocol: Cow::Borrowed(self.protocol),
+            category: self.category,
+            operation: Cow::Borrowed(self.operation),
+            detail: self.detail.to_string(),
+            content_hash: self.content_hash.as_deref().map(str::to_owned),
+        }
+    }
+}
+
+/// The events of an analysis in compact form (see [`Observations::take_event_store`]).
+#[derive(Debug, Default)]
+pub struct EventStore {
+    counts: Vec<EventCount>,
+    records: Vec<EventRecord>,
+    /// Every occurrence, when kept: (frame number, index of the event).
+    pub log: Vec<(u64, u32)>,
+}
+
+/// What role inference needs of one stored event.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSummary {
+    /// The source: its IP address, or its MAC address for layer-2 protocols.
+    pub src: (Option<IpAddr>, Option<MacAddress>),
+    /// The destination, likewise.
+    pub dst: (Option<IpAddr>, Option<MacAddress>),
+    /// Protocol name.
+    pub protocol: &'static str,
+    /// Category.
+    pub category: EventCategory,
+}
+
+impl EventStore {
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The endpoints, protocol and category of event `index`.
+    pub fn summary(&self, index: usize) -> Option<EventSummary> {
+        let record = self.records.get(index)?;
+        let split = |key: EndpointKey| match key {
+            EndpointKey::Ip(ip) => (Some(ip), None),
+            EndpointKey::Mac(mac) => (None, Some(mac)),
+        };
+        Some(EventSummary {
+            src: split(record.src),
+            dst: split(record.dst),
+            protocol: record.protocol,
+            category: record.category,
+        })
+    }
+
+    /// Event `index` as reported.
+    pub fn event(&self, index: usize) -> Option<Event> {
+        Some(self.records.get(index)?.to_event(*self.counts.get(index)?))
+    }
+
+    /// The events as reported, built one at a time (each record is freed as it goes).
+    pub fn into_events(self) -> impl Iterator<Item = Event> {
+        self.records
+            .into_iter()
+            .zip(self.counts)
+            .map(|(record, count)| record.to_event(count))
+    }
+}
 
 /// One end of an operation as the dissector knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -343,10 +446,12 @@ impl Observations {
         let Some(&index) = self.event_index.get(&fingerprint) else {
             return false;
         };
-        let event = &mut self.events[index as usize];
+        let Some(event) = self.event_counts.get_mut(index as usize) else {
+            return false;
+        };
         event.count += 1;
-        event.last_seen = event.last_seen.max(now);
-        event.time = event.time.min(now);
+        event.last = event.last.max(now);
+        event.first = event.first.min(now);
         if let Some(log) = self.event_log.as_mut() {
             log.push((frame, index));
         }
@@ -387,23 +492,25 @@ impl Observations {
         frame: u64,
         op: Operation<'_>,
     ) {
-        if self.events.len() >= MAX_EVENTS {
+        if self.event_counts.len() >= MAX_EVENTS {
             self.events_dropped += 1;
             return;
         }
-        let index = self.events.len() as u32;
+        let index = self.event_counts.len() as u32;
         self.event_index.insert(fingerprint, index);
-        self.events.push(Event {
-            time: now,
-            last_seen: now,
+        self.event_counts.push(EventCount {
             count: 1,
-            src: src.endpoint(),
-            dst: dst.endpoint(),
-            protocol: Cow::Borrowed(op.protocol),
+            first: now,
+            last: now,
+        });
+        self.event_records.push(EventRecord {
+            src,
+            dst,
+            protocol: op.protocol,
             category: op.category,
-            operation: Cow::Borrowed(op.operation),
-            detail: op.detail.to_owned(),
-            content_hash: op.content_hash.map(str::to_owned),
+            operation: op.operation,
+            detail: op.detail.into(),
+            content_hash: op.content_hash.map(Into::into),
         });
         if let Some(log) = self.event_log.as_mut() {
             log.push((frame, index));
@@ -416,9 +523,14 @@ impl Observations {
         self.event_log.get_or_insert_with(Vec::new);
     }
 
-    /// The events recorded so far (each distinct operation once, with its count).
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    /// The events recorded so far (each distinct operation once, with its count), built anew
+    /// on each call.
+    pub fn events(&self) -> Vec<Event> {
+        self.event_records
+            .iter()
+            .zip(&self.event_counts)
+            .map(|(record, count)| record.to_event(*count))
+            .collect()
     }
 
     /// Distinct events not recorded because [`MAX_EVENTS`] were already kept.
@@ -431,6 +543,21 @@ impl Observations {
         self.take_events().0.into_iter()
     }
 
+    /// Takes the recorded events in their compact form, with the per-frame log, starting
+    /// afresh: a report turns them into [`Event`]s one at a time.
+    pub fn take_event_store(&mut self) -> EventStore {
+        self.event_index = HashMap::default();
+        EventStore {
+            counts: std::mem::take(&mut self.event_counts),
+            records: std::mem::take(&mut self.event_records),
+            log: self
+                .event_log
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default(),
+        }
+    }
+
     /// Takes the recorded events and the per-frame log (frame number, index into the events),
     /// starting afresh.
     pub fn take_events(&mut self) -> (Vec<Event>, Vec<(u64, u32)>) {
@@ -440,7 +567,14 @@ impl Observations {
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default();
-        (std::mem::take(&mut self.events), log)
+        let counts = std::mem::take(&mut self.event_counts);
+        let records = std::mem::take(&mut self.event_records);
+        let events = records
+            .into_iter()
+            .zip(counts)
+            .map(|(record, count)| record.to_event(count))
+            .collect();
+        (events, log)
     }
 
     /// The facts recorded since the last drain.
@@ -585,7 +719,10 @@ mod tests {
         }
         assert_eq!(rendered, 2);
         let (events, log) = out.take_events();
-        let counts: Vec<_> = events.iter().map(|e| (e.detail.as_str(), e.count)).collect();
+        let counts: Vec<_> = events
+            .iter()
+            .map(|e| (e.detail.as_str(), e.count))
+            .collect();
         assert_eq!(counts, [("registers 1", 3), ("registers 2", 1)]);
         assert_eq!(log.len(), 4);
         // A text event with the same words is a different record (keys are not texts).

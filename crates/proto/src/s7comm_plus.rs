@@ -536,8 +536,8 @@ mod tests {
         v3.extend_from_slice(&[0xaa; 32]);
         v3.extend_from_slice(&request(function::SET_VARIABLE, 0x7000_0e4d));
         s.on_tsdu(&f, c2s, &frame(3, &v3, true), &mut out);
-        let ops: Vec<(&str, EventCategory, &str)> = out
-            .events()
+        let events = out.events();
+        let ops: Vec<(&str, EventCategory, &str)> = events
             .iter()
             .map(|e| (&*e.operation, e.category, e.detail.as_str()))
             .collect();

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ironward_model::{
-    AnalysisReport, Attribute, Connection, Device, DeviceKey, Event, EventEndpoint, Fact,
-    MacAddress, Protocols, Service, Stats, Timestamp,
+    AnalysisReport, Attribute, Connection, Device, DeviceKey, Event, Fact, MacAddress, Protocols,
+    Service, Stats, Timestamp,
 };
 use ironward_proto::{FlowMeta, LinkFrame};
 use ironward_wire::{
@@ -886,18 +886,22 @@ impl Engine {
 
         // Name the devices at both ends of every event, and record on each device what kinds
         // of operations it performed and answered (its behaviour, for roles).
-        let (mut events, event_log) = self.inv.observations.take_events();
-        for event in &mut events {
-            let src = resolve_endpoint(&map, &event.src);
-            let dst = resolve_endpoint(&map, &event.dst);
+        let mut events = self.inv.observations.take_event_store();
+        let mut ends: Vec<(Option<DeviceKey>, Option<DeviceKey>)> =
+            Vec::with_capacity(events.len());
+        for index in 0..events.len() {
+            let Some(event) = events.summary(index) else {
+                break;
+            };
+            let src = resolve_endpoint(&map, event.src);
+            let dst = resolve_endpoint(&map, event.dst);
             if let Some(device) = src.and_then(|k| map.devices.get_mut(&k)) {
-                device.behaviour.performed(&event.protocol, event.category);
+                device.behaviour.performed(event.protocol, event.category);
             }
             if let Some(device) = dst.and_then(|k| map.devices.get_mut(&k)) {
                 device.behaviour.answered(event.category);
             }
-            event.src.device = src.map(|k| k.id());
-            event.dst.device = dst.map(|k| k.id());
+            ends.push((src, dst));
         }
 
         // Addresses are resolved: only the devices themselves are needed from here on.
@@ -925,12 +929,20 @@ impl Engine {
             })?;
         }
 
-        let event_log = event_log
+        let named = |mut event: Event, (src, dst): (Option<DeviceKey>, Option<DeviceKey>)| {
+            event.src.device = src.map(|k| k.id());
+            event.dst.device = dst.map(|k| k.id());
+            event
+        };
+        let event_log = std::mem::take(&mut events.log)
             .into_iter()
-            .filter_map(|(frame, index)| Some((frame, events.get(index as usize)?.clone())))
+            .filter_map(|(frame, index)| {
+                let index = index as usize;
+                Some((frame, named(events.event(index)?, *ends.get(index)?)))
+            })
             .collect();
-        for event in events {
-            sink.event(event)?;
+        for (event, ends) in events.into_events().zip(ends) {
+            sink.event(named(event, ends))?;
         }
 
         let c = &self.counters;
@@ -968,11 +980,14 @@ impl Engine {
 }
 
 /// The device at one end of an event: the owner of its IP address, or the device with its MAC.
-fn resolve_endpoint(map: &DeviceMap, endpoint: &EventEndpoint) -> Option<DeviceKey> {
-    if let Some(ip) = endpoint.ip {
+fn resolve_endpoint(
+    map: &DeviceMap,
+    (ip, mac): (Option<IpAddr>, Option<MacAddress>),
+) -> Option<DeviceKey> {
+    if let Some(ip) = ip {
         return map.resolve(ip, None);
     }
-    let key = DeviceKey::Mac(endpoint.mac?);
+    let key = DeviceKey::Mac(mac?);
     map.devices.contains_key(&key).then_some(key)
 }
 

@@ -96,7 +96,7 @@ fn read_request_split_and_coalesced() {
         );
     }
     assert_eq!(
-        ops(out.events()),
+        ops(&out.events()),
         ["read Read outstation 4, class 1 (g60v2), class 2 (g60v3), class 3 (g60v4), class 0 (g60v1)"]
     );
     assert_eq!(out.events()[0].count, 2);

@@ -115,7 +115,8 @@ fn split_and_coalesced_segments() {
     for chunk in all.chunks(7) {
         d.on_stream(&flow(), C, StreamChunk::Data(chunk), &mut out);
     }
-    let read = out.events().iter().find(|e| e.operation == "read").unwrap();
+    let events = out.events();
+    let read = events.iter().find(|e| e.operation == "read").unwrap();
     assert_eq!(read.count, 2);
     assert_eq!(d.protocol(), "mms");
 }
