@@ -952,7 +952,7 @@ impl<'a> Verdict<'a> {
         );
     }
 
-    /// An event of this protocol and kind from `src` to `dst` whose detail contains `detail`
+    /// An event of this protocol and category from `src` to `dst` whose detail contains `detail`
     /// (case-insensitive).
     fn event(
         &mut self,
@@ -967,9 +967,9 @@ impl<'a> Verdict<'a> {
             .flatten()
             .any(|e| {
                 e["protocol"] == protocol
-                    && e["kind"] == kind
-                    && e["src"] == src
-                    && e["dst"] == dst
+                    && e["category"] == kind
+                    && e["src"]["ip"] == src
+                    && e["dst"]["ip"] == dst
                     && e["detail"]
                         .as_str()
                         .is_some_and(|x| x.to_lowercase().contains(&detail.to_lowercase()))
@@ -1245,19 +1245,19 @@ fn check_report(v: &mut Verdict<'_>, tls: &[TlsReference]) {
         |d| d.contains("lab-telnet"),
         "host name",
     );
-    v.event(&TELNET, ("telnet", "auth"), (ADMIN.ip, TELNET.ip), "fail");
+    v.event(&TELNET, ("telnet", "authentication"), (ADMIN.ip, TELNET.ip), "fail");
 
     // MQTT without credentials, in clear text.
     v.finding(&BROKER, "mqtt_without_authentication");
     v.finding(&BROKER, "mqtt_cleartext");
     v.finding(&ADMIN, "mqtt_without_authentication");
     v.fact(&ADMIN, "client_id", "mqtt", "lab-sensor-1");
-    v.event(&BROKER, ("mqtt", "auth"), (ADMIN.ip, BROKER.ip), "accepted");
+    v.event(&BROKER, ("mqtt", "authentication"), (ADMIN.ip, BROKER.ip), "accepted");
 
     // VNC without authentication.
     v.finding(&VNC, "vnc_without_authentication");
     v.fact(&VNC, "description", "rfb", "lab-vnc");
-    v.event(&VNC, ("rfb", "auth"), (ADMIN.ip, VNC.ip), "none");
+    v.event(&VNC, ("rfb", "authentication"), (ADMIN.ip, VNC.ip), "none");
 
     // TLS with a self-signed certificate; SNI and DNS name the server.
     v.fact_like(
