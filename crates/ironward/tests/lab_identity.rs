@@ -1245,14 +1245,24 @@ fn check_report(v: &mut Verdict<'_>, tls: &[TlsReference]) {
         |d| d.contains("lab-telnet"),
         "host name",
     );
-    v.event(&TELNET, ("telnet", "authentication"), (ADMIN.ip, TELNET.ip), "fail");
+    v.event(
+        &TELNET,
+        ("telnet", "authentication"),
+        (ADMIN.ip, TELNET.ip),
+        "fail",
+    );
 
     // MQTT without credentials, in clear text.
     v.finding(&BROKER, "mqtt_without_authentication");
     v.finding(&BROKER, "mqtt_cleartext");
     v.finding(&ADMIN, "mqtt_without_authentication");
     v.fact(&ADMIN, "client_id", "mqtt", "lab-sensor-1");
-    v.event(&BROKER, ("mqtt", "authentication"), (ADMIN.ip, BROKER.ip), "accepted");
+    v.event(
+        &BROKER,
+        ("mqtt", "authentication"),
+        (ADMIN.ip, BROKER.ip),
+        "accepted",
+    );
 
     // VNC without authentication.
     v.finding(&VNC, "vnc_without_authentication");
