@@ -29,6 +29,7 @@ pub mod ftp;
 pub mod goose;
 pub mod hart_ip;
 pub mod http;
+pub mod id_table;
 pub mod iec101;
 pub mod iec104;
 pub mod ipp;

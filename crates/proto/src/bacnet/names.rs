@@ -2,8 +2,7 @@
 //! each, object types, property identifiers, error classes and codes, reject and abort
 //! reasons, and the vendor-identifier table (a data file).
 
-use std::sync::OnceLock;
-
+use crate::id_table::IdTable;
 use ironward_model::EventCategory;
 
 /// Confirmed services: (snake_case name, category), by service choice.
@@ -606,36 +605,12 @@ pub fn network_message(n: u8) -> &'static str {
     }
 }
 
-/// The shipped vendor table: a `#` comment naming its source, then `id,name` rows (names with
-/// commas quoted).
-const VENDORS: &str = include_str!("../../data/bacnet_vendors.csv");
+/// ASHRAE's BACnet vendor-id registry, as shipped (its first line names the public source).
+static VENDORS: IdTable = IdTable::new(include_str!("../../data/bacnet_vendors.csv"));
 
-/// The vendor named by a BACnet vendor identifier (ASHRAE's registry).
+/// The vendor named by a BACnet vendor identifier.
 pub fn vendor(id: u64) -> Option<&'static str> {
-    static TABLE: OnceLock<Vec<(u32, &'static str)>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut rows: Vec<(u32, &'static str)> = VENDORS
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter_map(|line| {
-                let (id, name) = line.split_once(',')?;
-                let name = name.trim();
-                let name = name
-                    .strip_prefix('"')
-                    .and_then(|n| n.strip_suffix('"'))
-                    .unwrap_or(name);
-                Some((id.trim().parse().ok()?, name))
-            })
-            .collect();
-        rows.sort_unstable_by_key(|&(id, _)| id);
-        rows
-    });
-    let id = u32::try_from(id).ok()?;
-    table
-        .binary_search_by_key(&id, |&(id, _)| id)
-        .ok()
-        .and_then(|i| table.get(i))
-        .map(|&(_, name)| name)
+    VENDORS.name(id)
 }
 
 #[cfg(test)]

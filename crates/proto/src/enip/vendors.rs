@@ -1,37 +1,14 @@
 //! The CIP vendor id → name table (Identity object attribute 1, ListIdentity vendor id), shipped
 //! as `data/cip_vendors.csv` (its first line names the public source) and parsed once.
 
-use std::sync::OnceLock;
+use crate::id_table::IdTable;
 
 /// The table as shipped: a `#` comment line, then `id,name` rows (names with commas quoted).
-const TABLE: &str = include_str!("../../data/cip_vendors.csv");
+static TABLE: IdTable = IdTable::new(include_str!("../../data/cip_vendors.csv"));
 
 /// The vendor name of a CIP vendor id, when the table knows it.
 pub fn vendor_name(id: u16) -> Option<&'static str> {
-    static SORTED: OnceLock<Vec<(u32, &'static str)>> = OnceLock::new();
-    let table = SORTED.get_or_init(|| {
-        let mut rows: Vec<(u32, &'static str)> = TABLE
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter_map(|line| {
-                let (id, name) = line.split_once(',')?;
-                let name = name.trim();
-                let name = name
-                    .strip_prefix('"')
-                    .and_then(|n| n.strip_suffix('"'))
-                    .unwrap_or(name);
-                Some((id.trim().parse().ok()?, name))
-            })
-            .collect();
-        rows.sort_unstable_by_key(|&(id, _)| id);
-        rows.dedup_by_key(|row| row.0);
-        rows
-    });
-    table
-        .binary_search_by_key(&u32::from(id), |&(id, _)| id)
-        .ok()
-        .and_then(|i| table.get(i))
-        .map(|&(_, name)| name)
+    TABLE.name(u64::from(id))
 }
 
 #[cfg(test)]
