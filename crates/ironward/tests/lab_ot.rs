@@ -28,27 +28,24 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// One device of the lab: a namespace with one interface (`eth0`) on the bridge.
-struct Device {
-    /// Short name: namespace suffix, bridge port `v-<name>`, label in failure messages.
-    name: &'static str,
-    /// The interface's MAC address.
-    mac: &'static str,
-    /// The device's address.
-    ip: &'static str,
-}
+mod lab_common;
 
-const fn device(name: &'static str, mac: &'static str, ip: &'static str) -> Device {
-    Device { name, mac, ip }
-}
+use lab_common::{device, exited, find_program, tail, wait_until, Args, Device, Lab, LabOptions};
+
+/// The OT lab's network: IPv4 only, no multicast routes (the plant protocols broadcast).
+const OPTIONS: LabOptions = LabOptions {
+    prefix: "iwot",
+    dir_prefix: "ironward-otlab-",
+    forward_lldp: false,
+    device_ipv6: false,
+    multicast_route: false,
+};
 
 /// pymodbus server, unit 1, identifying itself as a Schneider Electric Modicon M340
 /// (Telemecanique OUI).
@@ -87,18 +84,6 @@ const MODULES: [(&str, &str); 6] = [
     ("asyncua", "asyncua"),
     ("bacpypes3", "bacpypes3"),
 ];
-
-fn find_program(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
 
 /// Why the lab cannot run here, if it cannot.
 fn missing_prerequisites() -> Option<String> {
@@ -170,324 +155,9 @@ fn lab_file(name: &str) -> String {
         .to_string()
 }
 
-/// A command line: words split on spaces, plus arguments taken verbatim.
-#[derive(Clone)]
-struct Args(Vec<String>);
-
-impl Args {
-    fn new(words: &str) -> Args {
-        Args(words.split_whitespace().map(str::to_owned).collect())
-    }
-
-    /// Appends one argument as it is.
-    fn arg(mut self, arg: impl Display) -> Args {
-        self.0.push(arg.to_string());
-        self
-    }
-
-    /// Appends more space-separated words.
-    fn then(mut self, words: &str) -> Args {
-        self.0.extend(words.split_whitespace().map(str::to_owned));
-        self
-    }
-}
-
 /// A peer script run with the tests' Python, unbuffered.
 fn python(script: &str) -> Args {
     Args::new("python3 -u").arg(lab_file(script))
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let output = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
-/// Sends `signal` to the process group `pgid`.
-fn kill_group(pgid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args([signal, "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Polls `ready` every 20 ms for up to `timeout`.
-fn wait_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if ready() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn exited(child: &mut Child) -> bool {
-    !matches!(child.try_wait(), Ok(None))
-}
-
-/// The last 3000 bytes of `text` (from a line start), for failure messages.
-fn tail(text: &str) -> String {
-    if text.len() <= 3000 {
-        return text.to_owned();
-    }
-    let cut = text.len() - 3000;
-    let start = (cut..text.len())
-        .find(|&i| text.is_char_boundary(i) && text[..i].ends_with('\n'))
-        .unwrap_or(text.len());
-    format!("[…]\n{}", &text[start..])
-}
-
-/// Kills every process still running inside lab namespace `name`.
-fn kill_namespace_processes(name: &str) {
-    let Ok(pids) = Command::new("ip").args(["netns", "pids", name]).output() else {
-        return;
-    };
-    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
-        let _ = Command::new("kill").args(["-KILL", pid]).status();
-    }
-}
-
-/// Namespace prefix of this test (the identity lab's is `iwlab`).
-const PREFIX: &str = "iwot";
-
-/// Deletes the namespaces of earlier runs of this test that were killed before their teardown
-/// (their names carry the pid of a test process that no longer exists).
-fn remove_stale_labs() {
-    let Ok(list) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
-    };
-    for line in String::from_utf8_lossy(&list.stdout).lines() {
-        let name = line.split_whitespace().next().unwrap_or_default();
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            kill_namespace_processes(name);
-            let _ = ip(&["netns", "del", name]);
-        }
-    }
-}
-
-/// A background process of the lab, leader of its own process group.
-struct Process {
-    label: String,
-    child: Child,
-}
-
-impl Process {
-    /// SIGTERM to the group, SIGKILL after `grace`; then SIGKILL to whatever the group left.
-    fn stop(&mut self, grace: Duration) {
-        if !exited(&mut self.child) {
-            kill_group(self.child.id(), "-TERM");
-            if !wait_until(grace, || exited(&mut self.child)) {
-                kill_group(self.child.id(), "-KILL");
-            }
-            let _ = self.child.wait();
-        }
-        kill_group(self.child.id(), "-KILL");
-    }
-}
-
-/// The lab network: namespaces, bridge, processes and files. Dropping it stops every process
-/// (process groups, then anything left inside its namespaces) and deletes every namespace,
-/// also when the test panics.
-struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    namespaces: Vec<String>,
-    processes: Vec<Process>,
-}
-
-impl Lab {
-    /// Creates the bridge namespace and its bridge `br0`, the capture point: silent (no IPv6),
-    /// no spanning tree, flooding broadcast and multicast to every port.
-    fn new() -> Result<Lab, String> {
-        remove_stale_labs();
-        let dir = tempfile::Builder::new()
-            .prefix("ironward-otlab-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let mut lab = Lab {
-            tag: format!("{PREFIX}{}", std::process::id()),
-            dir,
-            namespaces: Vec::new(),
-            processes: Vec::new(),
-        };
-        let bridge = lab.ns("br");
-        ip(&["netns", "add", &bridge])?;
-        lab.namespaces.push(bridge.clone());
-        lab.no_ipv6(&bridge)?;
-        let br = ["-n", &bridge, "link"];
-        ip(&[&br[..], &["add", "br0", "type", "bridge", "stp_state", "0"]].concat())?;
-        ip(&[
-            &br[..],
-            &["set", "br0", "type", "bridge", "mcast_snooping", "0"],
-        ]
-        .concat())?;
-        ip(&[&br[..], &["set", "br0", "up"]].concat())?;
-        Ok(lab)
-    }
-
-    fn ns(&self, name: &str) -> String {
-        format!("{}-{name}", self.tag)
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.dir.path().join(file).display().to_string()
-    }
-
-    /// Writes a file into the lab directory and returns its path.
-    fn write(&self, file: &str, text: &str) -> String {
-        let path = self.path(file);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    /// No IPv6 in namespace `ns`: the plant network is IPv4 only, and router and neighbour
-    /// solicitations would only add noise to the capture.
-    fn no_ipv6(&self, ns: &str) -> Result<(), String> {
-        let sysctl = Command::new("ip")
-            .args(["netns", "exec", ns, "sysctl", "-qw"])
-            .args([
-                "net.ipv6.conf.default.disable_ipv6=1",
-                "net.ipv6.conf.all.disable_ipv6=1",
-            ])
-            .status();
-        if sysctl.is_ok_and(|s| s.success()) {
-            Ok(())
-        } else {
-            Err(format!("cannot disable IPv6 in {ns}"))
-        }
-    }
-
-    /// Adds a device namespace with its veth pair to the bridge, its MAC and its address; no
-    /// default route: nothing leaves the lab.
-    fn add_device(&mut self, device: &Device) -> Result<(), String> {
-        let (bridge, ns) = (self.ns("br"), self.ns(device.name));
-        let port = format!("v-{}", device.name);
-        ip(&["netns", "add", &ns])?;
-        self.namespaces.push(ns.clone());
-        self.no_ipv6(&ns)?;
-        let veth = [
-            "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-        ];
-        ip(&[&["-n", &bridge][..], &veth[..]].concat())?;
-        ip(&["-n", &bridge, "link", "set", &port, "master", "br0", "up"])?;
-        ip(&["-n", &ns, "link", "set", "eth0", "address", device.mac])?;
-        ip(&["-n", &ns, "link", "set", "lo", "up"])?;
-        let address = format!("{}/24", device.ip);
-        ip(&["-n", &ns, "addr", "add", &address, "dev", "eth0"])?;
-        ip(&["-n", &ns, "link", "set", "eth0", "up"])
-    }
-
-    /// `args` in namespace `<tag>-<name>`, in a process group of its own, output to
-    /// `<label>.log`, working directory the lab directory.
-    fn command(&self, name: &str, label: &str, args: &Args) -> Command {
-        let log = std::fs::File::create(self.path(&format!("{label}.log"))).unwrap();
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", &self.ns(name)])
-            .args(&args.0)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0);
-        command
-    }
-
-    /// Starts a program in `device`'s namespace (a server, or a client waited for later).
-    fn spawn(&mut self, device: &Device, label: &str, args: Args) {
-        self.spawn_in(device.name, label, args);
-    }
-
-    fn spawn_in(&mut self, name: &str, label: &str, args: Args) {
-        let child = self
-            .command(name, label, &args)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {label} ({}): {e}", args.0.join(" ")));
-        self.processes.push(Process {
-            label: label.to_owned(),
-            child,
-        });
-    }
-
-    fn log(&self, label: &str) -> String {
-        std::fs::read_to_string(self.path(&format!("{label}.log"))).unwrap_or_default()
-    }
-
-    fn process(&mut self, label: &str) -> &mut Process {
-        self.processes
-            .iter_mut()
-            .find(|p| p.label == label)
-            .unwrap()
-    }
-
-    /// Runs a client in `device`'s namespace to completion (killed after `timeout`); returns
-    /// whether it succeeded and the end of what it printed.
-    fn run(&self, device: &Device, label: &str, args: Args, timeout: Duration) -> (bool, String) {
-        let mut child = self
-            .command(device.name, label, &args)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {label} ({}): {e}", args.0.join(" ")));
-        let finished = wait_until(timeout, || exited(&mut child));
-        kill_group(child.id(), "-KILL");
-        let status = child.wait().ok();
-        let ok = finished && status.is_some_and(|s| s.success());
-        (ok, tail(&self.log(label)))
-    }
-
-    /// Waits up to `timeout` for a client started with [`Lab::spawn`]; returns whether it
-    /// succeeded and the end of what it printed.
-    fn finish(&mut self, label: &str, timeout: Duration) -> (bool, String) {
-        let process = self.process(label);
-        let finished = wait_until(timeout, || exited(&mut process.child));
-        if !finished {
-            process.stop(Duration::from_millis(200));
-        }
-        let ok = finished && process.child.wait().is_ok_and(|s| s.success());
-        (ok, tail(&self.log(label)))
-    }
-
-    /// Whether something in `device`'s namespace listens on `port` (`transport` t or u).
-    fn listening(&self, device: &Device, transport: char, port: u16) -> bool {
-        Command::new("ip")
-            .args(["netns", "exec", &self.ns(device.name), "ss"])
-            .arg(format!("-Hln{transport}"))
-            .arg(format!("sport = :{port}"))
-            .output()
-            .is_ok_and(|o| !o.stdout.is_empty())
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for p in self.processes.iter_mut().rev() {
-            p.stop(Duration::from_secs(2));
-        }
-        for ns in self.namespaces.iter().rev() {
-            kill_namespace_processes(ns);
-            let _ = ip(&["netns", "del", ns]);
-        }
-    }
 }
 
 /// The identity the cpppo server's Identity object (class 1, instance 1) answers with: a
@@ -1309,7 +979,7 @@ fn ot_lab_devices_roles_and_operations() {
         println!("skipped: {reason}");
         return;
     }
-    let mut lab = match Lab::new() {
+    let mut lab = match Lab::new(OPTIONS) {
         Ok(lab) => lab,
         Err(e) => {
             println!("skipped: could not build the lab bridge: {e}");
@@ -1317,7 +987,7 @@ fn ot_lab_devices_roles_and_operations() {
         }
     };
     for device in DEVICES {
-        if let Err(e) = lab.add_device(device) {
+        if let Err(e) = lab.add_device(device, true) {
             println!("skipped: could not build the lab network: {e}");
             return;
         }
@@ -1327,7 +997,7 @@ fn ot_lab_devices_roles_and_operations() {
     // left in a kernel buffer block when tcpdump stops.
     let pcap = lab.path("lab.pcap");
     let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
-    lab.spawn_in("br", "tcpdump", tcpdump);
+    lab.spawn_in("br", "tcpdump", tcpdump, &[]);
     let capturing = wait_until(Duration::from_secs(10), || {
         lab.log("tcpdump").contains("listening on")
     });
