@@ -1075,14 +1075,7 @@ pub(crate) mod tests {
     use super::*;
     use ironward_model::{Fact, Timestamp};
 
-    /// Bytes from a hex string (whitespace ignored).
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        digits
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-            .collect()
-    }
+    pub(crate) use crate::test_support::hex;
 
     /// A message with the given header flags and counts, followed by `body`.
     pub(crate) fn message(flags: u16, counts: [u16; 4], body: &[u8]) -> Vec<u8> {

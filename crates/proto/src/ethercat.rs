@@ -387,15 +387,8 @@ pub fn register_frames(registry: &mut DissectorRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::{MacAddress, Timestamp};
-
-    fn hex(text: &str) -> Vec<u8> {
-        let text: String = text.split_whitespace().collect();
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// Two datagrams: FPRD of station 0x1001 register 0x0130 (2 bytes, more follows), LRW
     /// of logical 0x00010000 (4 bytes).

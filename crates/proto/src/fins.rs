@@ -454,6 +454,7 @@ pub fn register(registry: &mut DissectorRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::Timestamp;
 
     fn flow(transport: Transport) -> FlowMeta {
@@ -465,13 +466,6 @@ mod tests {
             now: Timestamp(1),
             frame: 1,
         }
-    }
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
     }
 
     fn ops(out: &Observations) -> Vec<(String, String, EventCategory)> {

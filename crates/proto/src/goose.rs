@@ -494,13 +494,7 @@ mod tests {
     use super::*;
     use ironward_model::{Fact, MacAddress, Timestamp};
 
-    pub(crate) fn hex(text: &str) -> Vec<u8> {
-        let text: String = text.split_whitespace().collect();
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    pub(crate) use crate::test_support::hex;
 
     /// goose_all_data_primitives_fallbacks.pcap frame 1, from the APPID.
     const PRIMITIVES: &str = "0001 00a0 0000 0000 6181 95

@@ -731,17 +731,10 @@ impl Dissector for HartIpDissector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::Timestamp;
 
     use Direction::{ClientToServer as C, ServerToClient as S};
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn flow(transport: Transport) -> FlowMeta {
         FlowMeta {

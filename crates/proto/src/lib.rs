@@ -63,6 +63,8 @@ pub mod ssdp;
 pub mod ssh;
 pub mod sv;
 pub mod telnet;
+#[cfg(test)]
+mod test_support;
 pub mod text;
 pub mod tls;
 pub mod upnp;

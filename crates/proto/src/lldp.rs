@@ -560,14 +560,8 @@ pub(crate) type ValueBuf = crate::value::ValueBuf<VALUE_BUF_LEN>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::{Fact, MacAddress, Timestamp};
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// Runs the dissector over a whole Ethernet II frame (hex), returning its facts.
     fn facts_of(frame_hex: &str) -> Vec<Fact> {

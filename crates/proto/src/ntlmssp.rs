@@ -579,14 +579,7 @@ impl std::fmt::Write for SliceWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_support::hex;
 
     fn key() -> DeviceKey {
         DeviceKey::Ip("10.160.67.244".parse().unwrap())

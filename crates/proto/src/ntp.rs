@@ -359,6 +359,7 @@ pub fn register(registry: &mut DissectorRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::{Fact, Timestamp};
 
     /// tcpdump_ntp.pcap frame 1: a version 4 client request with key id and MAC.
@@ -367,13 +368,6 @@ mod tests {
     const KISS: &str = "e40003e9000000000000005a535445500000000000000000a4b39cd101fb24bfdcf25a3984199119dcf25a39841d6dc500000000";
     /// Frame 4: the server's reply at stratum 2.
     const SERVER: &str = "240200e9000027cf000000670a051b0adcf25be5b86d5655ae9d0aa81b8971a7dcf25be67e92d240dcf25be67e9a9fc900000008629990a7fc22cc8467dd88b7af2d220dbe3287d6";
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn flow() -> FlowMeta {
         FlowMeta {

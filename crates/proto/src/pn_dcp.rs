@@ -865,15 +865,8 @@ pub fn register(registry: &mut DissectorRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::{Fact, MacAddress, Timestamp};
-
-    fn hex(text: &str) -> Vec<u8> {
-        let text: String = text.split_whitespace().collect();
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn frame(payload: &[u8], dst: [u8; 6]) -> LinkFrame<'_> {
         LinkFrame {

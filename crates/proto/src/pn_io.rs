@@ -854,15 +854,8 @@ pub fn register_frames(registry: &mut DissectorRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::{Fact, MacAddress, Timestamp};
-
-    fn hex(text: &str) -> Vec<u8> {
-        let text: String = text.split_whitespace().collect();
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// icsnpp_profinet_io_cm_mixed_1.pcap frame 9: Control (PrmEnd), big-endian.
     const PRM_END: &str = "0400200000000000dea000006c9711d1827100010101014ddea000016c9711d1827100a02442df7d35fda900358a12128004001c060b26ed0000000000000001000000020004ffffffff00340000000000000020000000200000002000000000000000200110001c0100000009f1a530c75f6d47b67f8073439deaad0002000000010000";

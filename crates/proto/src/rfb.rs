@@ -636,6 +636,7 @@ fn be_u32(b: &[u8], at: usize, field: &'static str) -> Result<u32, RfbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::{DeviceKey, Timestamp};
 
     fn flow(port: u16) -> FlowMeta {
@@ -647,14 +648,6 @@ mod tests {
             now: Timestamp(1),
             frame: 1,
         }
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
     }
 
     /// Feeds `(direction, bytes)` records; returns facts as (subject is server, attribute,

@@ -945,15 +945,8 @@ fn le_u32(b: &[u8], at: usize, field: &'static str) -> Result<u32, SmbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::Timestamp;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn flow(port: u16) -> FlowMeta {
         FlowMeta {

@@ -777,14 +777,8 @@ pub fn register(registry: &mut DissectorRegistry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::hex;
     use ironward_model::Fact;
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn flow(server_port: u16) -> FlowMeta {
         FlowMeta {

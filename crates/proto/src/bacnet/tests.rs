@@ -1,13 +1,6 @@
 use super::*;
+use crate::test_support::hex;
 use ironward_model::Timestamp;
-
-fn hex(text: &str) -> Vec<u8> {
-    let text: String = text.split_whitespace().collect();
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 /// A hand-built datagram with its BVLC length set to its real length.
 fn datagram(text: &str) -> Vec<u8> {

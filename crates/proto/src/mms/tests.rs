@@ -1,14 +1,8 @@
 use super::*;
 use crate::iso_tsap::IsoTsapDissector;
+use crate::test_support::hex;
 use crate::{Dissector, StreamChunk, Transport};
 use ironward_model::{Event, Fact, Timestamp};
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 fn flow() -> FlowMeta {
     FlowMeta {

@@ -2,16 +2,9 @@
 //! ADUs.
 
 use super::*;
+use crate::test_support::hex;
 use ironward_model::{Event, Timestamp};
 use sha2::{Digest, Sha256};
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 fn flow(transport: Transport, client_port: u16, server_port: u16) -> FlowMeta {
     FlowMeta {
