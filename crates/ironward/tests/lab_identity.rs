@@ -996,14 +996,7 @@ fn lab_devices_are_identified_by_what_they_announce() {
         }
     }
 
-    // The capture starts first and stops last.
-    let pcap = lab.path("lab.pcap");
-    let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
-    lab.spawn_in("br", "tcpdump", tcpdump, &[]);
-    let capturing = wait_until(Duration::from_secs(10), || {
-        lab.log("tcpdump").contains("listening on")
-    });
-    assert!(capturing, "tcpdump did not start: {}", lab.log("tcpdump"));
+    let pcap = lab.start_capture();
 
     let mut problems = start_servers(&mut lab);
     let ready = started.elapsed();
@@ -1011,29 +1004,15 @@ fn lab_devices_are_identified_by_what_they_announce() {
         problems.extend(run_clients(&mut lab));
     }
     // A last LLDP frame and any late answer.
-    std::thread::sleep(Duration::from_millis(1200));
-    for p in lab.processes.iter_mut().filter(|p| p.label != "tcpdump") {
-        p.stop(Duration::from_secs(2));
-    }
-    lab.process("tcpdump").stop(Duration::from_secs(5));
+    lab.stop_all(Duration::from_millis(1200));
     let traffic = started.elapsed();
     assert!(
         problems.is_empty(),
         "the lab did not run as intended:\n{}",
         problems.join("\n")
     );
-    if let Some(keep) = std::env::var_os("IRONWARD_LAB_PCAP") {
-        std::fs::copy(&pcap, &keep).unwrap();
-        println!("lab capture kept in {}", Path::new(&keep).display());
-    }
 
-    let output = Command::new(env!("CARGO_BIN_EXE_ironward"))
-        .args(["analyze", "--format", "json", &pcap])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "ironward analyze failed: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let report: Value = lab_common::analyze(&pcap);
     let packets = report["stats"]["packets"].as_u64().unwrap_or_default();
     assert!(packets > 100, "too few frames captured: {packets}");
 

@@ -993,15 +993,7 @@ fn ot_lab_devices_roles_and_operations() {
         }
     }
 
-    // The capture starts first and stops last; immediate mode, so that the last frames are not
-    // left in a kernel buffer block when tcpdump stops.
-    let pcap = lab.path("lab.pcap");
-    let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
-    lab.spawn_in("br", "tcpdump", tcpdump, &[]);
-    let capturing = wait_until(Duration::from_secs(10), || {
-        lab.log("tcpdump").contains("listening on")
-    });
-    assert!(capturing, "tcpdump did not start: {}", lab.log("tcpdump"));
+    let pcap = lab.start_capture();
 
     let mut problems = start_servers(&mut lab);
     let ready = started.elapsed();
@@ -1009,29 +1001,15 @@ fn ot_lab_devices_roles_and_operations() {
         problems.extend(run_clients(&mut lab));
     }
     // Late answers, and time for the capture to take the last frames.
-    std::thread::sleep(Duration::from_millis(1000));
-    for p in lab.processes.iter_mut().filter(|p| p.label != "tcpdump") {
-        p.stop(Duration::from_secs(2));
-    }
-    lab.process("tcpdump").stop(Duration::from_secs(5));
+    lab.stop_all(Duration::from_millis(1000));
     let traffic = started.elapsed();
-    if let Some(keep) = std::env::var_os("IRONWARD_LAB_PCAP") {
-        std::fs::copy(&pcap, &keep).unwrap();
-        println!("lab capture kept in {}", Path::new(&keep).display());
-    }
     assert!(
         problems.is_empty(),
         "the lab did not run as intended:\n{}",
         problems.join("\n")
     );
 
-    let output = Command::new(env!("CARGO_BIN_EXE_ironward"))
-        .args(["analyze", "--format", "json", &pcap])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "ironward analyze failed: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let report: Value = lab_common::analyze(&pcap);
     let packets = report["stats"]["packets"].as_u64().unwrap_or_default();
     assert!(packets > 100, "too few frames captured: {packets}");
 

@@ -388,6 +388,47 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Starts tcpdump on the bridge (the capture starts first and stops last; immediate mode,
+    /// so that the last frames are not left in a kernel buffer block when it stops); returns
+    /// the capture's path.
+    pub(crate) fn start_capture(&mut self) -> String {
+        let pcap = self.path("lab.pcap");
+        let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
+        self.spawn_in("br", "tcpdump", tcpdump, &[]);
+        let capturing = wait_until(Duration::from_secs(10), || {
+            self.log("tcpdump").contains("listening on")
+        });
+        assert!(capturing, "tcpdump did not start: {}", self.log("tcpdump"));
+        pcap
+    }
+
+    /// After `settle` (late answers, periodic announcements), stops every process, the capture
+    /// last; keeps a copy of the capture where `IRONWARD_LAB_PCAP` says.
+    pub(crate) fn stop_all(&mut self, settle: Duration) {
+        std::thread::sleep(settle);
+        for p in self.processes.iter_mut().filter(|p| p.label != "tcpdump") {
+            p.stop(Duration::from_secs(2));
+        }
+        self.process("tcpdump").stop(Duration::from_secs(5));
+        if let Some(keep) = std::env::var_os("IRONWARD_LAB_PCAP") {
+            std::fs::copy(self.path("lab.pcap"), &keep).unwrap();
+            println!("lab capture kept in {}", Path::new(&keep).display());
+        }
+    }
+}
+
+/// `ironward analyze --format json` of a capture.
+pub(crate) fn analyze(pcap: &str) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_ironward"))
+        .args(["analyze", "--format", "json", pcap])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "ironward analyze failed: {stderr}");
+    serde_json::from_slice(&output.stdout).expect("valid JSON")
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         for p in self.processes.iter_mut().rev() {
