@@ -982,20 +982,13 @@ fn lab_devices_are_identified_by_what_they_announce() {
         println!("skipped: {reason}");
         return;
     }
-    let mut lab = match Lab::new(OPTIONS) {
+    let mut lab = match Lab::with_devices(OPTIONS, &DEVICES, |d| d.name != LAPTOP.name) {
         Ok(lab) => lab,
-        Err(e) => {
-            println!("skipped: could not build the lab bridge: {e}");
+        Err(reason) => {
+            println!("skipped: {reason}");
             return;
         }
     };
-    for device in DEVICES {
-        if let Err(e) = lab.add_device(device, device.name != LAPTOP.name) {
-            println!("skipped: could not build the lab network: {e}");
-            return;
-        }
-    }
-
     let pcap = lab.start_capture();
 
     let mut problems = start_servers(&mut lab);

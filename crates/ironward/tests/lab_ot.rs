@@ -979,20 +979,13 @@ fn ot_lab_devices_roles_and_operations() {
         println!("skipped: {reason}");
         return;
     }
-    let mut lab = match Lab::new(OPTIONS) {
+    let mut lab = match Lab::with_devices(OPTIONS, &DEVICES, |_| true) {
         Ok(lab) => lab,
-        Err(e) => {
-            println!("skipped: could not build the lab bridge: {e}");
+        Err(reason) => {
+            println!("skipped: {reason}");
             return;
         }
     };
-    for device in DEVICES {
-        if let Err(e) = lab.add_device(device, true) {
-            println!("skipped: could not build the lab network: {e}");
-            return;
-        }
-    }
-
     let pcap = lab.start_capture();
 
     let mut problems = start_servers(&mut lab);

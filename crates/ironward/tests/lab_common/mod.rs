@@ -389,6 +389,22 @@ impl Lab {
 }
 
 impl Lab {
+    /// The bridge and every device (with an address unless `address` says otherwise); the
+    /// reason to skip the test when the network cannot be built.
+    pub(crate) fn with_devices(
+        options: LabOptions,
+        devices: &[&Device],
+        address: impl Fn(&Device) -> bool,
+    ) -> Result<Lab, String> {
+        let mut lab =
+            Lab::new(options).map_err(|e| format!("could not build the lab bridge: {e}"))?;
+        for device in devices {
+            lab.add_device(device, address(device))
+                .map_err(|e| format!("could not build the lab network: {e}"))?;
+        }
+        Ok(lab)
+    }
+
     /// Starts tcpdump on the bridge (the capture starts first and stops last; immediate mode,
     /// so that the last frames are not left in a kernel buffer block when it stops); returns
     /// the capture's path.
