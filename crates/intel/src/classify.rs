@@ -58,10 +58,52 @@ struct Item<'a> {
     value: std::borrow::Cow<'a, str>,
 }
 
+/// Most pattern results a [`MatchCache`] remembers before it starts afresh.
+const MAX_CACHED: usize = 1 << 16;
+
+/// Remembers which values a rule's patterns match, across the devices of one analysis: devices
+/// of one kind carry the same values (vendors, banners, protocol names), and a pattern test
+/// costs far more than a lookup.
+#[derive(Debug, Default)]
+pub struct MatchCache {
+    results: std::collections::HashMap<(usize, u64), bool>,
+}
+
+impl MatchCache {
+    /// Whether `pattern` matches `value`, remembered by the pattern's address and a hash of the
+    /// value (a collision can only mistake one value for another of the same 64-bit hash).
+    fn is_match(&mut self, pattern: &regex_lite::Regex, value: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        value.hash(&mut hasher);
+        let key = (std::ptr::from_ref(pattern) as usize, hasher.finish());
+        if let Some(&hit) = self.results.get(&key) {
+            return hit;
+        }
+        if self.results.len() >= MAX_CACHED {
+            self.results.clear();
+        }
+        let hit = pattern.is_match(value);
+        self.results.insert(key, hit);
+        hit
+    }
+}
+
 /// Every value the rules derive from `facts` and from the protocols the device answered as a
 /// server (`serves`) and spoke as a client (`uses`), in rule order.
 pub fn classify<'a>(
     rules: &RuleSet,
+    facts: &'a [Fact],
+    serves: &'a [&'a str],
+    uses: &'a [&'a str],
+) -> Vec<Derived> {
+    classify_with(rules, &mut MatchCache::default(), facts, serves, uses)
+}
+
+/// [`classify`] with pattern results remembered across calls (one cache per rule set).
+pub fn classify_with<'a>(
+    rules: &RuleSet,
+    cache: &mut MatchCache,
     facts: &'a [Fact],
     serves: &'a [&'a str],
     uses: &'a [&'a str],
@@ -94,7 +136,7 @@ pub fn classify<'a>(
             if fired[index] || rule.needs & present != rule.needs {
                 continue;
             }
-            if let Some(results) = apply(rule, &items) {
+            if let Some(results) = apply(rule, &items, cache) {
                 fired[index] = true;
                 new.extend(results);
             }
@@ -115,13 +157,13 @@ pub fn classify<'a>(
     derived
 }
 
-fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
+fn apply(rule: &Rule, items: &[Item<'_>], cache: &mut MatchCache) -> Option<Vec<Derived>> {
     let mut evidence = Vec::with_capacity(rule.when.len());
     let mut expanded: Vec<String> = Vec::new();
     for (position, condition) in rule.when.iter().enumerate() {
         let (item, captures) = items
             .iter()
-            .find_map(|item| matches(condition, item).map(|c| (item, c)))?;
+            .find_map(|item| matches(condition, item, cache).map(|c| (item, c)))?;
         if position == 0 {
             expanded = rule
                 .set
@@ -143,11 +185,11 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
             item.source
         ));
     }
-    if rule
-        .unless
-        .iter()
-        .any(|condition| items.iter().any(|item| matches(condition, item).is_some()))
-    {
+    if rule.unless.iter().any(|condition| {
+        items
+            .iter()
+            .any(|item| matches(condition, item, cache).is_some())
+    }) {
         return None;
     }
     let evidence = format!("rule {}: {}", rule.spec.id, evidence.join(", "));
@@ -173,6 +215,7 @@ fn apply(rule: &Rule, items: &[Item<'_>]) -> Option<Vec<Derived>> {
 fn matches<'i>(
     condition: &Condition,
     item: &'i Item<'_>,
+    cache: &mut MatchCache,
 ) -> Option<Option<regex_lite::Captures<'i>>> {
     let subject_ok = match condition.subject {
         Subject::Fact(attribute) => item.kind == Kind::Fact(attribute),
@@ -189,6 +232,8 @@ fn matches<'i>(
     }
     match &condition.pattern {
         None => Some(None),
+        // Most tests fail: a plain match is cheaper than tracking captures.
+        Some(pattern) if !cache.is_match(pattern, &item.value) => None,
         Some(pattern) => pattern.captures(&item.value).map(Some),
     }
 }

@@ -21,6 +21,6 @@ pub mod identity;
 pub mod rules;
 
 pub use behaviour::{infer_role, purdue_level, Behaviour, PurdueEstimate};
-pub use classify::{classify, Derived};
+pub use classify::{classify, classify_with, Derived, MatchCache};
 pub use identity::{resolve, Identity};
 pub use rules::{builtin_rules, RuleSet, RulesError};

@@ -418,6 +418,11 @@ pub(crate) fn publisher_facts(
     appid: u16,
     reference: &[u8],
 ) {
+    // Publishers repeat the same header thousands of times a second: the facts are built once
+    // per publisher, application id and reference.
+    if !out.first_time((protocol, frame.src_mac, appid, reference)) {
+        return;
+    }
     let key = DeviceKey::Mac(frame.src_mac);
     out.fact(key, Attribute::Service, protocol, source, frame.now);
     let mut address = ValueBuf::<24>::new();

@@ -36,6 +36,9 @@ pub const MAX_DETAIL_LEN: usize = 512;
 /// Mixed into the fingerprints of keyed events.
 const KEYED: u8 = 0xa5;
 
+/// Mixed into the fingerprints of [`Observations::first_time`] keys.
+const FIRST_TIME: u8 = 0x5a;
+
 /// Facts and events produced by dissectors. Facts are drained by the sensor after each call;
 /// events aggregate (one per distinct operation, with a count) until taken at the end.
 ///
@@ -253,6 +256,22 @@ impl Observations {
     /// Records an insecure configuration seen on a device.
     pub fn finding(&mut self, subject: DeviceKey, finding: Finding, source: Source, at: Timestamp) {
         self.fact(subject, Attribute::Finding, finding.as_str(), source, at);
+    }
+
+    /// Whether `key` is new: dissectors skip building facts they already reported (the same
+    /// publisher's header in every frame). Remembered with the facts' fingerprints, so a
+    /// forgotten key (after [`MAX_REMEMBERED`] others) only costs building the facts again.
+    pub fn first_time(&mut self, key: impl Hash) -> bool {
+        let mut hasher = FxHasher::default();
+        (FIRST_TIME, key).hash(&mut hasher);
+        let fingerprint = hasher.finish();
+        if self.remembered.contains(&fingerprint) {
+            return false;
+        }
+        if self.remembered.len() >= MAX_REMEMBERED {
+            self.remembered.clear();
+        }
+        self.remembered.insert(fingerprint)
     }
 
     /// Records a fact with an explicit confidence (0–100).

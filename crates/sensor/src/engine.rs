@@ -906,8 +906,9 @@ impl Engine {
 
         // Addresses are resolved: only the devices themselves are needed from here on.
         map.owner = HashMap::new();
+        let mut cache = ironward_intel::MatchCache::default();
         for (key, observed) in std::mem::take(&mut map.devices) {
-            sink.device(device_of(key, observed))?;
+            sink.device(device_of(key, observed, &mut cache))?;
         }
         drop(map);
         for entry in connections {
@@ -929,9 +930,12 @@ impl Engine {
             })?;
         }
 
-        let named = |mut event: Event, (src, dst): (Option<DeviceKey>, Option<DeviceKey>)| {
-            event.src.device = src.map(|k| k.id());
-            event.dst.device = dst.map(|k| k.id());
+        // Device ids are written once per device, not twice per event.
+        let mut ids: HashMap<DeviceKey, ironward_model::DeviceId> = HashMap::new();
+        let mut named = |mut event: Event, (src, dst): (Option<DeviceKey>, Option<DeviceKey>)| {
+            let mut id = |k: DeviceKey| ids.entry(k).or_insert_with(|| k.id()).clone();
+            event.src.device = src.map(&mut id);
+            event.dst.device = dst.map(&mut id);
             event
         };
         let event_log = std::mem::take(&mut events.log)
@@ -994,7 +998,11 @@ fn resolve_endpoint(
 /// Builds a reported device from what the observer resolved and what its connections showed:
 /// the classification rules add derived facts, and identity resolution picks each attribute's
 /// value with explained precedence.
-fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
+fn device_of(
+    key: DeviceKey,
+    mut observed: ObservedDevice,
+    cache: &mut ironward_intel::MatchCache,
+) -> Device {
     let mut client = std::mem::take(&mut observed.client_protocols);
     let mut server = std::mem::take(&mut observed.server_protocols);
     let mut offered = std::mem::take(&mut observed.offered);
@@ -1028,7 +1036,8 @@ fn device_of(key: DeviceKey, mut observed: ObservedDevice) -> Device {
                 observed.facts.push(fact);
             }
             let uses: Vec<&str> = client.iter().chain(&frames).copied().collect();
-            let derived = ironward_intel::classify(rules, &observed.facts, &server, &uses);
+            let derived =
+                ironward_intel::classify_with(rules, cache, &observed.facts, &server, &uses);
             if role.is_some() {
                 observed.facts.pop();
             }
