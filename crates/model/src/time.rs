@@ -151,7 +151,15 @@ mod tests {
             assert_eq!(Timestamp(ns).to_rfc3339(), reference(ns), "{ns}");
             ns += step;
         }
-        for ns in [0, 1, 999_999_999, 1_000_000_000, 951_782_400_000_000_000, -1, 10] {
+        for ns in [
+            0,
+            1,
+            999_999_999,
+            1_000_000_000,
+            951_782_400_000_000_000,
+            -1,
+            10,
+        ] {
             assert_eq!(Timestamp(ns).to_rfc3339(), reference(ns), "{ns}");
         }
         assert_eq!(
