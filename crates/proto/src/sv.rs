@@ -33,8 +33,10 @@ use crate::{DissectorRegistry, FrameDissector, LinkFrame};
 
 /// Sampled Values' ether type.
 pub const ETHERTYPE: u16 = 0x88ba;
-/// Most ASDUs read from one frame (9-2LE sends 1 or 8).
-pub const MAX_ASDUS: usize = 16;
+/// Most ASDUs read from one frame: 9-2LE sends 1 or 8, and the ASDUs of one frame share their
+/// control block, so more would only repeat the same fields (and the decoded frame is copied on
+/// every one of thousands of frames a second).
+pub const MAX_ASDUS: usize = 8;
 /// Tag of the savPdu (APPLICATION 0, constructed).
 const SAV_PDU: u8 = 0x60;
 
