@@ -17,7 +17,6 @@ pub const CONTROLLER_PROTOCOLS: &[&str] = &[
     "melsec",
     "srtp",
     "codesys",
-    "pn_io",
 ];
 
 /// Telecontrol protocols whose servers are outstations (RTUs, gateways).
@@ -60,6 +59,19 @@ pub fn is_ot_protocol(protocol: &str) -> bool {
     OT_PROTOCOLS.contains(&protocol)
 }
 
+/// Cyclic I/O protocols: their traffic flows between controllers and field devices on its own
+/// (an IO controller reads inputs and writes parameter records as a matter of course), so what
+/// is done over them is neither an operator's polling nor engineering work (PROFINET IO, CIP
+/// class 1 I/O, GOOSE, Sampled Values, EtherCAT). PROFINET DCP is not among them: setting a
+/// station's name or address is engineering work.
+const CYCLIC_PROTOCOLS: &[&str] = &["pn_io", "cip_io", "goose", "sv", "ethercat"];
+
+/// Whether `protocol` is industrial and not cyclic I/O: reading over it is polling a server
+/// (an HMI's or SCADA server's work), programs and modes over it are engineering work.
+pub fn is_polled_protocol(protocol: &str) -> bool {
+    is_ot_protocol(protocol) && !CYCLIC_PROTOCOLS.contains(&protocol)
+}
+
 /// Device types of IT and enterprise-IoT equipment (Purdue levels 4–5 when they speak no
 /// industrial protocol).
 const IT_TYPES: &[&str] = &[
@@ -83,8 +95,11 @@ pub struct Behaviour {
     pub performed: u16,
     /// Categories of operations performed on it.
     pub answered: u16,
-    /// Categories it performed over industrial protocols.
+    /// Categories it performed over industrial protocols other than cyclic I/O (an IO
+    /// controller writing parameter records at start-up is no engineering work).
     pub performed_ot: u16,
+    /// It read from servers over a polled industrial protocol (not cyclic I/O).
+    pub polls: bool,
     /// Connections in which it polled an industrial server (one per server, protocol, port).
     pub ot_servers: u32,
     /// Connections in which an industrial client polled it.
@@ -95,8 +110,9 @@ impl Behaviour {
     /// Records an operation the device performed over `protocol`.
     pub fn performed(&mut self, protocol: &str, category: EventCategory) {
         self.performed |= category.bit();
-        if is_ot_protocol(protocol) {
+        if is_polled_protocol(protocol) {
             self.performed_ot |= category.bit();
+            self.polls |= category == EventCategory::Read;
         }
     }
 
@@ -206,11 +222,15 @@ pub fn infer_role(behaviour: &Behaviour, protocols: Protocols<'_>) -> Option<Der
             "answers hart_ip (field instrument gateway)".to_owned(),
         ));
     }
-    // Polling means reading: a host that only writes to a controller (an unknown host setting
-    // registers) is not an HMI.
-    let polled = any_of(protocols.uses, OT_PROTOCOLS);
-    let reads = behaviour.performed_ot & EventCategory::Read.bit() != 0;
-    if !polled.is_empty() && behaviour.ot_servers > 0 && reads {
+    // PROFINET IO roles are not read from the flows (IO devices send ApplicationReady as RPC
+    // clients too): the device role a station announces in DCP says it (classification rules).
+    let polled: Vec<String> = protocols
+        .uses
+        .iter()
+        .filter(|p| is_polled_protocol(p))
+        .map(|p| (*p).to_owned())
+        .collect();
+    if !polled.is_empty() && behaviour.ot_servers > 0 && behaviour.polls {
         let serves_ot = any_of(protocols.serves, OT_PROTOCOLS);
         let (role, rule) = if behaviour.ot_servers >= 3 || !serves_ot.is_empty() {
             ("scada_server", "behaviour.scada")
@@ -228,6 +248,29 @@ pub fn infer_role(behaviour: &Behaviour, protocols: Protocols<'_>) -> Option<Der
         return Some(derived(role, rule, evidence));
     }
     None
+}
+
+/// Network equipment types.
+const NETWORK_TYPES: &[&str] = &["switch", "router", "firewall", "access_point"];
+
+/// The OT network device role of a switch, router, firewall or access point that takes part in
+/// industrial protocols (PROFINET DCP answers, industrial services), once its type is known;
+/// `None` for other devices and for network equipment that speaks none.
+pub fn network_role(device_type: Option<&str>, protocols: Protocols<'_>) -> Option<Derived> {
+    let device_type = device_type.filter(|t| NETWORK_TYPES.contains(t))?;
+    let mut ot = any_of(protocols.serves, OT_PROTOCOLS);
+    ot.extend(any_of(protocols.uses, OT_PROTOCOLS));
+    ot.extend(any_of(protocols.frames, OT_PROTOCOLS));
+    ot.sort();
+    ot.dedup();
+    if ot.is_empty() {
+        return None;
+    }
+    Some(derived(
+        "ot_network_device",
+        "behaviour.ot-network-device",
+        format!("{device_type} speaking {}", ot.join(", ")),
+    ))
 }
 
 /// A Purdue-model level estimate with its reason.
@@ -360,12 +403,33 @@ mod tests {
                 .value,
             "scada_server"
         );
+        assert!(infer_role(&b, protocols(&["pn_io"], &["pn_io"])).is_none());
         let goose = Protocols {
             serves: &[],
             uses: &[],
             frames: &["goose"],
         };
         assert_eq!(infer_role(&b, goose).unwrap().value, "ied");
+    }
+
+    #[test]
+    fn industrial_network_equipment() {
+        let dcp = Protocols {
+            serves: &[],
+            uses: &[],
+            frames: &["lldp", "pn_dcp"],
+        };
+        let role = network_role(Some("switch"), dcp).unwrap();
+        assert_eq!(role.value, "ot_network_device");
+        assert!(role.evidence.contains("pn_dcp"));
+        assert!(network_role(Some("switch"), protocols(&["ssh"], &[])).is_none());
+        assert!(network_role(Some("plc"), dcp).is_none());
+        assert_eq!(
+            purdue_level(Some("ot_network_device"), Some("switch"), dcp, true)
+                .unwrap()
+                .level,
+            2
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod classify;
 pub mod identity;
 pub mod rules;
 
-pub use behaviour::{infer_role, purdue_level, Behaviour, PurdueEstimate};
+pub use behaviour::{infer_role, network_role, purdue_level, Behaviour, PurdueEstimate};
 pub use classify::{classify, classify_with, Derived, MatchCache};
 pub use identity::{resolve, Identity};
 pub use rules::{builtin_rules, RuleSet, RulesError};

@@ -861,7 +861,7 @@ impl Engine {
                 (acc.protocol, a.and_then(|a| map.devices.get_mut(&a)))
             {
                 device.client_protocols.push(name);
-                if ironward_intel::behaviour::is_ot_protocol(name) && acc.answered {
+                if ironward_intel::behaviour::is_polled_protocol(name) && acc.answered {
                     device.behaviour.ot_servers += 1;
                 }
             }
@@ -1045,8 +1045,17 @@ fn device_of(
         }
         Err(_) => Vec::new(),
     };
+    let has_role = role.is_some();
     derived.extend(role);
-    let identity = ironward_intel::resolve(&observed.facts, &derived);
+    let mut identity = ironward_intel::resolve(&observed.facts, &derived);
+    // Network equipment in the plant: known only once the type is resolved.
+    if !has_role {
+        let device_type = identity.values.get(&Attribute::Type).map(String::as_str);
+        if let Some(role) = ironward_intel::network_role(device_type, protocols) {
+            derived.push(role);
+            identity = ironward_intel::resolve(&observed.facts, &derived);
+        }
+    }
     let value = |attribute| identity.values.get(&attribute).cloned();
     let mut hostnames: Vec<String> = observed
         .facts
