@@ -98,7 +98,7 @@ pub struct Behaviour {
     /// Categories it performed over industrial protocols other than cyclic I/O (an IO
     /// controller writing parameter records at start-up is no engineering work).
     pub performed_ot: u16,
-    /// It read from servers over a polled industrial protocol (not cyclic I/O).
+    /// It read from or commanded servers over a polled industrial protocol (not cyclic I/O).
     pub polls: bool,
     /// Connections in which it polled an industrial server (one per server, protocol, port).
     pub ot_servers: u32,
@@ -112,7 +112,11 @@ impl Behaviour {
         self.performed |= category.bit();
         if is_polled_protocol(protocol) {
             self.performed_ot |= category.bit();
-            self.polls |= category == EventCategory::Read;
+            // Operating the process (reading it, commanding it) is an HMI's or SCADA's work.
+            self.polls |= matches!(
+                category,
+                EventCategory::Read | EventCategory::ControlCommand
+            );
         }
     }
 
@@ -176,6 +180,15 @@ pub fn infer_role(behaviour: &Behaviour, protocols: Protocols<'_>) -> Option<Der
     }
     let served_engineering = Behaviour::did(behaviour.answered, EventCategory::is_engineering);
     let controller = any_of(protocols.serves, CONTROLLER_PROTOCOLS);
+    let outstation = any_of(protocols.serves, OUTSTATION_PROTOCOLS);
+    // A telecontrol outstation restarted or reconfigured is still an outstation.
+    if controller.is_empty() && !outstation.is_empty() {
+        return Some(derived(
+            "rtu",
+            "behaviour.outstation",
+            format!("answers {} as an outstation", outstation.join(", ")),
+        ));
+    }
     if !controller.is_empty() || (!served_engineering.is_empty() && !protocols.serves.is_empty()) {
         let mut because = Vec::new();
         if !controller.is_empty() {
@@ -188,14 +201,6 @@ pub fn infer_role(behaviour: &Behaviour, protocols: Protocols<'_>) -> Option<Der
             "controller",
             "behaviour.controller",
             because.join("; "),
-        ));
-    }
-    let outstation = any_of(protocols.serves, OUTSTATION_PROTOCOLS);
-    if !outstation.is_empty() {
-        return Some(derived(
-            "rtu",
-            "behaviour.outstation",
-            format!("answers {} as an outstation", outstation.join(", ")),
         ));
     }
     let mut ied = any_of(protocols.serves, IED_PROTOCOLS);
@@ -404,6 +409,25 @@ mod tests {
             "scada_server"
         );
         assert!(infer_role(&b, protocols(&["pn_io"], &["pn_io"])).is_none());
+        // An outstation that was cold-restarted is still an outstation.
+        let mut restarted = Behaviour::default();
+        restarted.answered(EventCategory::ModeChange);
+        assert_eq!(
+            infer_role(&restarted, protocols(&["dnp3"], &[]))
+                .unwrap()
+                .value,
+            "rtu"
+        );
+        // A master that only operates (select/operate) is an HMI.
+        let mut operator = Behaviour::default();
+        operator.performed("dnp3", EventCategory::ControlCommand);
+        operator.ot_servers = 1;
+        assert_eq!(
+            infer_role(&operator, protocols(&[], &["dnp3"]))
+                .unwrap()
+                .value,
+            "hmi"
+        );
         let goose = Protocols {
             serves: &[],
             uses: &[],
