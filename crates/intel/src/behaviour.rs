@@ -324,7 +324,7 @@ pub fn purdue_level(
         }
     }
     match device_type {
-        Some("plc" | "rtu" | "ied") => {
+        Some("plc" | "rtu" | "ied" | "building_automation") => {
             return estimate(1, format!("{}: basic control", device_type.unwrap_or("")))
         }
         Some("io_device") => return estimate(0, "field device".into()),

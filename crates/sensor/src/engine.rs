@@ -288,7 +288,10 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 }
             }
         };
-        let reversed = roles_reversed.then(|| swapped(flow, &mut state));
+        // A flow to a broadcast or multicast group (by its destination MAC) keeps its
+        // orientation: a group is no server to turn into a client.
+        let reversed =
+            (roles_reversed && !state.server_is_group).then(|| swapped(flow, &mut state));
         let flow = reversed.as_ref().unwrap_or(flow);
         let client = Direction::ClientToServer.index();
         let server = Direction::ServerToClient.index();
