@@ -1,11 +1,17 @@
-//! What dissectors report: facts about devices and events, collected per call and drained by the
-//! sensor.
+//! What dissectors report: facts about devices, drained by the sensor after each call, and
+//! operations (events), aggregated here until the report.
 //!
 //! Repeats are cheap: a fact already reported (same device, attribute, source and raw value) is
 //! recognised by a hash of the raw bytes before anything is allocated, so a chatty DNS server or
 //! an SSDP announcer repeating itself every few seconds costs no allocation after the first time.
 //! Values are cleaned in one place: control characters become spaces, whitespace runs collapse,
 //! and values are cut at [`MAX_VALUE_LEN`] bytes.
+//!
+//! An operation repeated between the same endpoints with the same detail (a poll) is one event
+//! with a count: the repeat costs a hash and a counter update. Operations at packet rate use
+//! [`Observations::event_keyed`], whose detail text is written only the first time. Events are
+//! stored compactly (counters apart from what they are) and taken as an [`EventStore`] that the
+//! report turns into [`Event`]s one at a time.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
