@@ -70,13 +70,14 @@ pub struct MatchCache {
 }
 
 impl MatchCache {
-    /// Whether `pattern` matches `value`, remembered by the pattern's address and a hash of the
-    /// value (a collision can only mistake one value for another of the same 64-bit hash).
+    /// Whether `pattern` matches `value`, remembered by the pattern's address and a 64-bit hash
+    /// of the value.
     fn is_match(&mut self, pattern: &regex_lite::Regex, value: &str) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        value.hash(&mut hasher);
-        let key = (std::ptr::from_ref(pattern) as usize, hasher.finish());
+        // FNV-1a: values are short, and a collision only mistakes one value for another.
+        let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        let key = (std::ptr::from_ref(pattern) as usize, hash);
         if let Some(&hit) = self.results.get(&key) {
             return hit;
         }
