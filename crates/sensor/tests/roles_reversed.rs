@@ -87,3 +87,24 @@ fn the_answering_side_is_the_server() {
     assert_eq!(client.protocols.client, vec!["answers".to_owned()]);
     assert!(client.protocols.server.is_empty());
 }
+
+#[test]
+fn a_broadcast_answer_keeps_the_flow_as_it_is() {
+    let device = Host::new([0x00, 0x80, 0xf4, 0, 0, 1], [10, 0, 0, 1]);
+    let everyone = Host::new([0xff; 6], [10, 0, 0, 255]);
+    let mut capture = Conversation::default();
+    // An announcement to the broadcast address: the group is no client to make of it.
+    capture.udp(device, everyone, (PORT, PORT), b"A i-am");
+    let report = capture.analyze_with(registry());
+    let connection = report
+        .connections
+        .iter()
+        .find(|c| c.protocol.as_deref() == Some("answers"))
+        .unwrap();
+    assert_eq!(connection.a_ip, device.ip);
+    assert_eq!(connection.b_ip, everyone.ip);
+    assert!(report
+        .devices
+        .iter()
+        .all(|d| !d.ips.contains(&everyone.ip.into())));
+}
