@@ -303,6 +303,8 @@ pub struct Dnp3Dissector {
     /// IIN flags of interest last reported, per direction the responses go.
     iin: [u16; 2],
     reported_source: [Option<u16>; 2],
+    /// Link frames sent by a master (DIR bit set) and by an outstation, per direction.
+    from_master: [[u32; 2]; 2],
     file: FileState,
     /// Errors seen so far.
     pub errors: ErrorCounts,
@@ -373,6 +375,8 @@ impl Dnp3Dissector {
         out: &mut Observations,
     ) {
         let side = direction.index();
+        let by = usize::from(!frame.from_master());
+        self.from_master[side][by] = self.from_master[side][by].saturating_add(1);
         if self.reported_source[side] != Some(frame.source) && frame.source < 0xfff0 {
             self.reported_source[side] = Some(frame.source);
             let mut address = ValueBuf::<16>::new();
@@ -1024,6 +1028,19 @@ fn device_attributes(
 impl Dissector for Dnp3Dissector {
     fn protocol(&self) -> &'static str {
         "dnp3"
+    }
+
+    /// The link layer's DIR bit says who is the master: when the flow's first sender (an
+    /// outstation's unsolicited response over UDP, both ends on port 20000) sent only
+    /// outstation frames and the other end master frames, the outstation is the server.
+    fn roles_reversed(&self) -> bool {
+        let (c, s) = (
+            Direction::ClientToServer.index(),
+            Direction::ServerToClient.index(),
+        );
+        let [c_master, c_outstation] = self.from_master[c];
+        let [s_master, s_outstation] = self.from_master[s];
+        c_outstation > c_master && s_master >= s_outstation && s_master > 0
     }
 
     fn on_stream(

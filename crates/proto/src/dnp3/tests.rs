@@ -329,3 +329,16 @@ fn file_write_is_hashed_as_a_download() {
         ]
     );
 }
+
+#[test]
+fn the_dir_bit_names_the_master() {
+    // Over UDP an outstation's unsolicited response may open the flow: the outstation (DIR
+    // clear) is then the flow's client, and the master (DIR set) answers with a confirm.
+    let unsolicited = response(&[0xf0, 130, 0x00, 0x00]);
+    let confirm = request(&[0xd0, 0]);
+    let (_, _, d) = run(&[(C2S, &unsolicited), (S2C, &confirm)]);
+    assert!(d.roles_reversed());
+    // A master polling first is the client, as the flow says.
+    let (_, _, d) = run(&[(C2S, &request(&[0xc1, 1, 60, 1, 6])), (S2C, &unsolicited)]);
+    assert!(!d.roles_reversed());
+}
