@@ -257,6 +257,8 @@ fn request_detail(frame: &Frame<'_>) -> Detail {
 #[derive(Debug, Default)]
 pub struct FinsDissector {
     sides: [Side; 2],
+    /// Commands and responses sent over UDP, per direction.
+    udp_kinds: [[u32; 2]; 2],
 }
 
 impl Framed for FinsDissector {
@@ -402,7 +404,21 @@ impl Dissector for FinsDissector {
         payload: &[u8],
         out: &mut Observations,
     ) {
+        if let Ok(frame) = Frame::parse(payload) {
+            let kind = usize::from(frame.is_response());
+            let counts = &mut self.udp_kinds[direction.index()];
+            counts[kind] = counts[kind].saturating_add(1);
+        }
         on_frame(flow, direction, payload, out);
+    }
+
+    /// FINS over UDP runs from port 9600 to port 9600: when the flow's first sender only
+    /// answered (ICF response bit) and the other end sent commands, the first sender is the
+    /// server.
+    fn roles_reversed(&self) -> bool {
+        let [c_commands, c_responses] = self.udp_kinds[Direction::ClientToServer.index()];
+        let [s_commands, s_responses] = self.udp_kinds[Direction::ServerToClient.index()];
+        c_responses > c_commands && s_commands > s_responses
     }
 
     fn on_stream(
@@ -473,6 +489,24 @@ mod tests {
             .iter()
             .map(|e| (e.operation.to_string(), e.detail.clone(), e.category))
             .collect()
+    }
+
+    #[test]
+    fn the_side_that_answers_is_the_server() {
+        let f = flow(Transport::Udp);
+        let command = hex("8000020000000000007a010100cccccc0001");
+        let response = hex("c000020000000000007a0101000000");
+        let mut d = FinsDissector::default();
+        let mut out = Observations::default();
+        // The controller's answer opened the flow (its command was not captured); then the
+        // client asks again from the flow's server side.
+        d.on_datagram(&f, Direction::ClientToServer, &response, &mut out);
+        d.on_datagram(&f, Direction::ServerToClient, &command, &mut out);
+        assert!(d.roles_reversed());
+        let mut d = FinsDissector::default();
+        d.on_datagram(&f, Direction::ClientToServer, &command, &mut out);
+        d.on_datagram(&f, Direction::ServerToClient, &response, &mut out);
+        assert!(!d.roles_reversed());
     }
 
     #[test]
