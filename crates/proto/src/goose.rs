@@ -449,28 +449,40 @@ fn observe(goose: &Goose<'_>, frame: &LinkFrame<'_>, out: &mut Observations) {
         goose.gocb_ref,
     );
     let test = if goose.is_test() { " test" } else { "" };
-    let mut detail = ValueBuf::<512>::new();
-    detail.push_bytes(b"gocbRef=");
-    detail.push_bytes(goose.gocb_ref);
-    detail.push_bytes(b" datSet=");
-    detail.push_bytes(goose.dat_set);
-    detail.push_bytes(b" goID=");
-    detail.push_bytes(goose.go_id);
-    if let Some(rev) = goose.conf_rev {
-        let _ = write!(detail, " confRev={rev}");
-    }
-    let _ = write!(detail, " entries={}", goose.all_data.entries);
-    for (i, (number, count)) in goose.all_data.types().iter().enumerate() {
-        let sep = if i == 0 { " data=" } else { "," };
-        let _ = write!(detail, "{sep}{}*{count}", data_type_name(*number));
-    }
-    detail.push_bytes(test.as_bytes());
-    out.frame_event(
+    // Publishers repeat the same header every few milliseconds: these fields identify a
+    // repeat, and the detail is written only for the first frame that carries them.
+    let key = (
+        goose.gocb_ref,
+        goose.dat_set,
+        goose.go_id,
+        goose.conf_rev,
+        goose.all_data.entries,
+        goose.all_data.types(),
+        test,
+    );
+    out.frame_event_keyed(
         frame,
         "goose",
         EventCategory::Other,
         "publish",
-        detail.as_str(),
+        key,
+        |detail| {
+            detail.push_bytes(b"gocbRef=");
+            detail.push_bytes(goose.gocb_ref);
+            detail.push_bytes(b" datSet=");
+            detail.push_bytes(goose.dat_set);
+            detail.push_bytes(b" goID=");
+            detail.push_bytes(goose.go_id);
+            if let Some(rev) = goose.conf_rev {
+                let _ = write!(detail, " confRev={rev}");
+            }
+            let _ = write!(detail, " entries={}", goose.all_data.entries);
+            for (i, (number, count)) in goose.all_data.types().iter().enumerate() {
+                let sep = if i == 0 { " data=" } else { "," };
+                let _ = write!(detail, "{sep}{}*{count}", data_type_name(*number));
+            }
+            detail.push_bytes(test.as_bytes());
+        },
     );
     if goose.sq_num == Some(0) {
         let mut detail = ValueBuf::<280>::new();
