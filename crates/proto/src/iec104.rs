@@ -295,33 +295,31 @@ impl AsduReporter {
                 } else {
                     EventCategory::Other
                 };
-                let _ = std::fmt::Write::write_fmt(
-                    &mut detail,
-                    format_args!(
-                        "ca {}, {}{test}",
-                        asdu.common_address,
-                        asdu::cause_name(asdu.cause)
-                    ),
-                );
-                if asdu.negative || asdu::is_unknown_cause(asdu.cause) {
-                    out.event(
-                        flow,
-                        master,
-                        self.protocol,
-                        category,
-                        "error_response",
-                        detail.as_str(),
-                    );
+                let operation = if asdu.negative || asdu::is_unknown_cause(asdu.cause) {
+                    "error_response"
                 } else {
-                    out.event(
-                        flow,
-                        master,
-                        self.protocol,
-                        category,
-                        info.operation,
-                        detail.as_str(),
-                    );
-                }
+                    info.operation
+                };
+                // Monitoring data streams in at packet rate: the common address, cause and
+                // test flag identify a repeat; the detail is written only the first time.
+                out.event_keyed(
+                    flow,
+                    master,
+                    self.protocol,
+                    category,
+                    operation,
+                    (asdu.common_address, asdu.cause, asdu.test),
+                    |detail| {
+                        let _ = std::fmt::Write::write_fmt(
+                            detail,
+                            format_args!(
+                                "ca {}, {}{test}",
+                                asdu.common_address,
+                                asdu::cause_name(asdu.cause)
+                            ),
+                        );
+                    },
+                );
                 return;
             }
             _ => {}
