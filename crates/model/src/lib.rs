@@ -9,6 +9,7 @@ contract whose keys are only ever added, never renamed.
 This crate holds no logic beyond constructors, validation and serialisation.
 */
 
+pub mod batch;
 pub mod device;
 pub mod event;
 pub mod fact;
@@ -17,6 +18,7 @@ pub mod mac;
 pub mod report;
 pub mod time;
 
+pub use batch::{Batch, BatchError, BatchErrorKind, SensorHealth};
 pub use device::{Conflict, Device, DeviceId, DeviceKey, Protocols, ReportedFact, Service};
 pub use event::{Event, EventCategory, EventEndpoint};
 pub use fact::{Attribute, Fact, Provenance, Source, HEARSAY_CONFIDENCE};
