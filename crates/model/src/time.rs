@@ -27,6 +27,13 @@ impl Timestamp {
         String::from_utf8_lossy(&buf[..len]).into_owned()
     }
 
+    /// Appends the RFC 3339 text to `out` (the bytes its `Serialize` writes between the quotes).
+    pub fn push_rfc3339(self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; RFC3339_MAX];
+        let len = self.write_rfc3339(&mut buf);
+        out.extend_from_slice(&buf[..len]);
+    }
+
     /// Writes the RFC 3339 text into `buf` without allocating (reports write hundreds of
     /// thousands of timestamps); returns its length. The text is the `time` crate's: UTC `Z`,
     /// the fraction with its trailing zeros cut, none when zero.

@@ -32,6 +32,8 @@ enum Section {
 pub(crate) struct JsonStream<'w, W: Write> {
     out: &'w mut W,
     section: Section,
+    /// Reused for each event, written by hand (see [`super::event_json`]).
+    scratch: Vec<u8>,
 }
 
 /// serde_json's pretty formatter (two-space indent), starting `level` levels deep, so that an
@@ -125,6 +127,7 @@ impl<'w, W: Write> JsonStream<'w, W> {
         Self {
             out,
             section: Section::Start,
+            scratch: Vec::new(),
         }
     }
 
@@ -199,7 +202,10 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         self.out
             .write_all(if any { b",\n    " } else { b"\n    " })?;
         self.section = Section::Events { any: true };
-        self.element(&event, 2)
+        self.scratch.clear();
+        super::event_json::push_event(&mut self.scratch, &event, 2);
+        self.out.write_all(&self.scratch)?;
+        Ok(())
     }
 
     fn stats(&mut self, stats: Stats) -> anyhow::Result<()> {
@@ -314,5 +320,20 @@ mod tests {
             .frames_by_linktype
             .insert("ethernet".to_owned(), 7);
         assert_eq!(streamed(&report), collected(&report));
+        for n in 0..2 {
+            report.events.push(ironward_model::Event {
+                time: Timestamp(n),
+                last_seen: Timestamp(n + 1),
+                count: 2,
+                src: ironward_model::EventEndpoint::ip("10.0.0.1".parse().unwrap()),
+                dst: ironward_model::EventEndpoint::default(),
+                protocol: "s7comm".into(),
+                category: ironward_model::EventCategory::ModeChange,
+                operation: "plc_stop".into(),
+                detail: format!("\"quoted\" {n}"),
+                content_hash: None,
+            });
+            assert_eq!(streamed(&report), collected(&report));
+        }
     }
 }
