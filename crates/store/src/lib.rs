@@ -1,0 +1,56 @@
+/*!
+Ironward's persistence: every table, every query, both databases.
+
+One async interface, [`Store`], with two backends: an embedded SQLite file (the default: WAL,
+foreign keys on, a busy timeout) and PostgreSQL for fleets. Nothing outside this crate writes
+SQL. Numbered migrations are embedded and applied when a store is opened; the same test suite
+(`tests/suite.rs`) runs against both backends.
+
+Rules every method keeps:
+- every list and get takes a [`Scope`] and never returns rows outside it; a row outside the scope
+  is [`StoreError::NotFound`], exactly like a missing one;
+- secrets (enrolment tokens, sensor credentials, API tokens, session ids) are stored as SHA-256
+  only ([`secret`]); passwords arrive already hashed (PHC strings, argon2id in the console);
+- lists are paged and bounded ([`MAX_PAGE`]); batches are validated before anything is written
+  and committed in one transaction;
+- timestamps are `ironward_model::Timestamp` (nanoseconds since the epoch) throughout.
+*/
+
+mod db;
+mod error;
+mod ids;
+mod migrate;
+pub mod secret;
+mod sites;
+
+pub use db::{Backend, Store, SQLITE_FILE};
+pub use error::{Result, StoreError};
+pub use ids::{
+    AlertId, DeviceRef, GroupId, Page, Scope, SensorId, SiteId, TokenId, UserId, ZoneId, MAX_PAGE,
+};
+pub use migrate::SCHEMA_VERSION;
+pub use sites::{Site, Zone, MAX_NAME_LEN};
+
+use ironward_model::Timestamp;
+
+/// The current time as a [`Timestamp`] (migrations record when they ran).
+pub(crate) fn now() -> Timestamp {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp(nanos)
+}
+
+impl Store {
+    /// The migrations applied to this database, oldest first: (version, name).
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>> {
+        migrate::applied(self).await
+    }
+
+    /// Applies the migrations not yet applied ([`Store::connect`] already did; a second run is
+    /// a no-op).
+    pub async fn migrate(&self) -> Result<()> {
+        migrate::run(self).await
+    }
+}

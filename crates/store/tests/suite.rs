@@ -1,0 +1,8 @@
+//! The store's shared suite: every test runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "suite/support.rs"]
+mod support;
+
+#[path = "suite/schema.rs"]
+mod schema;
