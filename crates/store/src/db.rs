@@ -176,6 +176,40 @@ impl Sql {
         self
     }
 
+    /// Appends another fragment, renumbering its placeholders after this one's.
+    pub(crate) fn append(&mut self, other: &Sql) -> &mut Self {
+        let offset = self.args.len();
+        let mut text = String::with_capacity(other.text.len());
+        let mut chars = other.text.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            if c == '$' {
+                let mut digits = String::new();
+                while let Some(&(_, d)) = chars.peek() {
+                    if !d.is_ascii_digit() {
+                        break;
+                    }
+                    digits.push(d);
+                    chars.next();
+                }
+                match digits.parse::<usize>() {
+                    Ok(n) => {
+                        text.push('$');
+                        text.push_str(&(n + offset).to_string());
+                    }
+                    Err(_) => {
+                        text.push('$');
+                        text.push_str(&digits);
+                    }
+                }
+            } else {
+                text.push(c);
+            }
+        }
+        self.text.push_str(&text);
+        self.args.extend(other.args.iter().cloned());
+        self
+    }
+
     /// Appends `column IN ($a, $b, ...)`; an empty list matches nothing.
     pub(crate) fn in_list(&mut self, column: &str, values: &[i64]) -> &mut Self {
         if values.is_empty() {
@@ -203,4 +237,46 @@ impl Sql {
         }
         q
     }
+}
+/// Escapes `%`, `_` and `\` for a `LIKE .. ESCAPE '\'` pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Largest counter the store keeps: sums saturate here, far below `i64::MAX`, so neither
+/// backend ever overflows (PostgreSQL would fail the batch, SQLite would switch to REAL).
+pub(crate) const COUNTER_MAX: i64 = 1 << 62;
+
+/// A counter from the wire, clamped to [`COUNTER_MAX`].
+pub(crate) fn counter(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX).min(COUNTER_MAX)
+}
+
+/// SQL for `table.column + excluded.column`, saturating at [`COUNTER_MAX`].
+pub(crate) fn saturating_add(table: &str, column: &str) -> String {
+    format!(
+        "CASE WHEN {table}.{column} > {COUNTER_MAX} - excluded.{column} THEN {COUNTER_MAX} \
+         ELSE {table}.{column} + excluded.{column} END"
+    )
+}
+
+/// SQL for the smaller (`min = true`) or larger of `table.column` and `excluded.column`.
+pub(crate) fn widen(table: &str, column: &str, min: bool) -> String {
+    let op = if min { "<" } else { ">" };
+    format!(
+        "CASE WHEN excluded.{column} {op} {table}.{column} THEN excluded.{column} \
+         ELSE {table}.{column} END"
+    )
+}
+
+/// A flag as stored (BIGINT 0/1 on both backends).
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
 }

@@ -91,3 +91,8 @@ pub struct Page<T> {
 
 /// Largest page any list returns.
 pub const MAX_PAGE: i64 = 1_000;
+
+/// A requested page size, bounded to 1..=[`MAX_PAGE`].
+pub(crate) fn page_size(limit: i64) -> i64 {
+    limit.clamp(1, MAX_PAGE)
+}

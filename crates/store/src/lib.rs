@@ -17,19 +17,27 @@ Rules every method keeps:
 */
 
 mod db;
+mod devices;
 mod error;
 mod ids;
+mod ingest;
 mod migrate;
 pub mod secret;
+mod sensors;
 mod sites;
+mod traffic;
 
 pub use db::{Backend, Store, SQLITE_FILE};
+pub use devices::{DeviceDetail, DeviceQuery, DeviceRow, DeviceSort, FactRecord, HistoryRecord};
 pub use error::{Result, StoreError};
 pub use ids::{
     AlertId, DeviceRef, GroupId, Page, Scope, SensorId, SiteId, TokenId, UserId, ZoneId, MAX_PAGE,
 };
+pub use ingest::{IngestCounts, IngestOutcome, MAX_FACTS_PER_DEVICE};
 pub use migrate::SCHEMA_VERSION;
+pub use sensors::SensorRecord;
 pub use sites::{Site, Zone, MAX_NAME_LEN};
+pub use traffic::{ConnectionQuery, ConnectionRecord, EventQuery, EventRecord};
 
 use ironward_model::Timestamp;
 

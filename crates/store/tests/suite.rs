@@ -6,3 +6,12 @@ mod support;
 
 #[path = "suite/schema.rs"]
 mod schema;
+
+#[path = "suite/fixtures.rs"]
+mod fixtures;
+
+#[path = "suite/ingest.rs"]
+mod ingest;
+
+#[path = "suite/inventory.rs"]
+mod inventory;
