@@ -1,0 +1,14 @@
+/*!
+Ironward's console: the HTTPS server that security and operations teams use — REST API under
+`/api/v1`, server-rendered web UI, authentication (argon2id passwords, session cookies with CSRF
+protection, API tokens), authorisation by role and site scope on every route, the audit log,
+sensor enrolment and ingest.
+
+Every route is declared once in [`routes`] with the access it needs; the router is built from
+that table, so no handler can be reached without its check, and a test enumerates the table.
+*/
+
+pub mod access;
+pub mod password;
+pub mod throttle;
+pub mod tls;
