@@ -22,3 +22,4 @@ pub mod observe;
 pub mod oui;
 pub mod reassembly;
 pub mod services;
+pub mod uplink;
