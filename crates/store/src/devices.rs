@@ -168,12 +168,12 @@ pub struct DeviceDetail {
     pub history: Vec<HistoryRecord>,
 }
 
-const ROW_COLUMNS: &str = "d.id, d.site_id, s.name AS site, d.zone_id, z.name AS zone, \
+pub(crate) const ROW_COLUMNS: &str = "d.id, d.site_id, s.name AS site, d.zone_id, z.name AS zone, \
      d.sensor_id, se.name AS sensor, d.data \
      FROM devices d JOIN sites s ON s.id = d.site_id JOIN zones z ON z.id = d.zone_id \
      LEFT JOIN sensors se ON se.id = d.sensor_id";
 
-fn device_row(row: &AnyRow) -> Result<DeviceRow> {
+pub(crate) fn device_row(row: &AnyRow) -> Result<DeviceRow> {
     let id = DeviceRef(row.try_get("id")?);
     let data: String = row.try_get("data")?;
     let device: Device = serde_json::from_str(&data)

@@ -16,9 +16,13 @@ Rules every method keeps:
 - timestamps are `ironward_model::Timestamp` (nanoseconds since the epoch) throughout.
 */
 
+mod access;
+mod alerts;
+mod audit;
 mod db;
 mod devices;
 mod error;
+mod groups;
 mod ids;
 mod ingest;
 mod migrate;
@@ -26,10 +30,15 @@ pub mod secret;
 mod sensors;
 mod sites;
 mod traffic;
+mod users;
 
+pub use access::{ApiToken, Session};
+pub use alerts::AlertRecord;
+pub use audit::AuditEntry;
 pub use db::{Backend, Store, SQLITE_FILE};
 pub use devices::{DeviceDetail, DeviceQuery, DeviceRow, DeviceSort, FactRecord, HistoryRecord};
 pub use error::{Result, StoreError};
+pub use groups::DeviceGroup;
 pub use ids::{
     AlertId, DeviceRef, GroupId, Page, Scope, SensorId, SiteId, TokenId, UserId, ZoneId, MAX_PAGE,
 };
@@ -38,6 +47,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use sensors::SensorRecord;
 pub use sites::{Site, Zone, MAX_NAME_LEN};
 pub use traffic::{ConnectionQuery, ConnectionRecord, EventQuery, EventRecord};
+pub use users::{Role, User};
 
 use ironward_model::Timestamp;
 

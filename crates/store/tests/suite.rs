@@ -15,3 +15,6 @@ mod ingest;
 
 #[path = "suite/inventory.rs"]
 mod inventory;
+
+#[path = "suite/access.rs"]
+mod access;
