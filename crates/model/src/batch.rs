@@ -26,6 +26,9 @@ pub const MAX_BATCH_EVENTS: usize = 100_000;
 /// Most entries in one of a device's lists (facts, addresses, names, services, findings,
 /// protocols, conflicts).
 pub const MAX_DEVICE_LIST_LEN: usize = 4_096;
+/// Longest device id (`mac:…`, `ip:…`), in bytes: ids are unique keys in the console's
+/// database, whose indexes refuse very long keys.
+pub const MAX_DEVICE_ID_LEN: usize = 128;
 /// Longest string anywhere in a batch (values, names, details), in bytes.
 pub const MAX_TEXT_LEN: usize = 8_192;
 /// Earliest timestamp accepted: the epoch (damaged captures carry zero times; nothing earlier).
@@ -262,7 +265,12 @@ fn validate_device(prefix: &str, d: &Device) -> Result<(), BatchError> {
     if d.id.0.is_empty() {
         return fail(format!("{prefix}.id"), BatchErrorKind::Empty);
     }
-    check_text(|| format!("{prefix}.id"), &d.id.0)?;
+    if d.id.0.len() > MAX_DEVICE_ID_LEN {
+        return fail(
+            format!("{prefix}.id"),
+            BatchErrorKind::TooLong(MAX_DEVICE_ID_LEN),
+        );
+    }
     check_range(
         prefix,
         ("first_seen", d.first_seen),
@@ -517,6 +525,19 @@ mod tests {
             (
                 "devices[0].first_seen".to_owned(),
                 BatchErrorKind::TimeRangeReversed
+            )
+        );
+    }
+
+    #[test]
+    fn device_ids_are_short_keys() {
+        let mut b = batch();
+        b.devices[0].id = DeviceId(format!("ip:{}", "1".repeat(MAX_DEVICE_ID_LEN)));
+        assert_eq!(
+            error(&b),
+            (
+                "devices[0].id".to_owned(),
+                BatchErrorKind::TooLong(MAX_DEVICE_ID_LEN)
             )
         );
     }
