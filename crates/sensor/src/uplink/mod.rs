@@ -12,5 +12,10 @@ See `docs/SENSOR.md` for the operator's view: enrolment, pinning, windows and th
 */
 
 pub mod backoff;
+pub mod client;
+pub mod enrol;
+pub mod files;
+pub mod health;
 pub mod outbox;
 pub mod pin;
+pub mod windows;
