@@ -99,6 +99,8 @@ pub enum Access {
     Public,
     /// An enrolled sensor's credential.
     Sensor,
+    /// Any signed-in user, whatever the role (signing out, one's own profile).
+    SignedIn,
     /// A signed-in user (session cookie or API token) whose role grants the permission.
     User(Permission),
 }

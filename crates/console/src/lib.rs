@@ -9,6 +9,21 @@ that table, so no handler can be reached without its check, and a test enumerate
 */
 
 pub mod access;
+pub mod api;
+pub mod assets;
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod filters;
 pub mod password;
+pub mod routes;
+pub mod server;
+pub mod state;
 pub mod throttle;
 pub mod tls;
+pub mod ui;
+
+pub use routes::{router, table, RouteSpec};
+pub use server::{start, Running, ServeError};
+pub use state::{AppState, ConsoleSettings};
+pub use tls::TlsIdentity;

@@ -1,0 +1,92 @@
+//! What every handler shares: the store, the login throttle, the TLS fingerprint sensors pin,
+//! and the console's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ironward_model::Timestamp;
+use ironward_store::Store;
+
+use crate::throttle::LoginThrottle;
+
+/// Settings the handlers read.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// How long a browser session lasts without signing in again.
+    pub session_lifetime: Duration,
+    /// Consecutive failed logins after which a user is locked.
+    pub lock_after: i64,
+    /// How long a locked user stays locked.
+    pub lock_for: Duration,
+    /// A sensor not heard from for this long is shown offline.
+    pub sensor_offline_after: Duration,
+    /// The address sensors use to reach the console (shown in the enrolment command), e.g.
+    /// `https://console.plant:8443`.
+    pub public_url: String,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            session_lifetime: Duration::from_secs(12 * 3600),
+            lock_after: 5,
+            lock_for: Duration::from_secs(15 * 60),
+            sensor_offline_after: Duration::from_secs(5 * 60),
+            public_url: "https://localhost:8443".to_owned(),
+        }
+    }
+}
+
+/// The shared state, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    throttle: LoginThrottle,
+    settings: ConsoleSettings,
+    fingerprint: String,
+}
+
+impl AppState {
+    /// State over `store`; `fingerprint` is the console certificate's (`sha256:...`).
+    pub fn new(store: Store, settings: ConsoleSettings, fingerprint: String) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                throttle: LoginThrottle::default(),
+                settings,
+                fingerprint,
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Failed logins per client address.
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.inner.throttle
+    }
+
+    /// The console's settings.
+    pub fn settings(&self) -> &ConsoleSettings {
+        &self.inner.settings
+    }
+
+    /// The SHA-256 fingerprint of the console's certificate (`sha256:<hex>`).
+    pub fn fingerprint(&self) -> &str {
+        &self.inner.fingerprint
+    }
+}
+
+/// The current time as a model timestamp.
+pub fn now() -> Timestamp {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    Timestamp(i64::try_from(nanos).unwrap_or(i64::MAX))
+}
