@@ -18,4 +18,8 @@ pub mod files;
 pub mod health;
 pub mod outbox;
 pub mod pin;
+pub mod run;
+pub mod uploader;
 pub mod windows;
+
+pub use run::{run, CaptureSource, RunSummary, SensorConfig, SensorControl, SensorError};
