@@ -26,6 +26,7 @@ mod groups;
 mod ids;
 mod ingest;
 mod migrate;
+mod overview;
 pub mod secret;
 mod sensors;
 mod sites;
@@ -44,6 +45,9 @@ pub use ids::{
 };
 pub use ingest::{IngestCounts, IngestOutcome, MAX_FACTS_PER_DEVICE};
 pub use migrate::SCHEMA_VERSION;
+pub use overview::{
+    DeviceFacets, InventorySummary, MapEdge, MAX_GROUPS, MAX_LOOKUP, MAX_MAP_EDGES,
+};
 pub use sensors::SensorRecord;
 pub use sites::{Site, Zone, MAX_NAME_LEN};
 pub use traffic::{ConnectionQuery, ConnectionRecord, EventQuery, EventRecord};

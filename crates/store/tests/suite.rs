@@ -18,3 +18,6 @@ mod inventory;
 
 #[path = "suite/access.rs"]
 mod access;
+
+#[path = "suite/overview.rs"]
+mod overview;

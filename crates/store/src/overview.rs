@@ -1,0 +1,233 @@
+//! Counts and lookups for the console's overview pages: the inventory summary of the
+//! dashboard, alert counts by severity, the values the inventory's filters offer, device keys
+//! resolved to rows (so a page of connections or events links its peers with one query), and
+//! the edges of the device map between a bounded set of devices.
+//!
+//! Every query takes a [`Scope`] and is bounded: group lists and lookups never return more
+//! than [`MAX_GROUPS`] / [`MAX_PAGE`](crate::MAX_PAGE) rows, whatever the inventory holds.
+
+use ironward_model::Timestamp;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::Sql;
+use crate::{DeviceRef, Result, Scope, SiteId, Store, ZoneId};
+
+/// Most rows of any grouped count (types, vendors, severities); the rest is summed as "other".
+pub const MAX_GROUPS: i64 = 200;
+
+/// Most device keys resolved at once, and most device ids the map's edges are asked for.
+pub const MAX_LOOKUP: usize = 1_000;
+
+/// Most edges the map query returns.
+pub const MAX_MAP_EDGES: i64 = 5_000;
+
+/// How the inventory of a scope breaks down (the dashboard).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InventorySummary {
+    /// Devices in the scope.
+    pub total: i64,
+    /// Devices first seen at or after the "day" time given.
+    pub new_day: i64,
+    /// Devices first seen at or after the "week" time given.
+    pub new_week: i64,
+    /// Devices per type (`None`: unknown), most first, at most [`MAX_GROUPS`].
+    pub by_type: Vec<(Option<String>, i64)>,
+    /// Devices per site, by site name (sites without devices included).
+    pub by_site: Vec<(SiteId, String, i64)>,
+}
+
+/// The values the inventory's filters offer, within a scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceFacets {
+    /// Device types present, sorted, at most [`MAX_GROUPS`].
+    pub types: Vec<String>,
+    /// Vendors present, sorted, at most [`MAX_GROUPS`].
+    pub vendors: Vec<String>,
+    /// Application protocols seen on connections, sorted, at most [`MAX_GROUPS`].
+    pub protocols: Vec<String>,
+}
+
+/// One edge of the device map: devices `a` and `b` talked over `protocol`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MapEdge {
+    /// The client device.
+    pub a: DeviceRef,
+    /// The server device.
+    pub b: DeviceRef,
+    /// Application protocol (`None`: unknown).
+    pub protocol: Option<String>,
+    /// Packets over all connections between the two on that protocol.
+    pub packets: i64,
+}
+
+impl Store {
+    /// The dashboard's counts over the devices in `scope`; `day` and `week` are the times from
+    /// which a device counts as new.
+    pub async fn inventory_summary(
+        &self,
+        scope: &Scope,
+        day: Timestamp,
+        week: Timestamp,
+    ) -> Result<InventorySummary> {
+        let mut sql = Sql::new("SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN first_seen >= ");
+        sql.bind(day.as_nanos())
+            .push(" THEN 1 ELSE 0 END), 0) AS day, COALESCE(SUM(CASE WHEN first_seen >= ")
+            .bind(week.as_nanos())
+            .push(" THEN 1 ELSE 0 END), 0) AS week FROM devices WHERE 1 = 1");
+        scope.filter(&mut sql, "site_id");
+        let row = sql.query().fetch_one(&self.pool).await?;
+        let mut summary = InventorySummary {
+            total: row.try_get("n")?,
+            new_day: row.try_get("day")?,
+            new_week: row.try_get("week")?,
+            ..InventorySummary::default()
+        };
+
+        let mut sql = Sql::new("SELECT device_type, COUNT(*) AS n FROM devices WHERE 1 = 1");
+        scope.filter(&mut sql, "site_id");
+        sql.push(" GROUP BY device_type ORDER BY n DESC, device_type LIMIT ")
+            .bind(MAX_GROUPS);
+        for r in sql.query().fetch_all(&self.pool).await? {
+            summary
+                .by_type
+                .push((r.try_get("device_type")?, r.try_get("n")?));
+        }
+
+        let mut sql = Sql::new(
+            "SELECT s.id, s.name, COUNT(d.id) AS n FROM sites s \
+             LEFT JOIN devices d ON d.site_id = s.id WHERE 1 = 1",
+        );
+        scope.filter(&mut sql, "s.id");
+        sql.push(" GROUP BY s.id, s.name ORDER BY s.name LIMIT ")
+            .bind(MAX_GROUPS);
+        for r in sql.query().fetch_all(&self.pool).await? {
+            summary.by_site.push((
+                SiteId(r.try_get("id")?),
+                r.try_get("name")?,
+                r.try_get("n")?,
+            ));
+        }
+        Ok(summary)
+    }
+
+    /// Alerts in `scope` per severity (open or not), most first.
+    pub async fn alert_counts_by_severity(&self, scope: &Scope) -> Result<Vec<(String, i64)>> {
+        let mut sql = Sql::new("SELECT severity, COUNT(*) AS n FROM alerts WHERE 1 = 1");
+        scope.filter(&mut sql, "site_id");
+        sql.push(" GROUP BY severity ORDER BY n DESC, severity LIMIT ")
+            .bind(MAX_GROUPS);
+        sql.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("severity")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The device types, vendors and connection protocols present in `scope`.
+    pub async fn device_facets(&self, scope: &Scope) -> Result<DeviceFacets> {
+        let mut facets = DeviceFacets::default();
+        for (column, table, out) in [
+            ("device_type", "devices", &mut facets.types),
+            ("vendor", "devices", &mut facets.vendors),
+            ("protocol", "connections", &mut facets.protocols),
+        ] {
+            let mut sql = Sql::new(&format!(
+                "SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL \
+                 AND {column} <> ''"
+            ));
+            scope.filter(&mut sql, "site_id");
+            sql.push(&format!(" ORDER BY {column} LIMIT "))
+                .bind(MAX_GROUPS);
+            for r in sql.query().fetch_all(&self.pool).await? {
+                out.push(r.try_get("v")?);
+            }
+        }
+        Ok(facets)
+    }
+
+    /// The rows of devices known by (zone, device key), for those in `scope`; keys without a
+    /// row are left out. At most [`MAX_LOOKUP`] keys are looked up (the rest are ignored).
+    pub async fn device_refs(
+        &self,
+        scope: &Scope,
+        keys: &[(ZoneId, String)],
+    ) -> Result<Vec<((ZoneId, String), DeviceRef)>> {
+        let keys = &keys[..keys.len().min(MAX_LOOKUP)];
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT id, zone_id, device_key FROM devices d WHERE (");
+        for (i, (zone, key)) in keys.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(zone_id = ")
+                .bind(zone.0)
+                .push(" AND device_key = ")
+                .bind(key.as_str())
+                .push(")");
+        }
+        sql.push(")");
+        scope.filter(&mut sql, "d.site_id");
+        sql.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    (ZoneId(r.try_get("zone_id")?), r.try_get("device_key")?),
+                    DeviceRef(r.try_get("id")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// The map's edges: connections between two of `devices` (both in `scope`), summed per
+    /// pair and protocol, busiest first, at most `limit` (bounded by [`MAX_MAP_EDGES`]). Only
+    /// the first [`MAX_LOOKUP`] devices are considered.
+    pub async fn map_edges(
+        &self,
+        scope: &Scope,
+        devices: &[DeviceRef],
+        protocol: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<MapEdge>> {
+        let ids: Vec<i64> = devices.iter().take(MAX_LOOKUP).map(|d| d.0).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(
+            "SELECT da.id AS a, db.id AS b, c.protocol, CAST(SUM(c.packets) AS BIGINT) AS packets \
+             FROM connections c \
+             JOIN devices da ON da.zone_id = c.zone_id AND da.device_key = c.a_device \
+             JOIN devices db ON db.zone_id = c.zone_id AND db.device_key = c.b_device \
+             WHERE ",
+        );
+        sql.in_list("da.id", &ids).push(" AND ");
+        sql.in_list("db.id", &ids);
+        scope.filter(&mut sql, "c.site_id");
+        if let Some(p) = protocol {
+            sql.push(" AND c.protocol = ").bind(p);
+        }
+        sql.push(
+            " GROUP BY da.id, db.id, c.protocol ORDER BY packets DESC, a, b, c.protocol LIMIT ",
+        )
+        .bind(limit.clamp(1, MAX_MAP_EDGES));
+        sql.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let protocol: String = r.try_get("protocol")?;
+                Ok(MapEdge {
+                    a: DeviceRef(r.try_get("a")?),
+                    b: DeviceRef(r.try_get("b")?),
+                    protocol: (!protocol.is_empty()).then_some(protocol),
+                    packets: r.try_get("packets")?,
+                })
+            })
+            .collect()
+    }
+}
