@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod analyze;
 mod output;
+mod sensor;
 mod synth;
 
 /// Agentless security monitoring for OT (industrial control) and enterprise IoT networks.
@@ -33,6 +34,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Generate captures: the shipped demo capture, or large benchmark captures from real ones.
     Synth(synth::SynthArgs),
+    /// Capture (files or an interface) and stream to a console through a durable outbox.
+    Sensor(sensor::SensorArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Sensor(args) => sensor::run(args),
     };
     match result {
         Ok(code) => code,
