@@ -9,9 +9,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod console_store;
+mod demo;
 mod output;
 mod sensor;
+mod serve;
 mod synth;
+mod users;
 
 /// Agentless security monitoring for OT (industrial control) and enterprise IoT networks.
 ///
@@ -36,6 +40,15 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Capture (files or an interface) and stream to a console through a durable outbox.
     Sensor(sensor::SensorArgs),
+    /// The console: inventory, map, API and users over HTTPS, optionally with an embedded
+    /// sensor.
+    Serve(serve::ServeArgs),
+    /// The console filled from the shipped demo plant, with an administrator ready.
+    Demo(demo::DemoArgs),
+    /// Console users: add, passwd, list.
+    User(users::UserArgs),
+    /// Console API tokens.
+    Token(users::TokenArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -62,6 +75,10 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Sensor(args) => sensor::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(args).map(|()| ExitCode::SUCCESS),
+        Command::User(args) => users::run_user(args).map(|()| ExitCode::SUCCESS),
+        Command::Token(args) => users::run_token(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,236 @@
+//! `ironward serve`: the console over HTTPS, optionally with an embedded sensor (the all-in-one
+//! mode of a single site or a laptop). The embedded sensor is a real sensor: it enrols with a
+//! token the console makes for it and streams over the console's own HTTPS port, through the
+//! same outbox and ingest path as a remote sensor.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use ironward_console::{AppState, ConsoleSettings, TlsIdentity};
+use ironward_model::Timestamp;
+use ironward_sensor::uplink::{self, CaptureSource, SensorConfig, SensorControl};
+use ironward_store::{Scope, SiteId, Store, ZoneId};
+
+use crate::console_store::{runtime, StoreArgs};
+
+/// Arguments of `ironward serve`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ironward serve --data /var/lib/ironward --listen 0.0.0.0:8443 --hostname console.plant\n  ironward serve --data ./iw --pcap plant.pcapng --site \"Plant A\"   # all-in-one"
+)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+
+    /// Address and port to listen on (HTTPS).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub(crate) listen: SocketAddr,
+
+    /// The console's own certificate chain (PEM); by default a self-signed one is generated in
+    /// DATA/tls on first start.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// Host names or addresses sensors use to reach the console (added to the generated
+    /// certificate).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) hostname: Vec<String>,
+
+    /// The console's address as sensors see it (shown in enrolment commands); default
+    /// https://<first --hostname or the listen address>.
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+
+    /// Embedded sensor: analyse these capture files into the console.
+    #[arg(long, value_name = "FILE", conflicts_with = "interface")]
+    pub(crate) pcap: Vec<PathBuf>,
+
+    /// Embedded sensor: capture live from this interface.
+    #[arg(long, value_name = "IFACE")]
+    pub(crate) interface: Option<String>,
+
+    /// The embedded sensor's site (created if missing).
+    #[arg(long, value_name = "NAME", default_value = "Default site")]
+    pub(crate) site: String,
+
+    /// The embedded sensor's zone in that site (created if missing).
+    #[arg(long, value_name = "NAME", default_value = "Default zone")]
+    pub(crate) zone: String,
+}
+
+/// Runs `ironward serve` until Ctrl-C.
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(serve(args, None))
+}
+
+/// What `ironward demo` adds to a plain start: a message once the console is up.
+pub(crate) type Greeting = Box<dyn FnOnce(&str) + Send>;
+
+/// Serves until Ctrl-C; `greeting` is called with the console's URL once it listens.
+pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow::Result<()> {
+    let store = args.store.open().await?;
+    let data = args.store.data_dir().to_owned();
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => TlsIdentity::from_pem_files(cert, key)?,
+        _ => TlsIdentity::load_or_create(&data, &args.hostname)?,
+    };
+    let host = args
+        .hostname
+        .first()
+        .cloned()
+        .unwrap_or_else(|| host_of(args.listen.ip()));
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://{host}:{}", args.listen.port()));
+    let settings = ConsoleSettings {
+        public_url: public_url.clone(),
+        ..ConsoleSettings::default()
+    };
+    let fingerprint = tls.fingerprint();
+    let state = AppState::new(store.clone(), settings, fingerprint.clone());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (running, server) = ironward_console::start(state, args.listen, &tls, async {
+        let _ = stop_rx.await;
+    })
+    .await?;
+    let url = format!("https://{host}:{}", running.address.port());
+    eprintln!("Ironward console at {url}");
+    eprintln!("  certificate {fingerprint}");
+    if store.list_users().await?.is_empty() {
+        eprintln!(
+            "  no users yet: create the first administrator with\n    ironward user add admin --role admin --password-stdin --data {}",
+            data.display()
+        );
+    }
+    if let Some(greet) = greeting {
+        greet(&url);
+    }
+
+    let control = Arc::new(SensorControl::new());
+    let sensor = match embedded_source(&args) {
+        Some(source) => {
+            let config =
+                embedded_sensor(&store, &args, source, running.address, &fingerprint).await?;
+            let control = control.clone();
+            Some(tokio::task::spawn_blocking(move || {
+                uplink::run(&config, &control)
+            }))
+        }
+        None => None,
+    };
+
+    let mut server = server;
+    let server_ended = tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("stopping");
+            None
+        }
+        ended = &mut server => Some(ended),
+    };
+    control.stop();
+    if let Some(sensor) = sensor {
+        match sensor.await {
+            Ok(Ok(summary)) => tracing::info!(?summary, "embedded sensor stopped"),
+            Ok(Err(error)) => eprintln!("embedded sensor: {error}"),
+            Err(error) => eprintln!("embedded sensor: {error}"),
+        }
+    }
+    match server_ended {
+        Some(ended) => ended.context("console task")??,
+        None => {
+            let _ = stop_tx.send(());
+            running.stop();
+            server.await.context("console task")??;
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn embedded_source(args: &ServeArgs) -> Option<CaptureSource> {
+    if let Some(interface) = &args.interface {
+        Some(CaptureSource::Interface(interface.clone()))
+    } else if !args.pcap.is_empty() {
+        Some(CaptureSource::Files(args.pcap.clone()))
+    } else {
+        None
+    }
+}
+
+/// The embedded sensor's configuration: its site and zone exist, and when it has no credential
+/// yet it gets a fresh enrolment token and the console's fingerprint to pin.
+async fn embedded_sensor(
+    store: &Store,
+    args: &ServeArgs,
+    source: CaptureSource,
+    console: SocketAddr,
+    fingerprint: &str,
+) -> anyhow::Result<SensorConfig> {
+    let dir = args.store.data_dir().join("sensor");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let address = SocketAddr::new(loopback_for(console.ip()), console.port());
+    let url = format!("https://{address}");
+    let mut config = SensorConfig::new(&url, &dir, source, "embedded");
+    config.console_fingerprint = Some(
+        fingerprint
+            .parse()
+            .map_err(|e| anyhow::anyhow!("console fingerprint: {e:?}"))?,
+    );
+    // Capture files stream in short windows so the inventory fills while they are read.
+    config.window = Duration::from_secs(60);
+    if uplink::enrol::load(&dir)?.is_none() {
+        let zone = ensure_zone(store, &args.site, &args.zone).await?;
+        let now = ironward_console::state::now();
+        let expires = Timestamp(now.0.saturating_add(600 * 1_000_000_000));
+        let token = store
+            .create_enrollment_token(&Scope::All, zone, "embedded", expires, None, now)
+            .await?;
+        config.enroll_token = Some(token);
+    }
+    Ok(config)
+}
+
+/// The zone `zone` of site `site`, both created when missing.
+pub(crate) async fn ensure_zone(store: &Store, site: &str, zone: &str) -> anyhow::Result<ZoneId> {
+    let now = ironward_console::state::now();
+    let sites = store.list_sites(&Scope::All).await?;
+    let site_id: SiteId = match sites.iter().find(|s| s.name == site) {
+        Some(s) => s.id,
+        None => store.create_site(site, now).await?.id,
+    };
+    let zones = store.list_zones(&Scope::All, Some(site_id)).await?;
+    Ok(match zones.iter().find(|z| z.name == zone) {
+        Some(z) => z.id,
+        None => store.create_zone(&Scope::All, site_id, zone, now).await?.id,
+    })
+}
+
+/// The address to call a console listening on `ip` from this machine.
+fn loopback_for(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
+/// A host for URLs: the listen address, `localhost` for loopback or unspecified ones (the
+/// generated certificate names localhost).
+fn host_of(ip: IpAddr) -> String {
+    if ip.is_loopback() || ip.is_unspecified() {
+        "localhost".to_owned()
+    } else if ip.is_ipv6() {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    }
+}
