@@ -31,6 +31,7 @@ pub mod secret;
 mod sensors;
 mod sites;
 mod traffic;
+mod unlock;
 mod users;
 
 pub use access::{ApiToken, Session};

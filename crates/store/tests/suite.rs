@@ -21,3 +21,6 @@ mod access;
 
 #[path = "suite/overview.rs"]
 mod overview;
+
+#[path = "suite/unlock.rs"]
+mod unlock;
