@@ -1,0 +1,67 @@
+//! `GET /api/v1/devices`, `GET /api/v1/devices/{id}`: the inventory, filtered by
+//! [`DeviceFilter`] within the caller's sites, and one device with everything known about it.
+
+use axum::extract::{Query, State};
+use axum::{Extension, Json};
+use ironward_store::{ConnectionQuery, DeviceRef, EventQuery};
+use serde_json::{json, Value};
+
+use crate::access::{Access, Permission, UserPrincipal};
+use crate::api::extract::ApiPath;
+use crate::api::json;
+use crate::error::ApiResult;
+use crate::filters::DeviceFilter;
+use crate::routes::RouteSpec;
+use crate::state::AppState;
+
+/// Connections and events shown with a device (the most recent; the totals say how many
+/// more `/connections?device=` and `/events?device=` hold).
+pub const DETAIL_RECENT: i64 = 100;
+
+/// The device routes.
+pub fn routes() -> Vec<RouteSpec> {
+    let view = Access::User(Permission::ViewInventory);
+    vec![
+        RouteSpec::get("/api/v1/devices", view, list),
+        RouteSpec::get("/api/v1/devices.csv", view, crate::api::devices_csv::export),
+        RouteSpec::get("/api/v1/devices/{id}", view, detail),
+    ]
+}
+
+/// `GET /api/v1/devices`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    Query(filter): Query<DeviceFilter>,
+) -> ApiResult<Json<Value>> {
+    let query = filter.to_query(user.scope.clone())?;
+    let page = state.store().list_devices(&query).await?;
+    Ok(Json(json::devices(&page)?))
+}
+
+/// `GET /api/v1/devices/{id}`: the device, its facts with sources, its history, its recent
+/// connections and events.
+pub async fn detail(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    let store = state.store();
+    let id = DeviceRef(id);
+    let detail = store.get_device(&user.scope, id).await?;
+    let mut connections = ConnectionQuery::new(user.scope.clone());
+    connections.device = Some(id);
+    connections.limit = DETAIL_RECENT;
+    let connections = store.list_connections(&connections).await?;
+    let mut events = EventQuery::new(user.scope.clone());
+    events.device = Some(id);
+    events.limit = DETAIL_RECENT;
+    let events = store.list_events(&events).await?;
+    Ok(Json(json!({
+        "device": json::device(&detail.row)?,
+        "facts": json::to_value(&detail.facts)?,
+        "history": json::to_value(&detail.history)?,
+        "connections": json::page(&connections)?,
+        "events": json::page(&events)?,
+    })))
+}
