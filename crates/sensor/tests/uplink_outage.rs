@@ -17,6 +17,7 @@ use ironward_sensor::capture;
 use ironward_sensor::engine::{Engine, EngineConfig};
 use ironward_sensor::uplink::backoff::BackoffConfig;
 use ironward_sensor::uplink::files::file_identity;
+use ironward_sensor::uplink::windows::file_series;
 use ironward_sensor::uplink::{run, CaptureSource, SensorConfig, SensorControl};
 use uplink_console::{shared_capture, ConsoleState, FakeConsole, Identity};
 
@@ -151,7 +152,10 @@ fn outage_and_restart_lose_nothing_and_commit_everything_once() {
     let committed = state.committed.lock().unwrap().clone();
     let ids: BTreeSet<&str> = committed.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids.len(), committed.len());
-    let prefix = format!("f{}-w", file_identity(&file).unwrap());
+    let prefix = format!(
+        "f{}-w",
+        file_series(&file_identity(&file).unwrap(), Duration::from_secs(5))
+    );
     assert!(ids
         .iter()
         .all(|id| id.starts_with(&prefix) && id.ends_with("-p0")));
@@ -193,4 +197,68 @@ fn outage_and_restart_lose_nothing_and_commit_everything_once() {
     .unwrap();
     assert_eq!((summary.files_skipped, summary.batches), (1, 0));
     assert_eq!(state.requests.load(Ordering::SeqCst), requests);
+}
+
+#[test]
+fn a_full_outbox_holds_file_reading_back_and_loses_nothing() {
+    let Some(file) = shared_capture(CAPTURE) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate();
+    let state = ConsoleState::new(&["t"]);
+    let console = FakeConsole::start(&identity, &state, 0);
+    let mut config = config(&console.url(), dir.path(), &file);
+    config.enroll_token = Some("t".into());
+    // At most two batches on disk at once: reading waits for the console.
+    config.outbox.max_files = 2;
+    let control = Arc::new(SensorControl::new());
+    let outbox_dir = dir.path().join("outbox");
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let most = Arc::clone(&most);
+        control.on_window(move |_| {
+            let files = std::fs::read_dir(&outbox_dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file())
+                .count();
+            most.fetch_max(files, Ordering::SeqCst);
+        });
+    }
+    let summary = run(&config, &control).unwrap();
+    assert_eq!((summary.windows_dropped, summary.pending), (0, 0));
+    assert!(most.load(Ordering::SeqCst) <= 2);
+    let (packets, _, events) = whole_file_totals(&file);
+    let committed = state.committed.lock().unwrap();
+    assert_eq!(committed.len() as u64, summary.windows);
+    let sent: u64 = committed
+        .iter()
+        .flat_map(|b| &b.connections)
+        .map(|c| c.packets)
+        .sum();
+    assert_eq!(sent, packets);
+    let sent: u64 = committed
+        .iter()
+        .flat_map(|b| &b.events)
+        .map(|e| e.count)
+        .sum();
+    assert_eq!(sent, events);
+}
+
+#[test]
+fn a_window_larger_than_the_whole_outbox_is_dropped_and_counted() {
+    let Some(file) = shared_capture(CAPTURE) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate();
+    let state = ConsoleState::new(&["t"]);
+    let console = FakeConsole::start(&identity, &state, 0);
+    let mut config = config(&console.url(), dir.path(), &file);
+    config.enroll_token = Some("t".into());
+    config.outbox.max_bytes = 16;
+    let summary = run(&config, &SensorControl::new()).unwrap();
+    assert_eq!(summary.windows, 0);
+    assert!(summary.windows_dropped >= 20, "{summary:?}");
+    assert_eq!(state.requests.load(Ordering::SeqCst), 0);
 }

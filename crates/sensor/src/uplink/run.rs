@@ -21,7 +21,7 @@ use super::health::HealthTracker;
 use super::outbox::{Outbox, OutboxError, OutboxLimits, Pushed};
 use super::pin::{Fingerprint, PinVerifier};
 use super::uploader::{upload, UploadCounters, UploadError};
-use super::windows::{file_window_id, live_window_id, BatchLimits, WindowBatcher};
+use super::windows::{file_series, file_window_id, live_window_id, BatchLimits, WindowBatcher};
 use crate::capture;
 use crate::engine::{Engine, EngineConfig};
 
@@ -455,6 +455,7 @@ impl Capture<'_> {
             }
         };
         tracing::info!(file = %path.display(), "reading");
+        let series = file_series(identity, self.config.window);
         self.health.set_source(&path.display().to_string());
         let window_ns = i64::try_from(self.config.window.as_nanos())
             .unwrap_or(i64::MAX)
@@ -470,7 +471,11 @@ impl Capture<'_> {
                 None => window.first_ns = Some(ts),
                 Some(first) if ts.saturating_sub(first) >= window_ns => {
                     let full = std::mem::replace(&mut window, Window::new());
-                    self.close(full, file_window_id(identity, index), true)?;
+                    if self.close(full, file_window_id(&series, index), true)?
+                        == Closed::Interrupted
+                    {
+                        return Ok(FileEnd::Interrupted);
+                    }
                     index += 1;
                     window.first_ns = Some(ts);
                 }
@@ -481,8 +486,10 @@ impl Capture<'_> {
             self.health.packet(frame.original_len);
             window.engine.process(&frame);
             if self.control.is_stopping() {
-                // Ctrl-C: keep what this window saw; the file is read again next time.
-                self.close(window, file_window_id(identity, index), false)?;
+                // Ctrl-C: this window is left unsent, not sent cut short. The file is read
+                // again on the next start and produces this window whole, under the same id; a
+                // partial window sent now would make the whole one a "duplicate" and lose the
+                // rest of it.
                 return Ok(FileEnd::Interrupted);
             }
         }
@@ -490,8 +497,10 @@ impl Capture<'_> {
             window.engine.add_capture_warning();
             tracing::warn!(file = %path.display(), "{warning}");
         }
-        if window.packets > 0 || index == 0 {
-            self.close(window, file_window_id(identity, index), true)?;
+        let last = window.packets > 0 || index == 0;
+        if last && self.close(window, file_window_id(&series, index), true)? == Closed::Interrupted
+        {
+            return Ok(FileEnd::Interrupted);
         }
         Ok(FileEnd::Done)
     }
@@ -541,44 +550,52 @@ impl Capture<'_> {
         ))
     }
 
-    fn close(&mut self, window: Window, id: String, wait: bool) -> Result<(), SensorError> {
+    fn close(&mut self, window: Window, id: String, wait: bool) -> Result<Closed, SensorError> {
         let seconds = window.capture_seconds();
         self.close_timed(window, id, wait, seconds)
     }
 
     /// Ends a window: its report goes to the outbox as batches. With `wait`, a full outbox
-    /// holds the capture back (files can wait); otherwise the window is dropped and counted
-    /// (a live link cannot wait).
+    /// holds the capture back (files can wait; a stop or abort while waiting interrupts);
+    /// otherwise the window is dropped and counted (a live link cannot wait).
     fn close_timed(
         &mut self,
         window: Window,
         id: String,
         wait: bool,
         seconds: f64,
-    ) -> Result<(), SensorError> {
+    ) -> Result<Closed, SensorError> {
         let health = self.health.snapshot(now(), window.packets, seconds);
         let outbox = self.outbox;
         let control = self.control;
         let mut dropped = false;
         let mut queued = 0u64;
-        let emit = |batch: Batch| -> Result<(), SensorError> {
+        let emit = |batch: Batch| -> Result<(), Emit> {
             if let Err(problem) = batch.validate() {
                 // Sent all the same: the console's 400 sets it aside with this reason, and
                 // the rest of the window is not held up.
                 tracing::warn!(batch = %batch.id, "batch fails validation: {problem}");
             }
-            let body = serde_json::to_vec(&batch).map_err(|e| SensorError::Io {
-                path: outbox.dir().to_owned(),
-                source: e.into(),
+            let body = serde_json::to_vec(&batch).map_err(|e| {
+                Emit::Failed(SensorError::Io {
+                    path: outbox.dir().to_owned(),
+                    source: e.into(),
+                })
             })?;
             loop {
-                match outbox.push(&batch.id, &body)? {
+                match outbox
+                    .push(&batch.id, &body)
+                    .map_err(|e| Emit::Failed(e.into()))?
+                {
                     Pushed::Queued => {
                         queued += 1;
                         return Ok(());
                     }
                     Pushed::AlreadyQueued => return Ok(()),
-                    Pushed::Full if wait && !outbox.is_empty() && !control.is_aborted() => {
+                    Pushed::Full if wait && (control.is_aborted() || control.is_stopping()) => {
+                        return Err(Emit::Interrupted);
+                    }
+                    Pushed::Full if wait && !outbox.is_empty() => {
                         outbox.wait_for_change(Duration::from_millis(500));
                     }
                     Pushed::Full => {
@@ -590,9 +607,14 @@ impl Capture<'_> {
         };
         let mut batcher = WindowBatcher::new(id, self.config.batch, health, emit);
         let packets = window.packets;
-        window.engine.finish_into(&mut batcher)?;
+        let finished = window.engine.finish_into(&mut batcher);
         drop(batcher);
         self.summary.batches += queued;
+        match finished {
+            Ok(_) => {}
+            Err(Emit::Failed(error)) => return Err(error),
+            Err(Emit::Interrupted) => return Ok(Closed::Interrupted),
+        }
         if dropped {
             self.health.window_dropped(packets);
             self.summary.windows_dropped += 1;
@@ -601,12 +623,28 @@ impl Capture<'_> {
                 dropped_windows = self.health.dropped_windows(),
                 "the outbox is full: a window was dropped"
             );
-        } else {
-            self.summary.windows += 1;
-            self.control.window_written(self.summary.windows);
+            return Ok(Closed::Dropped);
         }
-        Ok(())
+        self.summary.windows += 1;
+        self.control.window_written(self.summary.windows);
+        Ok(Closed::Written)
     }
+}
+
+/// Why emitting a batch stopped a window.
+enum Emit {
+    Failed(SensorError),
+    /// A stop or abort came while waiting for room in the outbox.
+    Interrupted,
+}
+
+/// How closing a window ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closed {
+    Written,
+    Dropped,
+    /// Not (wholly) written: the run is stopping. A capture file is read again next time.
+    Interrupted,
 }
 
 /// How reading a capture file ended.

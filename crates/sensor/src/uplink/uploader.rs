@@ -140,6 +140,12 @@ fn read_batch(
     counters: &UploadCounters,
 ) -> Result<Option<Vec<u8>>, UploadError> {
     let problem = match outbox.read(entry) {
+        Err(OutboxError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            // Deleted by hand while pending: forget it.
+            tracing::warn!(batch = %entry.id, "outbox file vanished");
+            outbox.remove(entry)?;
+            return Ok(None);
+        }
         Err(OutboxError::Io { source, .. }) if source.kind() == std::io::ErrorKind::InvalidData => {
             format!("unreadable: {source}")
         }

@@ -7,9 +7,9 @@
 //! up. (Devices are restated with the facts seen in the window; the console merges them.)
 //!
 //! Batch ids: `<window>-p<part>`, where the window id is deterministic for capture files
-//! (`f<file identity>-w<window index>`, so a restarted sensor re-reading a file produces the
-//! same ids and the console answers "duplicate") and random for live capture
-//! (`l<96 random bits>`).
+//! (`f<series>-w<window index>`, the series being a hash of the file's identity and the window
+//! length, so a restarted sensor re-reading a file produces the same ids and the console
+//! answers "duplicate") and random for live capture (`l<96 random bits>`).
 
 use ironward_model::{Batch, Connection, Device, Event, SensorHealth, Stats, Timestamp};
 use serde::Serialize;
@@ -35,9 +35,27 @@ impl Default for BatchLimits {
     }
 }
 
-/// The id of a window of a capture file: the same for the same file and window every time.
-pub fn file_window_id(file_identity: &str, window: u64) -> String {
-    format!("f{file_identity}-w{window}")
+/// The id of the series of windows a capture file is cut into: the file's identity and the
+/// window length hashed together (80 bits, hex), so that re-reading the file with another
+/// `--window` never reuses an id for different content.
+pub fn file_series(file_identity: &str, window: std::time::Duration) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(file_identity.as_bytes())
+        .chain_update([0])
+        .chain_update(window.as_nanos().to_le_bytes())
+        .finalize();
+    let mut hex = String::with_capacity(20);
+    for b in digest.iter().take(10) {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+/// The id of a window of a capture file: the same for the same file, window length and
+/// window every time. `series` comes from [`file_series`].
+pub fn file_window_id(series: &str, window: u64) -> String {
+    format!("f{series}-w{window}")
 }
 
 /// A fresh random id for a window of live capture.
