@@ -1,12 +1,68 @@
 //! The web UI: server-rendered HTML (maud), a stylesheet and a little hand-written script, no
-//! build step. Pages check the same access as the API and show only the caller's sites.
+//! build step. Pages check the same access as the API and show only the caller's sites; every
+//! form posts with the session's CSRF token, redirects (303) after success, re-renders with a
+//! message on failure, and is audited.
 
+mod account;
+mod audit_log;
+mod dashboard;
+mod device;
+mod events;
+mod groups;
+mod inventory;
 pub mod layout;
 pub mod login;
+mod map;
+mod settings;
+mod sites;
+mod users;
+mod widgets;
 
+use crate::access::{Access, Permission as P};
 use crate::routes::RouteSpec;
 
 /// The UI's pages and forms (besides signing in and out, in [`login`]).
 pub fn routes() -> Vec<RouteSpec> {
-    Vec::new()
+    let view = Access::User(P::ViewInventory);
+    let sites = Access::User(P::ManageSites);
+    let groups = Access::User(P::ManageGroups);
+    let users = Access::User(P::ManageUsers);
+    let tokens = Access::User(P::ManageOwnTokens);
+    vec![
+        RouteSpec::get("/", view, dashboard::dashboard),
+        RouteSpec::get("/devices", view, inventory::inventory),
+        RouteSpec::get("/devices/{id}", view, device::device),
+        RouteSpec::get("/map", view, map::map),
+        RouteSpec::get("/events", view, events::events),
+        RouteSpec::get("/sites", view, sites::sites),
+        RouteSpec::post("/sites", sites, sites::create_site),
+        RouteSpec::post("/sites/{id}/rename", sites, sites::rename_site),
+        RouteSpec::post("/sites/{id}/delete", sites, sites::delete_site),
+        RouteSpec::post("/sites/{id}/zones", sites, sites::create_zone),
+        RouteSpec::post("/zones/{id}/rename", sites, sites::rename_zone),
+        RouteSpec::post("/zones/{id}/delete", sites, sites::delete_zone),
+        RouteSpec::post("/zones/{id}/enroll", sites, sites::enrol_sensor),
+        RouteSpec::post("/sensors/{id}/delete", sites, sites::delete_sensor),
+        RouteSpec::get("/groups", view, groups::groups),
+        RouteSpec::get("/groups/{id}", view, groups::group),
+        RouteSpec::post("/groups", groups, groups::create_group),
+        RouteSpec::post("/groups/add-device", groups, groups::add_from_device),
+        RouteSpec::post("/groups/{id}/delete", groups, groups::delete_group),
+        RouteSpec::post("/groups/{id}/members", groups, groups::add_member),
+        RouteSpec::post("/groups/{id}/members/remove", groups, groups::remove_member),
+        RouteSpec::get("/users", users, users::users),
+        RouteSpec::post("/users", users, users::create_user),
+        RouteSpec::post("/users/{id}/access", users, users::update_access),
+        RouteSpec::post("/users/{id}/password", users, users::reset_password),
+        RouteSpec::post("/users/{id}/delete", users, users::delete_user),
+        RouteSpec::get("/account", tokens, account::account),
+        RouteSpec::post("/account/tokens", tokens, account::create_token),
+        RouteSpec::post("/account/tokens/{id}/revoke", tokens, account::revoke_token),
+        RouteSpec::get("/audit", Access::User(P::ViewAudit), audit_log::audit_log),
+        RouteSpec::get(
+            "/settings",
+            Access::User(P::ManageSettings),
+            settings::settings,
+        ),
+    ]
 }

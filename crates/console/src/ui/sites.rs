@@ -1,0 +1,484 @@
+//! `/sites`: sites with their zones and sensors (status and health), and for administrators
+//! the forms to create, rename and delete sites and zones, remove sensors, and enrol a sensor:
+//! a one-time token for a zone, shown once with the exact command to run on the sensor.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use ironward_model::Timestamp;
+use ironward_store::{Scope, SensorId, SiteId, ZoneId};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::access::{Permission, UserPrincipal};
+use crate::audit::{self, Outcome};
+use crate::state::{now, AppState};
+use crate::ui::dashboard::sensor_table;
+use crate::ui::layout::{csrf_field, html_response, page};
+use crate::ui::widgets::{failure, form_error, notice, see_other, ClientAddr, SECOND};
+
+/// How long an enrolment token stays valid by default, in hours.
+const DEFAULT_TOKEN_HOURS: i64 = 24;
+/// Longest validity offered, in hours (a week).
+const MAX_TOKEN_HOURS: i64 = 24 * 7;
+
+/// A token just created, to show once.
+pub(crate) struct Enrolment {
+    zone: String,
+    sensor_name: String,
+    token: String,
+    expires_at: Timestamp,
+}
+
+/// The command a sensor runs to enrol with this console.
+pub(crate) fn enrol_command(state: &AppState, token: &str) -> String {
+    format!(
+        "ironward sensor --console {} --enroll-token {token} --console-fingerprint {} \
+         --data /var/lib/ironward-sensor --interface eth1",
+        state.settings().public_url,
+        state.fingerprint()
+    )
+}
+
+/// `GET /sites`.
+pub(crate) async fn sites(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+) -> Response {
+    render(&state, &user, StatusCode::OK, None, None).await
+}
+
+/// The page, with an error above the forms or a fresh enrolment to show.
+async fn render(
+    state: &AppState,
+    user: &UserPrincipal,
+    status: StatusCode,
+    error: Option<&str>,
+    enrolment: Option<Enrolment>,
+) -> Response {
+    let store = state.store();
+    let now = now();
+    let (sites, zones, sensors, summary) = match tokio::try_join!(
+        store.list_sites(&user.scope),
+        store.list_zones(&user.scope, None),
+        store.list_sensors(&user.scope),
+        store.inventory_summary(&user.scope, now, now),
+    ) {
+        Ok(all) => all,
+        Err(e) => return failure(e),
+    };
+    let admin = user.role.allows(Permission::ManageSites);
+    let offline_after =
+        i64::try_from(state.settings().sensor_offline_after.as_nanos()).unwrap_or(i64::MAX);
+    let count = |site: SiteId| {
+        summary
+            .by_site
+            .iter()
+            .find(|(id, _, _)| *id == site)
+            .map_or(0, |(_, _, n)| *n)
+    };
+    let content = html! {
+        h1 { "Sites & sensors" }
+        (notice(error))
+        @if let Some(e) = &enrolment {
+            section.panel.enrolment {
+                h2 { "Enrol sensor “" (e.sensor_name) "” in zone " (e.zone) }
+                p { "Run this on the sensor. The token works once, until "
+                    (crate::ui::widgets::when(Some(e.expires_at))) "; it is shown only now." }
+                pre.command { (enrol_command(state, &e.token)) }
+                p.muted { "Change --interface to the port that receives the SPAN or TAP traffic." }
+            }
+        }
+        @if admin {
+            section.panel {
+                h2 { "New site" }
+                form.inline method="post" action="/sites" {
+                    (csrf_field(user))
+                    input type="text" name="name" required maxlength="200" placeholder="Site name";
+                    button type="submit" { "Create site" }
+                }
+            }
+        }
+        @for site in &sites {
+            section.panel.site {
+                div.heading {
+                    h2 { (site.name) }
+                    a href={"/devices?site=" (site.id)} { (count(site.id)) " devices" }
+                }
+                @if admin {
+                    div.actions {
+                        form.inline method="post" action={"/sites/" (site.id) "/rename"} {
+                            (csrf_field(user))
+                            input type="text" name="name" required value=(site.name);
+                            button.secondary type="submit" { "Rename" }
+                        }
+                        form.inline method="post" action={"/sites/" (site.id) "/delete"} data-confirm={"Delete site " (site.name) " with all its zones and devices?"} {
+                            (csrf_field(user))
+                            button.danger type="submit" { "Delete site" }
+                        }
+                    }
+                }
+                table.compact {
+                    thead { tr { th { "Zone" } th { "Sensors" } @if admin { th { "Actions" } } } }
+                    tbody {
+                        @for zone in zones.iter().filter(|z| z.site_id == site.id) {
+                            tr {
+                                td { (zone.name) }
+                                td { (sensors.iter().filter(|s| s.zone_id == zone.id).count()) }
+                                @if admin {
+                                    td {
+                                        (zone_forms(user, zone.id, &zone.name))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if admin {
+                    form.inline method="post" action={"/sites/" (site.id) "/zones"} {
+                        (csrf_field(user))
+                        input type="text" name="name" required maxlength="200" placeholder="New zone name";
+                        button.secondary type="submit" { "Add zone" }
+                    }
+                }
+            }
+        }
+        @if sites.is_empty() { p.muted { "No site you can see." } }
+        section.panel {
+            h2 { "Sensors" }
+            (sensor_table(&sensors, now, offline_after))
+            @if admin && !sensors.is_empty() {
+                h2 { "Remove a sensor" }
+                p.muted { "Its credential stops working; the devices it saw stay." }
+                @for s in &sensors {
+                    form.inline method="post" action={"/sensors/" (s.id) "/delete"} data-confirm={"Remove sensor " (s.name) "?"} {
+                        (csrf_field(user))
+                        button.danger type="submit" { "Remove " (s.name) " (" (s.site) " / " (s.zone) ")" }
+                    }
+                }
+            }
+        }
+    };
+    (
+        status,
+        html_response(page(user, "Sites & sensors", "/sites", content)),
+    )
+        .into_response()
+}
+
+fn zone_forms(user: &UserPrincipal, zone: ZoneId, name: &str) -> Markup {
+    html! {
+        div.actions {
+            form.inline method="post" action={"/zones/" (zone) "/enroll"} {
+                (csrf_field(user))
+                input type="text" name="sensor_name" required maxlength="200" placeholder="Sensor name";
+                input.short type="number" name="hours" min="1" max=(MAX_TOKEN_HOURS) value=(DEFAULT_TOKEN_HOURS) title="Token valid for (hours)";
+                button type="submit" { "Enrol a sensor" }
+            }
+            form.inline method="post" action={"/zones/" (zone) "/rename"} {
+                (csrf_field(user))
+                input type="text" name="name" required value=(name);
+                button.secondary type="submit" { "Rename" }
+            }
+            form.inline method="post" action={"/zones/" (zone) "/delete"} data-confirm={"Delete zone " (name) " with its devices?"} {
+                (csrf_field(user))
+                button.danger type="submit" { "Delete" }
+            }
+        }
+    }
+}
+
+/// A form with one name.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// The enrolment form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EnrolForm {
+    #[serde(default)]
+    sensor_name: String,
+    #[serde(default)]
+    hours: Option<String>,
+}
+
+/// Audits `action`, then redirects to the page, or re-renders it with the error.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    state: &AppState,
+    user: &UserPrincipal,
+    addr: ClientAddr,
+    action: &str,
+    target: &str,
+    detail: &str,
+    result: ironward_store::Result<()>,
+) -> Response {
+    match result {
+        Ok(()) => {
+            audit::record(
+                state,
+                Some(user),
+                addr.0,
+                action,
+                target,
+                detail,
+                Outcome::Ok,
+            )
+            .await;
+            see_other("/sites")
+        }
+        Err(e) => {
+            let (status, message) = form_error(e);
+            audit::record(
+                state,
+                Some(user),
+                addr.0,
+                action,
+                target,
+                &message,
+                Outcome::Failed,
+            )
+            .await;
+            render(state, user, status, Some(&message), None).await
+        }
+    }
+}
+
+/// `POST /sites`.
+pub(crate) async fn create_site(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let name = form.name.trim();
+    let result = state.store().create_site(name, now()).await;
+    let target = match &result {
+        Ok(site) => format!("site:{}", site.id),
+        Err(_) => "site".to_owned(),
+    };
+    finish(
+        &state,
+        &user,
+        addr,
+        "site.create",
+        &target,
+        &format!("name {name:?}"),
+        result.map(|_| ()),
+    )
+    .await
+}
+
+/// `POST /sites/{id}/rename`.
+pub(crate) async fn rename_site(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let name = form.name.trim();
+    let result = state
+        .store()
+        .rename_site(&user.scope, SiteId(id), name)
+        .await;
+    finish(
+        &state,
+        &user,
+        addr,
+        "site.rename",
+        &format!("site:{id}"),
+        &format!("name {name:?}"),
+        result.map(|_| ()),
+    )
+    .await
+}
+
+/// `POST /sites/{id}/delete`.
+pub(crate) async fn delete_site(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = state.store().delete_site(&user.scope, SiteId(id)).await;
+    finish(
+        &state,
+        &user,
+        addr,
+        "site.delete",
+        &format!("site:{id}"),
+        "",
+        result,
+    )
+    .await
+}
+
+/// `POST /sites/{id}/zones`.
+pub(crate) async fn create_zone(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let name = form.name.trim();
+    let result = state
+        .store()
+        .create_zone(&user.scope, SiteId(id), name, now())
+        .await;
+    let target = match &result {
+        Ok(zone) => format!("zone:{}", zone.id),
+        Err(_) => format!("site:{id}"),
+    };
+    finish(
+        &state,
+        &user,
+        addr,
+        "zone.create",
+        &target,
+        &format!("site:{id} name {name:?}"),
+        result.map(|_| ()),
+    )
+    .await
+}
+
+/// `POST /zones/{id}/rename`.
+pub(crate) async fn rename_zone(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<NameForm>,
+) -> Response {
+    let name = form.name.trim();
+    let result = state
+        .store()
+        .rename_zone(&user.scope, ZoneId(id), name)
+        .await;
+    finish(
+        &state,
+        &user,
+        addr,
+        "zone.rename",
+        &format!("zone:{id}"),
+        &format!("name {name:?}"),
+        result.map(|_| ()),
+    )
+    .await
+}
+
+/// `POST /zones/{id}/delete`.
+pub(crate) async fn delete_zone(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = state.store().delete_zone(&user.scope, ZoneId(id)).await;
+    finish(
+        &state,
+        &user,
+        addr,
+        "zone.delete",
+        &format!("zone:{id}"),
+        "",
+        result,
+    )
+    .await
+}
+
+/// `POST /sensors/{id}/delete`.
+pub(crate) async fn delete_sensor(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = state.store().delete_sensor(&user.scope, SensorId(id)).await;
+    finish(
+        &state,
+        &user,
+        addr,
+        "sensor.delete",
+        &format!("sensor:{id}"),
+        "",
+        result,
+    )
+    .await
+}
+
+/// `POST /zones/{id}/enroll`: creates a one-time token and shows the command once (the
+/// answer is the page itself, not a redirect: the token must not travel in a URL).
+pub(crate) async fn enrol_sensor(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<EnrolForm>,
+) -> Response {
+    let store = state.store();
+    let name = form.sensor_name.trim().to_owned();
+    let hours = form
+        .hours
+        .as_deref()
+        .and_then(|h| h.trim().parse::<i64>().ok())
+        .unwrap_or(DEFAULT_TOKEN_HOURS)
+        .clamp(1, MAX_TOKEN_HOURS);
+    let at = now();
+    let expires_at = Timestamp(at.0.saturating_add(hours * 3600 * SECOND));
+    let zone = match store.get_zone(&user.scope, ZoneId(id)).await {
+        Ok(z) => z,
+        Err(e) => {
+            let (status, message) = form_error(e);
+            return render(&state, &user, status, Some(&message), None).await;
+        }
+    };
+    let target = format!("zone:{id}");
+    let result = store
+        .create_enrollment_token(&user.scope, zone.id, &name, expires_at, Some(user.id), at)
+        .await;
+    match result {
+        Ok(token) => {
+            audit::record(
+                &state,
+                Some(&user),
+                addr.0,
+                "sensor.enrollment_token.create",
+                &target,
+                &format!("sensor {name:?}, valid {hours} h"),
+                Outcome::Ok,
+            )
+            .await;
+            let site = store
+                .get_site(&Scope::All, zone.site_id)
+                .await
+                .map(|s| s.name)
+                .unwrap_or_default();
+            let enrolment = Enrolment {
+                zone: format!("{site} / {}", zone.name),
+                sensor_name: name,
+                token,
+                expires_at,
+            };
+            render(&state, &user, StatusCode::OK, None, Some(enrolment)).await
+        }
+        Err(e) => {
+            let (status, message) = form_error(e);
+            audit::record(
+                &state,
+                Some(&user),
+                addr.0,
+                "sensor.enrollment_token.create",
+                &target,
+                &message,
+                Outcome::Failed,
+            )
+            .await;
+            render(&state, &user, status, Some(&message), None).await
+        }
+    }
+}
