@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ironward_model::Batch;
 
 use super::backoff::{Backoff, BackoffConfig};
-use super::client::{ConsoleClient, Credential, IngestOutcome, Ingested};
+use super::client::{ClientError, ConsoleClient, Credential, IngestOutcome, Ingested};
 use super::outbox::{Entry, Outbox, OutboxError};
 use super::run::SensorControl;
 use super::windows::split_batch;
@@ -83,7 +83,9 @@ pub fn upload(
             return Ok(());
         }
         let Some(entry) = outbox.oldest() else {
-            if control.is_capture_done() {
+            // The capture side pushes its last batch before it says it is done: look again
+            // after reading the flag, or a batch pushed in between would be left behind.
+            if control.is_capture_done() && outbox.is_empty() {
                 return Ok(());
             }
             outbox.wait_for_change(Duration::from_millis(200));
@@ -122,11 +124,13 @@ pub fn upload(
                 if failing_since.is_none() {
                     failing_since = Some(Instant::now());
                 }
-                tracing::warn!(
-                    pending = outbox.len(),
-                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    "{error}"
-                );
+                let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                if matches!(error, ClientError::PinMismatch { .. }) {
+                    // Not an outage: someone else answers at the console's address.
+                    tracing::error!(pending = outbox.len(), retry_in_ms, "{error}");
+                } else {
+                    tracing::warn!(pending = outbox.len(), retry_in_ms, "{error}");
+                }
                 pause(control, delay);
             }
         }
