@@ -13,6 +13,7 @@ pub mod groups;
 pub mod ingest;
 pub mod json;
 pub mod openapi;
+pub mod openapi_docs;
 pub mod params;
 pub mod sensors;
 pub mod sites;

@@ -188,3 +188,255 @@ pub fn concrete(path: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+// ---- Seeding an inventory (appended for the API tests) ----
+
+/// Two sites, each with one zone and one enrolled sensor that delivered a batch: site A
+/// ("Plant A", zone "Cell A") sees a Siemens PLC and an HMI talking Modbus; site B
+/// ("Plant B", zone "Cell B") sees a Schneider PLC (whose hostname is a spreadsheet formula)
+/// and an engineering station. Each site has one connection, one event and one alert.
+pub struct Seeded {
+    pub site_a: SiteId,
+    pub site_b: SiteId,
+    pub zone_a: ironward_store::ZoneId,
+    pub zone_b: ironward_store::ZoneId,
+    pub sensor_a: ironward_store::SensorId,
+    pub sensor_b: ironward_store::SensorId,
+    /// Device rows: A's PLC, A's HMI, B's PLC, B's station.
+    pub plc_a: i64,
+    pub hmi_a: i64,
+    pub plc_b: i64,
+    pub station_b: i64,
+}
+
+/// Seconds after 2023-11-14T22:13:20Z, the seeded inventory's clock.
+pub fn seed_time(seconds: i64) -> Timestamp {
+    Timestamp(1_700_000_000_000_000_000 + seconds * 1_000_000_000)
+}
+
+/// A device known by its IP address, with the given identity.
+pub fn seed_device(
+    ip: &str,
+    hostname: &str,
+    vendor: &str,
+    device_type: &str,
+    server: &[&str],
+    client: &[&str],
+) -> ironward_model::Device {
+    use std::borrow::Cow;
+    let fact = |attribute: &str, value: &str| ironward_model::ReportedFact {
+        attribute: Cow::Owned(attribute.to_owned()),
+        value: Cow::Owned(value.to_owned()),
+        source: Cow::Borrowed("traffic"),
+        confidence: 90,
+        selected: true,
+        evidence: None,
+    };
+    ironward_model::Device {
+        id: ironward_model::DeviceId(format!("ip:{ip}")),
+        mac: None,
+        ips: vec![ip.parse().unwrap()],
+        vendor: Some(vendor.to_owned()),
+        hostnames: vec![hostname.to_owned()],
+        device_type: Some(device_type.to_owned()),
+        role: None,
+        model: None,
+        firmware: None,
+        serial: None,
+        os: None,
+        state: None,
+        purdue_level: None,
+        purdue_reason: None,
+        protocols: ironward_model::Protocols {
+            client: client.iter().map(|p| (*p).to_owned()).collect(),
+            server: server.iter().map(|p| (*p).to_owned()).collect(),
+        },
+        services: vec![],
+        findings: vec![],
+        facts: vec![
+            fact("ip", ip),
+            fact("vendor", vendor),
+            fact("hostname", hostname),
+        ],
+        conflicts: vec![],
+        first_seen: seed_time(0),
+        last_seen: seed_time(60),
+    }
+}
+
+/// A batch with two devices, the connection and one write event between them.
+pub fn seed_batch(
+    id: &str,
+    server: ironward_model::Device,
+    client: ironward_model::Device,
+) -> ironward_model::Batch {
+    use std::borrow::Cow;
+    let (s_ip, c_ip) = (server.ips[0], client.ips[0]);
+    let mut src = ironward_model::EventEndpoint::ip(c_ip);
+    src.device = Some(client.id.clone());
+    let mut dst = ironward_model::EventEndpoint::ip(s_ip);
+    dst.device = Some(server.id.clone());
+    ironward_model::Batch {
+        id: id.to_owned(),
+        created: seed_time(100),
+        connections: vec![ironward_model::Connection {
+            a: Some(client.id.clone()),
+            b: Some(server.id.clone()),
+            a_ip: c_ip,
+            b_ip: s_ip,
+            transport: "tcp".to_owned(),
+            port: Some(502),
+            protocol: Some("modbus".to_owned()),
+            packets: 10,
+            bytes: 1000,
+            flows: 1,
+            first_seen: seed_time(0),
+            last_seen: seed_time(60),
+        }],
+        events: vec![ironward_model::Event {
+            time: seed_time(10),
+            last_seen: seed_time(50),
+            count: 3,
+            src,
+            dst,
+            protocol: Cow::Borrowed("modbus"),
+            category: ironward_model::EventCategory::Write,
+            operation: Cow::Borrowed("write_multiple_registers"),
+            detail: format!("{id} registers 40001-40010"),
+            content_hash: None,
+        }],
+        devices: vec![server, client],
+        health: Some(ironward_model::SensorHealth {
+            at: seed_time(100),
+            version: "0.1.0".to_owned(),
+            source: "eth1".to_owned(),
+            packets: 1_000,
+            bytes: 100_000,
+            packets_per_second: 12.5,
+            drops: 0,
+        }),
+    }
+}
+
+impl TestConsole {
+    /// Seeds the two sites of [`Seeded`] through enrolment and ingest, as sensors would.
+    pub async fn seed_two_sites(&self) -> Seeded {
+        use ironward_store::{AlertId, AlertRecord, DeviceQuery, Scope};
+        let store = &self.store;
+        let now = ironward_console::state::now();
+        let site_a = store.create_site("Plant A", now).await.unwrap();
+        let site_b = store.create_site("Plant B", now).await.unwrap();
+        let zone_a = store
+            .create_zone(&Scope::All, site_a.id, "Cell A", now)
+            .await
+            .unwrap();
+        let zone_b = store
+            .create_zone(&Scope::All, site_b.id, "Cell B", now)
+            .await
+            .unwrap();
+        let mut sensors = Vec::new();
+        for (zone, name) in [(zone_a.id, "sensor-a"), (zone_b.id, "sensor-b")] {
+            let expires = Timestamp(now.as_nanos() + 3_600_000_000_000);
+            let token = store
+                .create_enrollment_token(&Scope::All, zone, name, expires, None, now)
+                .await
+                .unwrap();
+            sensors.push(store.enroll(&token, now).await.unwrap().0);
+        }
+        let batch_a = seed_batch(
+            "batch-a",
+            seed_device("10.0.0.1", "plc-a", "Siemens", "plc", &["modbus"], &[]),
+            seed_device("10.0.0.2", "hmi-a", "Siemens", "hmi", &[], &["modbus"]),
+        );
+        let batch_b = seed_batch(
+            "batch-b",
+            seed_device(
+                "10.1.0.1",
+                "=HYPERLINK(\"http://evil\",\"x\")",
+                "Schneider Electric",
+                "plc",
+                &["modbus"],
+                &[],
+            ),
+            seed_device(
+                "10.1.0.2",
+                "station-b",
+                "Dell",
+                "engineering_workstation",
+                &[],
+                &["modbus"],
+            ),
+        );
+        store
+            .ingest_batch(sensors[0].id, &batch_a, now)
+            .await
+            .unwrap();
+        store
+            .ingest_batch(sensors[1].id, &batch_b, now)
+            .await
+            .unwrap();
+        for (site, zone, title) in [
+            (site_a.id, zone_a.id, "alert in plant A"),
+            (site_b.id, zone_b.id, "alert in plant B"),
+        ] {
+            store
+                .insert_alert(&AlertRecord {
+                    id: AlertId(0),
+                    site_id: site,
+                    zone_id: Some(zone),
+                    engine: "policy".to_owned(),
+                    title: title.to_owned(),
+                    severity: "high".to_owned(),
+                    status: "open".to_owned(),
+                    devices: vec![],
+                    first_seen: seed_time(10),
+                    last_seen: seed_time(20),
+                    count: 1,
+                    payload: serde_json::json!({}),
+                })
+                .await
+                .unwrap();
+        }
+        let row = |ip: &'static str| async move {
+            let mut query = DeviceQuery::new(Scope::All);
+            query.text = Some(format!("ip:{ip}"));
+            let page = self.store.list_devices(&query).await.unwrap();
+            assert_eq!(page.items.len(), 1, "{ip}");
+            page.items[0].id.0
+        };
+        Seeded {
+            site_a: site_a.id,
+            site_b: site_b.id,
+            zone_a: zone_a.id,
+            zone_b: zone_b.id,
+            sensor_a: sensors[0].id,
+            sensor_b: sensors[1].id,
+            plc_a: row("10.0.0.1").await,
+            hmi_a: row("10.0.0.2").await,
+            plc_b: row("10.1.0.1").await,
+            station_b: row("10.1.0.2").await,
+        }
+    }
+
+    /// `GET path` as `who`, expecting 200 and JSON.
+    pub async fn get_json(&self, path: &str, who: &As) -> serde_json::Value {
+        let answer = self.call(Method::GET, path, who, None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "GET {path}: {}",
+            answer.text()
+        );
+        answer.json()
+    }
+}
+
+/// The `id`s of a list answer's items.
+pub fn ids(list: &serde_json::Value) -> Vec<i64> {
+    list["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
+}

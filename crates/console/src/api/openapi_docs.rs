@@ -1,0 +1,669 @@
+//! What the OpenAPI document says about each API route: summary, parameters, request body and
+//! answers. [`super::openapi`] walks the route table and looks each route up here, so the
+//! document lists exactly the routes the router serves; [`undocumented`] and [`orphans`] let a
+//! test prove that every route is described and no description outlives its route.
+
+use serde_json::{json, Value};
+
+/// The description of one operation.
+#[derive(Debug, Clone)]
+pub struct OperationDoc {
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Path as in the route table.
+    pub path: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// Query parameters: (name, type, description).
+    pub query: &'static [(&'static str, &'static str, &'static str)],
+    /// Schema of the JSON request body, if the operation takes one.
+    pub body: Option<Value>,
+    /// Success status and the schema of its body (`None`: no body).
+    pub success: (u16, Option<Value>),
+    /// Whether the operation can answer 409 (name taken, still in use).
+    pub conflict: bool,
+}
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn list_of(name: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "total"],
+        "properties": {
+            "items": { "type": "array", "items": schema(name) },
+            "total": { "type": "integer", "description": "Rows matching over all pages" }
+        }
+    })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+const PAGING: [(&str, &str, &str); 2] = [
+    ("limit", "integer", "Page size, 1 to 1000 (default 100)"),
+    ("offset", "integer", "Rows to skip"),
+];
+
+const DEVICE_FILTERS: &[(&str, &str, &str)] = &[
+    ("site", "integer", "Only this site"),
+    ("zone", "integer", "Only this zone"),
+    ("type", "string", "Device type (exact)"),
+    ("vendor", "string", "Vendor (exact)"),
+    ("protocol", "string", "Protocol spoken as client or server"),
+    (
+        "seen_since",
+        "string",
+        "RFC 3339 time: only devices seen since",
+    ),
+    (
+        "q",
+        "string",
+        "Free-text search (names, addresses, MAC, vendor, model, ...)",
+    ),
+    (
+        "sort",
+        "string",
+        "name, ip, vendor, type, model, firmware, last_seen (default), first_seen, site",
+    ),
+    ("order", "string", "asc or desc"),
+    PAGING[0],
+    PAGING[1],
+];
+
+const CSV_FILTERS: &[(&str, &str, &str)] = &[
+    ("site", "integer", "Only this site"),
+    ("zone", "integer", "Only this zone"),
+    ("type", "string", "Device type (exact)"),
+    ("vendor", "string", "Vendor (exact)"),
+    ("protocol", "string", "Protocol spoken as client or server"),
+    (
+        "seen_since",
+        "string",
+        "RFC 3339 time: only devices seen since",
+    ),
+    ("q", "string", "Free-text search"),
+    ("sort", "string", "As for /devices"),
+    ("order", "string", "asc or desc"),
+];
+
+const CONNECTION_FILTERS: &[(&str, &str, &str)] = &[
+    ("site", "integer", "Only this site"),
+    ("device", "integer", "Only connections of this device"),
+    ("protocol", "string", "Application protocol"),
+    PAGING[0],
+    PAGING[1],
+];
+
+const EVENT_FILTERS: &[(&str, &str, &str)] = &[
+    ("site", "integer", "Only this site"),
+    (
+        "device",
+        "integer",
+        "Only events this device sent or received",
+    ),
+    ("protocol", "string", "Protocol"),
+    (
+        "category",
+        "string",
+        "read, write, program, control, diagnostic, ...",
+    ),
+    ("since", "string", "RFC 3339 time: only events seen since"),
+    PAGING[0],
+    PAGING[1],
+];
+
+fn name_body() -> Value {
+    object(
+        &["name"],
+        json!({ "name": { "type": "string", "maxLength": 200 } }),
+    )
+}
+
+#[allow(clippy::too_many_lines)] // one table, read top to bottom
+fn all() -> Vec<OperationDoc> {
+    let op = |method, path, summary| OperationDoc {
+        method,
+        path,
+        summary,
+        query: &[],
+        body: None,
+        success: (200, None),
+        conflict: false,
+    };
+    vec![
+        OperationDoc {
+            success: (200, Some(json!({ "type": "object" }))),
+            ..op("GET", "/api/v1/openapi.json", "This document")
+        },
+        OperationDoc {
+            body: Some(object(
+                &["token"],
+                json!({
+                    "token": { "type": "string", "description": "One-time enrolment token" },
+                    "name": { "type": "string" },
+                    "version": { "type": "string" }
+                }),
+            )),
+            success: (
+                200,
+                Some(object(
+                    &["sensor_id", "credential", "site", "zone"],
+                    json!({
+                        "sensor_id": { "type": "integer" },
+                        "credential": { "type": "string", "description": "Shown only here" },
+                        "site": { "type": "string" },
+                        "zone": { "type": "string" }
+                    }),
+                )),
+            ),
+            ..op(
+                "POST",
+                "/api/v1/sensors/enroll",
+                "Enrol a sensor with a one-time token; answers its credential",
+            )
+        },
+        OperationDoc {
+            body: Some(json!({ "type": "object", "description": "A sensor batch (see docs/SENSOR.md)" })),
+            success: (
+                200,
+                Some(object(
+                    &["batch", "status"],
+                    json!({
+                        "batch": { "type": "string" },
+                        "status": { "type": "string", "enum": ["committed", "duplicate"] }
+                    }),
+                )),
+            ),
+            ..op("POST", "/api/v1/ingest", "Deliver one batch of observations (sensors only)")
+        },
+        OperationDoc {
+            query: DEVICE_FILTERS,
+            success: (200, Some(list_of("Device"))),
+            ..op("GET", "/api/v1/devices", "List devices (filter, search, sort, page)")
+        },
+        OperationDoc {
+            query: CSV_FILTERS,
+            success: (200, Some(json!({ "type": "string", "format": "text/csv" }))),
+            ..op(
+                "GET",
+                "/api/v1/devices.csv",
+                "Export the filtered devices as CSV (up to 100,000 rows)",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(schema("DeviceDetail"))),
+            ..op(
+                "GET",
+                "/api/v1/devices/{id}",
+                "A device with its facts, history, connections and events",
+            )
+        },
+        OperationDoc {
+            query: CONNECTION_FILTERS,
+            success: (200, Some(list_of("Connection"))),
+            ..op("GET", "/api/v1/connections", "List connections (the map)")
+        },
+        OperationDoc {
+            query: EVENT_FILTERS,
+            success: (200, Some(list_of("Event"))),
+            ..op("GET", "/api/v1/events", "List events")
+        },
+        OperationDoc {
+            query: &PAGING,
+            success: (200, Some(list_of("Alert"))),
+            ..op("GET", "/api/v1/alerts", "List alerts")
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Site"))),
+            ..op("GET", "/api/v1/sites", "List the caller's sites")
+        },
+        OperationDoc {
+            body: Some(name_body()),
+            success: (201, Some(schema("Site"))),
+            conflict: true,
+            ..op("POST", "/api/v1/sites", "Create a site")
+        },
+        OperationDoc {
+            success: (200, Some(schema("Site"))),
+            ..op("GET", "/api/v1/sites/{id}", "A site")
+        },
+        OperationDoc {
+            body: Some(name_body()),
+            success: (200, Some(schema("Site"))),
+            conflict: true,
+            ..op("PATCH", "/api/v1/sites/{id}", "Rename a site")
+        },
+        OperationDoc {
+            success: (204, None),
+            conflict: true,
+            ..op(
+                "DELETE",
+                "/api/v1/sites/{id}",
+                "Delete a site with its zones and inventory (409 while sensors or users are bound to it)",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Zone"))),
+            ..op("GET", "/api/v1/sites/{id}/zones", "List a site's zones")
+        },
+        OperationDoc {
+            body: Some(name_body()),
+            success: (201, Some(schema("Zone"))),
+            conflict: true,
+            ..op("POST", "/api/v1/sites/{id}/zones", "Create a zone in a site")
+        },
+        OperationDoc {
+            body: Some(name_body()),
+            success: (200, Some(schema("Zone"))),
+            conflict: true,
+            ..op("PATCH", "/api/v1/zones/{id}", "Rename a zone")
+        },
+        OperationDoc {
+            success: (204, None),
+            conflict: true,
+            ..op(
+                "DELETE",
+                "/api/v1/zones/{id}",
+                "Delete a zone with its inventory (409 while sensors are enrolled in it)",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Sensor"))),
+            ..op("GET", "/api/v1/sensors", "List sensors with status and health")
+        },
+        OperationDoc {
+            success: (200, Some(schema("Sensor"))),
+            ..op("GET", "/api/v1/sensors/{id}", "A sensor")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op(
+                "DELETE",
+                "/api/v1/sensors/{id}",
+                "Remove a sensor (its credential stops working)",
+            )
+        },
+        OperationDoc {
+            body: Some(object(
+                &["zone", "name"],
+                json!({
+                    "zone": { "type": "integer" },
+                    "name": { "type": "string", "description": "The sensor's name" },
+                    "expires_in_hours": { "type": "integer", "minimum": 1, "maximum": 720, "default": 24 }
+                }),
+            )),
+            success: (201, Some(schema("EnrollmentToken"))),
+            conflict: true,
+            ..op(
+                "POST",
+                "/api/v1/enrollment-tokens",
+                "Create a one-time sensor enrolment token and the command that uses it",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Group"))),
+            ..op("GET", "/api/v1/groups", "List device groups")
+        },
+        OperationDoc {
+            body: Some(object(
+                &["name"],
+                json!({
+                    "name": { "type": "string", "maxLength": 200 },
+                    "description": { "type": "string", "maxLength": 2000 }
+                }),
+            )),
+            success: (201, Some(schema("Group"))),
+            conflict: true,
+            ..op("POST", "/api/v1/groups", "Create a device group")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/groups/{id}", "Delete a device group")
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Device"))),
+            ..op(
+                "GET",
+                "/api/v1/groups/{id}/members",
+                "List a group's devices within the caller's sites",
+            )
+        },
+        OperationDoc {
+            body: Some(object(&["device"], json!({ "device": { "type": "integer" } }))),
+            success: (204, None),
+            ..op("POST", "/api/v1/groups/{id}/members", "Add a device to a group")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op(
+                "DELETE",
+                "/api/v1/groups/{id}/members/{device}",
+                "Remove a device from a group",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(list_of("User"))),
+            ..op("GET", "/api/v1/users", "List users")
+        },
+        OperationDoc {
+            body: Some(object(
+                &["name", "role", "password"],
+                json!({
+                    "name": { "type": "string", "maxLength": 200 },
+                    "role": { "$ref": "#/components/schemas/Role" },
+                    "sites": { "type": "array", "items": { "type": "integer" }, "description": "Empty: every site" },
+                    "password": { "type": "string", "minLength": 10, "writeOnly": true }
+                }),
+            )),
+            success: (201, Some(schema("User"))),
+            conflict: true,
+            ..op("POST", "/api/v1/users", "Create a user")
+        },
+        OperationDoc {
+            body: Some(json!({
+                "type": "object",
+                "properties": {
+                    "role": { "$ref": "#/components/schemas/Role" },
+                    "sites": { "type": "array", "items": { "type": "integer" } },
+                    "password": { "type": "string", "minLength": 10, "writeOnly": true }
+                }
+            })),
+            success: (200, Some(schema("User"))),
+            conflict: true,
+            ..op(
+                "PATCH",
+                "/api/v1/users/{id}",
+                "Change a user's role, sites or password",
+            )
+        },
+        OperationDoc {
+            success: (204, None),
+            conflict: true,
+            ..op("DELETE", "/api/v1/users/{id}", "Delete a user with their tokens and sessions")
+        },
+        OperationDoc {
+            success: (200, Some(schema("User"))),
+            ..op(
+                "POST",
+                "/api/v1/users/{id}/unlock",
+                "Clear a user's lockout after failed logins",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(schema("Me"))),
+            ..op("GET", "/api/v1/me", "The caller: name, role, sites, permissions")
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Token"))),
+            ..op("GET", "/api/v1/tokens", "List the caller's API tokens")
+        },
+        OperationDoc {
+            body: Some(name_body()),
+            success: (201, Some(schema("NewToken"))),
+            conflict: true,
+            ..op(
+                "POST",
+                "/api/v1/tokens",
+                "Create an API token for the caller (the secret is shown only in this answer)",
+            )
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/tokens/{id}", "Revoke one of the caller's API tokens")
+        },
+        OperationDoc {
+            query: &PAGING,
+            success: (200, Some(list_of("AuditEntry"))),
+            ..op("GET", "/api/v1/audit", "The audit log, newest first")
+        },
+    ]
+}
+
+/// The description of `method path`.
+pub fn find(method: &str, path: &str) -> Option<OperationDoc> {
+    all()
+        .into_iter()
+        .find(|d| d.method == method && d.path == path)
+}
+
+/// The API routes of the table without a description: (method, path).
+pub fn undocumented() -> Vec<(String, &'static str)> {
+    crate::routes::table()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .filter(|r| find(r.method.as_str(), r.path).is_none())
+        .map(|r| (r.method.to_string(), r.path))
+        .collect()
+}
+
+/// Descriptions of routes the table does not serve: (method, path).
+pub fn orphans() -> Vec<(&'static str, &'static str)> {
+    let table = crate::routes::table();
+    all()
+        .into_iter()
+        .filter(|d| {
+            !table
+                .iter()
+                .any(|r| r.method.as_str() == d.method && r.path == d.path)
+        })
+        .map(|d| (d.method, d.path))
+        .collect()
+}
+
+/// The schemas the operations refer to.
+#[allow(clippy::too_many_lines)] // one table, read top to bottom
+pub fn schemas() -> Value {
+    let time = json!({ "type": "string", "format": "date-time" });
+    let time_or_null = json!({ "type": "string", "format": "date-time", "nullable": true });
+    let text_or_null = json!({ "type": "string", "nullable": true });
+    json!({
+        "Error": object(&["error"], json!({ "error": { "type": "string" } })),
+        "Role": { "type": "string", "enum": ["admin", "analyst", "operator", "viewer"] },
+        "Device": {
+            "type": "object",
+            "description": "A device with the field names of `ironward analyze --format json`; `id` is the store's row id and `key` the device's key",
+            "required": ["id", "key", "site_id", "site", "zone_id", "zone", "ips", "protocols", "first_seen", "last_seen"],
+            "properties": {
+                "id": { "type": "integer" },
+                "key": { "type": "string" },
+                "site_id": { "type": "integer" },
+                "site": { "type": "string" },
+                "zone_id": { "type": "integer" },
+                "zone": { "type": "string" },
+                "sensor_id": { "type": "integer", "nullable": true },
+                "sensor": text_or_null,
+                "mac": text_or_null,
+                "ips": { "type": "array", "items": { "type": "string" } },
+                "vendor": text_or_null,
+                "hostnames": { "type": "array", "items": { "type": "string" } },
+                "type": text_or_null,
+                "role": text_or_null,
+                "model": text_or_null,
+                "firmware": text_or_null,
+                "serial": text_or_null,
+                "os": text_or_null,
+                "state": text_or_null,
+                "purdue_level": { "type": "integer", "nullable": true },
+                "purdue_reason": text_or_null,
+                "protocols": object(&["client", "server"], json!({
+                    "client": { "type": "array", "items": { "type": "string" } },
+                    "server": { "type": "array", "items": { "type": "string" } }
+                })),
+                "services": { "type": "array", "items": { "type": "object" } },
+                "findings": { "type": "array", "items": { "type": "string" } },
+                "facts": { "type": "array", "items": { "type": "object" } },
+                "conflicts": { "type": "array", "items": { "type": "object" } },
+                "first_seen": time,
+                "last_seen": time
+            }
+        },
+        "Fact": object(&["attribute", "value", "source", "confidence", "selected", "first_seen", "last_seen"], json!({
+            "attribute": { "type": "string" },
+            "value": { "type": "string" },
+            "source": { "type": "string" },
+            "confidence": { "type": "integer", "minimum": 0, "maximum": 100 },
+            "selected": { "type": "boolean" },
+            "evidence": text_or_null,
+            "first_seen": time,
+            "last_seen": time
+        })),
+        "History": object(&["attribute", "at"], json!({
+            "attribute": { "type": "string" },
+            "old_value": text_or_null,
+            "new_value": text_or_null,
+            "at": time,
+            "sensor_id": { "type": "integer", "nullable": true }
+        })),
+        "DeviceDetail": object(&["device", "facts", "history", "connections", "events"], json!({
+            "device": schema("Device"),
+            "facts": { "type": "array", "items": schema("Fact") },
+            "history": { "type": "array", "items": schema("History") },
+            "connections": list_of("Connection"),
+            "events": list_of("Event")
+        })),
+        "Connection": object(&["id", "site_id", "zone_id", "a_ip", "b_ip", "transport"], json!({
+            "id": { "type": "integer" },
+            "site_id": { "type": "integer" },
+            "zone_id": { "type": "integer" },
+            "a": text_or_null,
+            "b": text_or_null,
+            "a_ip": { "type": "string" },
+            "b_ip": { "type": "string" },
+            "transport": { "type": "string" },
+            "port": { "type": "integer", "nullable": true },
+            "protocol": text_or_null,
+            "packets": { "type": "integer" },
+            "bytes": { "type": "integer" },
+            "flows": { "type": "integer" },
+            "first_seen": time,
+            "last_seen": time
+        })),
+        "Event": object(&["id", "site_id", "zone_id", "protocol", "category", "operation"], json!({
+            "id": { "type": "integer" },
+            "site_id": { "type": "integer" },
+            "zone_id": { "type": "integer" },
+            "src_device": text_or_null,
+            "dst_device": text_or_null,
+            "src_addr": { "type": "string" },
+            "dst_addr": { "type": "string" },
+            "protocol": { "type": "string" },
+            "category": { "type": "string" },
+            "operation": { "type": "string" },
+            "detail": { "type": "string" },
+            "content_hash": text_or_null,
+            "count": { "type": "integer" },
+            "first_seen": time,
+            "last_seen": time
+        })),
+        "Alert": object(&["id", "site_id", "engine", "title", "severity", "status"], json!({
+            "id": { "type": "integer" },
+            "site_id": { "type": "integer" },
+            "zone_id": { "type": "integer", "nullable": true },
+            "engine": { "type": "string" },
+            "title": { "type": "string" },
+            "severity": { "type": "string" },
+            "status": { "type": "string" },
+            "devices": { "type": "array", "items": { "type": "string" } },
+            "first_seen": time,
+            "last_seen": time,
+            "count": { "type": "integer" },
+            "payload": { "type": "object" }
+        })),
+        "Site": object(&["id", "name", "created_at"], json!({
+            "id": { "type": "integer" },
+            "name": { "type": "string" },
+            "created_at": time
+        })),
+        "Zone": object(&["id", "site_id", "name", "created_at"], json!({
+            "id": { "type": "integer" },
+            "site_id": { "type": "integer" },
+            "name": { "type": "string" },
+            "created_at": time
+        })),
+        "Sensor": object(&["id", "site_id", "site", "zone_id", "zone", "name", "enrolled_at", "status"], json!({
+            "id": { "type": "integer" },
+            "site_id": { "type": "integer" },
+            "site": { "type": "string" },
+            "zone_id": { "type": "integer" },
+            "zone": { "type": "string" },
+            "name": { "type": "string" },
+            "enrolled_at": time,
+            "last_seen": time_or_null,
+            "status": { "type": "string", "enum": ["online", "offline"] },
+            "health": {
+                "type": "object",
+                "nullable": true,
+                "properties": {
+                    "at": time,
+                    "version": { "type": "string" },
+                    "source": { "type": "string" },
+                    "packets": { "type": "integer" },
+                    "bytes": { "type": "integer" },
+                    "packets_per_second": { "type": "number" },
+                    "drops": { "type": "integer" }
+                }
+            }
+        })),
+        "EnrollmentToken": object(&["token", "expires_at", "command"], json!({
+            "token": { "type": "string", "description": "Shown only in this answer" },
+            "expires_at": time,
+            "command": { "type": "string", "description": "The exact `ironward sensor` command to run on the sensor's host" },
+            "site_id": { "type": "integer" },
+            "zone_id": { "type": "integer" },
+            "name": { "type": "string" }
+        })),
+        "Group": object(&["id", "name", "description", "created_at"], json!({
+            "id": { "type": "integer" },
+            "name": { "type": "string" },
+            "description": { "type": "string" },
+            "created_at": time
+        })),
+        "User": object(&["id", "name", "role", "sites", "locked"], json!({
+            "id": { "type": "integer" },
+            "name": { "type": "string" },
+            "role": schema("Role"),
+            "sites": { "type": "array", "items": { "type": "integer" }, "description": "Empty: every site" },
+            "failed_logins": { "type": "integer" },
+            "locked": { "type": "boolean" },
+            "locked_until": time_or_null,
+            "created_at": time,
+            "last_login": time_or_null
+        })),
+        "Me": object(&["id", "name", "role", "sites", "permissions"], json!({
+            "id": { "type": "integer" },
+            "name": { "type": "string" },
+            "role": schema("Role"),
+            "sites": { "type": "array", "items": { "type": "integer" }, "nullable": true, "description": "null: every site" },
+            "permissions": { "type": "array", "items": { "type": "string" } },
+            "authenticated_by": { "type": "string", "enum": ["session", "api_token"] }
+        })),
+        "Token": object(&["id", "name", "created_at"], json!({
+            "id": { "type": "integer" },
+            "user_id": { "type": "integer" },
+            "name": { "type": "string" },
+            "created_at": time,
+            "last_used": time_or_null,
+            "revoked_at": time_or_null
+        })),
+        "NewToken": {
+            "allOf": [
+                schema("Token"),
+                object(&["secret"], json!({ "secret": { "type": "string", "description": "Use as `Authorization: Bearer <secret>`; shown only in this answer" } }))
+            ]
+        },
+        "AuditEntry": object(&["at", "address", "action", "target", "outcome"], json!({
+            "at": time,
+            "user_id": { "type": "integer", "nullable": true },
+            "user_name": text_or_null,
+            "address": { "type": "string" },
+            "action": { "type": "string" },
+            "target": { "type": "string" },
+            "detail": { "type": "string" },
+            "outcome": { "type": "string", "enum": ["ok", "denied", "failed"] }
+        }))
+    })
+}
