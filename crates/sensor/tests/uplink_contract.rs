@@ -335,3 +335,25 @@ fn a_refused_credential_stops_the_sensor_and_keeps_the_outbox() {
     let outbox = Outbox::open(&dir.path().join(OUTBOX_DIR), OutboxLimits::default()).unwrap();
     assert_eq!(outbox.len(), 1);
 }
+
+#[test]
+fn only_a_committed_answer_removes_a_batch() {
+    let identity = Identity::generate();
+    let state = ConsoleState::new(&["t"]);
+    let (console, dir) = enrolled(&state, &identity);
+    state.unavailable_next.store(3, Ordering::SeqCst);
+    state.garbage_next.store(2, Ordering::SeqCst);
+    let outbox = Outbox::open(&dir.path().join(OUTBOX_DIR), OutboxLimits::default()).unwrap();
+    outbox
+        .push("b-1", &serde_json::to_vec(&batch("b-1", 3)).unwrap())
+        .unwrap();
+    drop(outbox);
+    let summary = run(
+        &config(&console.url(), dir.path(), None),
+        &SensorControl::new(),
+    )
+    .unwrap();
+    assert_eq!((summary.committed, summary.pending), (1, 0));
+    assert_eq!(summary.retries, 5, "{summary:?}");
+    assert_eq!(state.commits.lock().unwrap().get("b-1"), Some(&1));
+}

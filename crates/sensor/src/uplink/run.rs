@@ -231,6 +231,9 @@ pub struct RunSummary {
     pub duplicates: u64,
     /// Batches the console refused (kept in `outbox/rejected`).
     pub rejected: u64,
+    /// Failed attempts to send a batch (the console unreachable, overloaded, or answering
+    /// outside the contract), each followed by a backoff.
+    pub retries: u64,
     /// Batches still in the outbox at the end.
     pub pending: u64,
     /// Whether the run ended early: aborted, or stopped with batches still pending when its
@@ -358,6 +361,7 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
     summary.committed = counters.committed.load(Ordering::Relaxed);
     summary.duplicates = counters.duplicates.load(Ordering::Relaxed);
     summary.rejected = counters.rejected.load(Ordering::Relaxed);
+    summary.retries = counters.retries.load(Ordering::Relaxed);
     summary.pending = outbox.len() as u64;
     summary.aborted = control.is_aborted();
     capture_result?;

@@ -82,6 +82,11 @@ pub struct ConsoleState {
     pub acks: AtomicU64,
     /// Set when the console stopped itself.
     pub stopped_itself: AtomicBool,
+    /// Answer the next this-many ingest requests with 503 (an overloaded console).
+    pub unavailable_next: AtomicU64,
+    /// Answer the next this-many ingest requests with a 200 whose body is not the contract's
+    /// (a proxy's page, a broken console), committing nothing.
+    pub garbage_next: AtomicU64,
 }
 
 impl ConsoleState {
@@ -98,6 +103,8 @@ impl ConsoleState {
             stop_after_acks: AtomicU64::new(0),
             acks: AtomicU64::new(0),
             stopped_itself: AtomicBool::new(false),
+            unavailable_next: AtomicU64::new(0),
+            garbage_next: AtomicU64::new(0),
         })
     }
 }
@@ -239,6 +246,7 @@ fn respond(stream: &mut impl Write, status: u16, body: &str) {
         401 => "Unauthorized",
         404 => "Not Found",
         413 => "Payload Too Large",
+        503 => "Service Unavailable",
         _ => "Other",
     };
     let _ = write!(
@@ -292,6 +300,17 @@ fn serve(
             state.requests.fetch_add(1, Ordering::SeqCst);
             if request.authorization.as_deref() != Some(&format!("Bearer {CREDENTIAL}")) {
                 return respond(&mut tls, 401, &error("bad credential"));
+            }
+            let take = |counter: &AtomicU64| {
+                counter
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            };
+            if take(&state.unavailable_next) {
+                return respond(&mut tls, 503, &error("starting up"));
+            }
+            if take(&state.garbage_next) {
+                return respond(&mut tls, 200, "<html>welcome</html>");
             }
             if request.too_large {
                 state.too_large.fetch_add(1, Ordering::SeqCst);
