@@ -19,6 +19,9 @@ pub const MAX_GROUPS: i64 = 200;
 /// Most device keys resolved at once, and most device ids the map's edges are asked for.
 pub const MAX_LOOKUP: usize = 1_000;
 
+/// Devices whose protocols make the protocol filter's choices.
+pub(crate) const FACET_SAMPLE: i64 = 5_000;
+
 /// Most edges the map query returns.
 pub const MAX_MAP_EDGES: i64 = 5_000;
 
@@ -44,7 +47,7 @@ pub struct DeviceFacets {
     pub types: Vec<String>,
     /// Vendors present, sorted, at most [`MAX_GROUPS`].
     pub vendors: Vec<String>,
-    /// Application protocols seen on connections, sorted, at most [`MAX_GROUPS`].
+    /// Protocols spoken by recently seen devices, sorted, at most [`MAX_GROUPS`].
     pub protocols: Vec<String>,
 }
 
@@ -125,16 +128,17 @@ impl Store {
             .collect()
     }
 
-    /// The device types, vendors and connection protocols present in `scope`.
+    /// The device types and vendors present in `scope` (index scans), and the protocols
+    /// spoken by the 5,000 most recently seen devices (a bounded read: scanning
+    /// every connection for its protocol would grow with the traffic).
     pub async fn device_facets(&self, scope: &Scope) -> Result<DeviceFacets> {
         let mut facets = DeviceFacets::default();
-        for (column, table, out) in [
-            ("device_type", "devices", &mut facets.types),
-            ("vendor", "devices", &mut facets.vendors),
-            ("protocol", "connections", &mut facets.protocols),
+        for (column, out) in [
+            ("device_type", &mut facets.types),
+            ("vendor", &mut facets.vendors),
         ] {
             let mut sql = Sql::new(&format!(
-                "SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL \
+                "SELECT DISTINCT {column} AS v FROM devices WHERE {column} IS NOT NULL \
                  AND {column} <> ''"
             ));
             scope.filter(&mut sql, "site_id");
@@ -144,6 +148,19 @@ impl Store {
                 out.push(r.try_get("v")?);
             }
         }
+        let mut sql = Sql::new("SELECT protocols FROM devices WHERE 1 = 1");
+        scope.filter(&mut sql, "site_id");
+        sql.push(" ORDER BY last_seen DESC LIMIT ")
+            .bind(FACET_SAMPLE);
+        let mut protocols = std::collections::BTreeSet::new();
+        for r in sql.query().fetch_all(&self.pool).await? {
+            let list: String = r.try_get("protocols")?;
+            protocols.extend(list.split(',').filter(|p| !p.is_empty()).map(str::to_owned));
+        }
+        facets.protocols = protocols
+            .into_iter()
+            .take(usize::try_from(MAX_GROUPS).unwrap_or(200))
+            .collect();
         Ok(facets)
     }
 

@@ -13,6 +13,7 @@ async fn overview_counts_and_lookups_stay_in_scope(store: Store) {
     let mut plc = device("10.0.0.1", 0, 50);
     plc.device_type = Some("plc".to_owned());
     plc.vendor = Some("Siemens".to_owned());
+    plc.protocols.server = vec!["modbus".to_owned()];
     let mut ba = batch("1", vec![plc, device("10.0.0.2", 40, 50)]);
     ba.connections
         .push(connection("10.0.0.2", "10.0.0.1", 502, 7, 0, 1));
