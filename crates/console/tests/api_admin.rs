@@ -803,3 +803,92 @@ async fn audit_log_pages_newest_first_with_who_and_where() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error_of(&value).contains("limit"));
 }
+
+/// An administrator restricted to site A manages only users of site A and grants only A.
+#[tokio::test]
+async fn a_site_admin_manages_only_their_sites_users() {
+    let console = TestConsole::new().await;
+    let s = console.seed_two_sites().await;
+    let (_, admin_a) = console.user("admin-a", "admin", &[s.site_a]).await;
+    let (b_user, _) = console.user("bert", "viewer", &[s.site_b]).await;
+    let (everywhere, _) = console.user("eve", "viewer", &[]).await;
+
+    let listed = console.get_json("/api/v1/users", &admin_a).await;
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin-a"]);
+    for id in [b_user.0, everywhere.0] {
+        for (method, path, body) in [
+            (
+                Method::PATCH,
+                format!("/api/v1/users/{id}"),
+                Some(r#"{"role":"admin"}"#),
+            ),
+            (Method::DELETE, format!("/api/v1/users/{id}"), None),
+            (Method::POST, format!("/api/v1/users/{id}/unlock"), None),
+        ] {
+            let (status, _) = send(&console, method.clone(), &path, &admin_a, body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        }
+    }
+    for sites in [
+        "[]".to_owned(),
+        format!("[{}]", s.site_b),
+        format!("[{},{}]", s.site_a, s.site_b),
+    ] {
+        let body = format!(
+            r#"{{"name":"new","role":"admin","sites":{sites},"password":"long enough pw"}}"#
+        );
+        let (status, value) = send(
+            &console,
+            Method::POST,
+            "/api/v1/users",
+            &admin_a,
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sites}: {value}");
+        assert!(error_of(&value).contains("sites"));
+    }
+    let body = format!(
+        r#"{{"name":"new","role":"operator","sites":[{}],"password":"long enough pw"}}"#,
+        s.site_a
+    );
+    let (status, created) = send(
+        &console,
+        Method::POST,
+        "/api/v1/users",
+        &admin_a,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let path = format!("/api/v1/users/{}", created["id"]);
+    let (status, _) = send(
+        &console,
+        Method::PATCH,
+        &path,
+        &admin_a,
+        Some(&format!(r#"{{"sites":[{}]}}"#, s.site_b)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A refused password changes nothing else either.
+    let (status, _) = send(
+        &console,
+        Method::PATCH,
+        &path,
+        &admin_a,
+        Some(r#"{"role":"viewer","password":"short"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        console.get_json("/api/v1/users", &admin_a).await["items"][1]["role"],
+        "operator"
+    );
+}

@@ -1,6 +1,7 @@
 //! Users (administrators only): `GET/POST /api/v1/users`, `PATCH/DELETE /api/v1/users/{id}`,
 //! `POST /api/v1/users/{id}/unlock`. Passwords are hashed with argon2id and never echoed;
-//! answers carry no hash.
+//! answers carry no hash. An administrator restricted to some sites manages only users of
+//! those sites and grants only those sites.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -105,16 +106,43 @@ fn role(name: &str) -> ApiResult<Role> {
     })
 }
 
-async fn sites(state: &AppState, ids: &[i64]) -> ApiResult<Vec<SiteId>> {
+/// The sites to grant, checked: each exists and lies within the caller's own scope (an
+/// administrator restricted to some sites cannot hand out others, nor all of them).
+async fn sites(state: &AppState, caller: &UserPrincipal, ids: &[i64]) -> ApiResult<Vec<SiteId>> {
     let mut sites: Vec<SiteId> = ids.iter().copied().map(SiteId).collect();
     sites.sort_unstable();
     sites.dedup();
+    if sites.is_empty() && caller.scope != Scope::All {
+        return Err(ApiError::bad_request(
+            "sites: name at least one of your sites (you cannot grant every site)",
+        ));
+    }
     for site in &sites {
-        if state.store().get_site(&Scope::All, *site).await.is_err() {
+        if state.store().get_site(&caller.scope, *site).await.is_err() {
             return Err(ApiError::bad_request(format!("sites: no site {site}")));
         }
     }
     Ok(sites)
+}
+
+/// Whether the caller may manage `target`: an administrator restricted to some sites manages
+/// only users restricted to those sites; the others do not exist for them (404).
+fn manages(caller: &UserPrincipal, target: &User) -> bool {
+    match &caller.scope {
+        Scope::All => true,
+        Scope::Sites(_) => {
+            !target.sites.is_empty() && target.sites.iter().all(|s| caller.scope.allows(*s))
+        }
+    }
+}
+
+async fn managed(state: &AppState, caller: &UserPrincipal, id: UserId) -> ApiResult<User> {
+    let target = state.store().get_user(id).await?;
+    if manages(caller, &target) {
+        Ok(target)
+    } else {
+        Err(ApiError::not_found())
+    }
 }
 
 /// Hashes off the async threads: argon2id is deliberately slow.
@@ -137,11 +165,18 @@ fn describe(role: &str, sites: &[SiteId]) -> String {
     }
 }
 
-/// `GET /api/v1/users`.
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+/// `GET /api/v1/users`: the users the caller manages.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+) -> ApiResult<Json<Value>> {
     let users = state.store().list_users().await?;
     let at = now();
-    let items: Vec<Value> = users.iter().map(|u| user_json(u, at)).collect();
+    let items: Vec<Value> = users
+        .iter()
+        .filter(|u| manages(&user, u))
+        .map(|u| user_json(u, at))
+        .collect();
     Ok(Json(json::all(&items)?))
 }
 
@@ -153,7 +188,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let role = role(&body.role)?;
-    let sites = sites(&state, &body.sites).await?;
+    let sites = sites(&state, &user, &body.sites).await?;
     let hashed = hash(body.password).await?;
     let created = state
         .store()
@@ -187,7 +222,12 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let store = state.store();
     let id = UserId(id);
-    let current = store.get_user(id).await?;
+    let current = managed(&state, &user, id).await?;
+    // Hashed first, so that a refused password changes nothing else either.
+    let hashed = match body.password {
+        Some(password) => Some(hash(password).await?),
+        None => None,
+    };
     let mut changes = Vec::new();
     if body.role.is_some() || body.sites.is_some() {
         let role = match &body.role {
@@ -195,10 +235,12 @@ pub async fn update(
             None => current.role.as_str(),
         };
         let sites = match &body.sites {
-            Some(ids) => sites(&state, ids).await?,
+            Some(ids) => sites(&state, &user, ids).await?,
             None => current.sites.clone(),
         };
-        if id == user.id && (role != Role::Admin.as_str() || !sites.is_empty()) {
+        let narrowed =
+            role != Role::Admin.as_str() || (!sites.is_empty() && sites != current.sites);
+        if id == user.id && narrowed {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "you cannot narrow your own role or sites; ask another administrator",
@@ -207,8 +249,7 @@ pub async fn update(
         store.update_user_access(id, role, &sites).await?;
         changes.push(describe(role, &sites));
     }
-    if let Some(password) = body.password {
-        let hashed = hash(password).await?;
+    if let Some(hashed) = hashed {
         store.update_user_password(id, &hashed).await?;
         changes.push("password changed".to_owned());
     }
@@ -240,7 +281,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let id = UserId(id);
     let store = state.store();
-    let target = store.get_user(id).await?;
+    let target = managed(&state, &user, id).await?;
     if id == user.id {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -268,6 +309,7 @@ pub async fn unlock(
     ClientAddr(address): ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
+    managed(&state, &user, UserId(id)).await?;
     let unlocked = state.store().unlock_user(UserId(id)).await?;
     audit::record(
         &state,
