@@ -272,6 +272,13 @@ pub fn ensure_enrolled(config: &SensorConfig) -> Result<Enrolment, SensorError> 
         timeout: config.request_timeout,
     })?;
     enrol::save(&config.data_dir, &enrolment)?;
+    if config.console_fingerprint.is_none() {
+        tracing::warn!(
+            console_certificate = %enrolment.fingerprint,
+            "no --console-fingerprint given: trusted the certificate the console presented on \
+             first use and pinned it; compare it with the one the console shows"
+        );
+    }
     tracing::info!(
         sensor_id = enrolment.sensor_id,
         site = enrolment.site.as_deref().unwrap_or("-"),
