@@ -49,6 +49,8 @@ fn config(console: &str, dir: &Path, file: &Path) -> SensorConfig {
         "outage-test",
     );
     config.window = Duration::from_secs(5);
+    // Small batches, so that busy windows are cut into several parts.
+    config.batch.max_items = 6;
     config.backoff = BackoffConfig {
         initial: Duration::from_millis(20),
         max: Duration::from_millis(200),
@@ -156,17 +158,35 @@ fn outage_and_restart_lose_nothing_and_commit_everything_once() {
         "f{}-w",
         file_series(&file_identity(&file).unwrap(), Duration::from_secs(5))
     );
-    assert!(ids
-        .iter()
-        .all(|id| id.starts_with(&prefix) && id.ends_with("-p0")));
-    let windows = ids.len();
-    assert!(windows >= 20, "{windows} windows");
-    for w in 0..windows {
-        assert!(
-            ids.contains(format!("{prefix}{w}-p0").as_str()),
-            "window {w}"
-        );
+    // Every window's parts, numbered from 0 without a gap.
+    let mut parts: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+    for id in &ids {
+        let (window, part) = id
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once("-p"))
+            .unwrap_or_else(|| panic!("unexpected id {id}"));
+        parts
+            .entry(window.parse().unwrap())
+            .or_default()
+            .push(part.parse().unwrap());
     }
+    let windows = parts.len() as u64;
+    assert!(windows >= 20, "{windows} windows");
+    assert_eq!(
+        parts.keys().copied().collect::<Vec<_>>(),
+        (0..windows).collect::<Vec<_>>()
+    );
+    for numbers in parts.values_mut() {
+        numbers.sort_unstable();
+        assert_eq!(*numbers, (0..numbers.len() as u32).collect::<Vec<_>>());
+    }
+    assert!(
+        ids.len() as u64 > windows,
+        "some windows were cut into parts"
+    );
+    assert!(committed
+        .iter()
+        .all(|b| b.devices.len() + b.connections.len() + b.events.len() <= 6));
 
     // Nothing lost, nothing counted twice.
     let (packets, bytes, events) = whole_file_totals(&file);
@@ -230,7 +250,7 @@ fn a_full_outbox_holds_file_reading_back_and_loses_nothing() {
     assert!(most.load(Ordering::SeqCst) <= 2);
     let (packets, _, events) = whole_file_totals(&file);
     let committed = state.committed.lock().unwrap();
-    assert_eq!(committed.len() as u64, summary.windows);
+    assert_eq!(committed.len() as u64, summary.batches);
     let sent: u64 = committed
         .iter()
         .flat_map(|b| &b.connections)
