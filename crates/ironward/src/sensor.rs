@@ -23,7 +23,8 @@ pub(crate) struct SensorArgs {
     console: String,
 
     /// One-time enrolment token from the console (needed only on the first start, while the
-    /// data directory holds no credential).
+    /// data directory holds no credential). The environment variable IRONWARD_ENROLL_TOKEN
+    /// keeps it out of the process list.
     #[arg(long, value_name = "TOKEN")]
     enroll_token: Option<String>,
 
@@ -85,7 +86,11 @@ pub(crate) fn run(args: SensorArgs) -> anyhow::Result<ExitCode> {
     let live = matches!(source, CaptureSource::Interface(_));
     let name = args.name.unwrap_or_else(host_name);
     let mut config = SensorConfig::new(&args.console, &args.data, source, &name);
-    config.enroll_token = args.enroll_token;
+    config.enroll_token = args.enroll_token.or_else(|| {
+        std::env::var("IRONWARD_ENROLL_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+    });
     config.console_fingerprint = args.console_fingerprint;
     config.window = Duration::from_secs(args.window);
     config.outbox = OutboxLimits {

@@ -16,6 +16,17 @@ fn ironward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ironward"))
         .args(args)
         .env("RUST_LOG", "info")
+        .env_remove("IRONWARD_ENROLL_TOKEN")
+        .output()
+        .expect("ironward runs")
+}
+
+/// Runs with the token in the environment, not on the command line.
+fn ironward_with_token(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ironward"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env("IRONWARD_ENROLL_TOKEN", "tok-1")
         .output()
         .expect("ironward runs")
 }
@@ -52,12 +63,10 @@ fn the_sensor_enrols_streams_a_capture_and_exits_when_everything_is_acknowledged
     assert!(stderr(&out).contains("--enroll-token"), "{}", stderr(&out));
 
     let fingerprint = identity.fingerprint().to_string();
-    let out = ironward(&[
+    let out = ironward_with_token(&[
         "sensor",
         "--console",
         &url,
-        "--enroll-token",
-        "tok-1",
         "--console-fingerprint",
         &fingerprint,
         "--data",
