@@ -35,7 +35,7 @@ pub enum DeviceSort {
 }
 
 impl DeviceSort {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Self::Name => "d.name",
             Self::Ip => "d.ip_sort",
@@ -190,7 +190,7 @@ pub(crate) fn device_row(row: &AnyRow) -> Result<DeviceRow> {
     })
 }
 
-fn device_filters(sql: &mut Sql, q: &DeviceQuery) {
+pub(crate) fn device_filters(sql: &mut Sql, q: &DeviceQuery) {
     q.scope.filter(sql, "d.site_id");
     if let Some(site) = q.site {
         sql.push(" AND d.site_id = ").bind(site.0);

@@ -191,7 +191,7 @@ pub(crate) async fn inventory(
     };
     let store = state.store();
     let (devices, facets, sites, zones) = match tokio::try_join!(
-        store.list_devices(&query),
+        store.inventory_page(&query),
         store.device_facets(&user.scope),
         store.list_sites(&user.scope),
         store.list_zones(&user.scope, query.site),

@@ -269,7 +269,7 @@ pub(crate) async fn map(
             q.device_type = kind.clone();
             q.protocol = protocol.clone();
             q.limit = i64::try_from(MAX_NODES).unwrap_or(500);
-            match store.list_devices(&q).await {
+            match store.inventory_page(&q).await {
                 Ok(page) => (page.items, page.total),
                 Err(e) => return failure(e),
             }
