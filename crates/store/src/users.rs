@@ -212,19 +212,26 @@ impl Store {
         self.get_user(id).await
     }
 
-    /// Replaces a user's password hash (and clears a lockout).
+    /// Replaces a user's password hash, clears a lockout and ends every session of the user
+    /// (whoever knew the old password is signed out), in one transaction.
     pub async fn update_user_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL \
              WHERE id = $2",
         )
         .bind(password_hash)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -128,6 +128,17 @@ async fn users_tokens_and_sessions(store: Store) {
     store.delete_session(&session.id_hash).await.unwrap();
     assert!(store.get_session(&session.id_hash, t(1)).await.is_err());
 
+    // A new password signs the user out everywhere.
+    store.create_session(&session).await.unwrap();
+    store
+        .update_user_password(bob.id, "$argon2id$new")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_session(&session.id_hash, t(1)).await,
+        Err(StoreError::NotFound)
+    ));
+
     // Deleting a user takes their tokens along.
     store.delete_user(bob.id).await.unwrap();
     assert!(matches!(
