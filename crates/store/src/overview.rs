@@ -24,6 +24,9 @@ pub const MAX_LOOKUP: usize = 1_000;
 /// Devices whose protocols make the protocol filter's choices.
 pub(crate) const FACET_SAMPLE: i64 = 5_000;
 
+/// Zones looked up per query by [`Store::device_refs`].
+const ZONES_PER_QUERY: usize = 50;
+
 /// Most edges the map query returns.
 pub const MAX_MAP_EDGES: i64 = 5_000;
 
@@ -224,33 +227,43 @@ impl Store {
         keys: &[(ZoneId, String)],
     ) -> Result<Vec<((ZoneId, String), DeviceRef)>> {
         let keys = &keys[..keys.len().min(MAX_LOOKUP)];
-        if keys.is_empty() {
-            return Ok(Vec::new());
+        // Keys are grouped by zone (one `IN` list each) and zones are queried a bounded
+        // number at a time: SQLite refuses expressions nested deeper than 1,000, which a
+        // long chain of ORs reaches.
+        let mut by_zone: std::collections::BTreeMap<ZoneId, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        for (zone, key) in keys {
+            by_zone.entry(*zone).or_default().push(key.as_str());
         }
-        let mut sql = Sql::new("SELECT id, zone_id, device_key FROM devices d WHERE (");
-        for (i, (zone, key)) in keys.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
+        let zones: Vec<(ZoneId, Vec<&str>)> = by_zone.into_iter().collect();
+        let mut found = Vec::new();
+        for chunk in zones.chunks(ZONES_PER_QUERY) {
+            let mut sql = Sql::new("SELECT id, zone_id, device_key FROM devices d WHERE (");
+            for (i, (zone, keys)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(zone_id = ")
+                    .bind(zone.0)
+                    .push(" AND device_key IN (");
+                for (j, key) in keys.iter().enumerate() {
+                    if j > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(*key);
+                }
+                sql.push("))");
             }
-            sql.push("(zone_id = ")
-                .bind(zone.0)
-                .push(" AND device_key = ")
-                .bind(key.as_str())
-                .push(")");
-        }
-        sql.push(")");
-        scope.filter(&mut sql, "d.site_id");
-        sql.query()
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
+            sql.push(")");
+            scope.filter(&mut sql, "d.site_id");
+            for r in sql.query().fetch_all(&self.pool).await? {
+                found.push((
                     (ZoneId(r.try_get("zone_id")?), r.try_get("device_key")?),
                     DeviceRef(r.try_get("id")?),
-                ))
-            })
-            .collect()
+                ));
+            }
+        }
+        Ok(found)
     }
 
     /// The map's edges: connections between two of `devices` (both in `scope`), summed per
