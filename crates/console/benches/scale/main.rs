@@ -153,6 +153,10 @@ async fn size_and_close(store: &Store, db: Db) -> Result<Option<u64>> {
             for entry in std::fs::read_dir(dir.path())? {
                 total += entry?.metadata()?.len();
             }
+            // SCALE_KEEP=1 leaves the database behind for looking at query plans.
+            if std::env::var_os("SCALE_KEEP").is_some() {
+                eprintln!("scale: SQLite database kept in {}", dir.keep().display());
+            }
             Ok(Some(total))
         }
         Db::Postgres { admin, name } => {
