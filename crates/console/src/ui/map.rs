@@ -24,13 +24,17 @@ pub(crate) const MAX_NODES: usize = 500;
 /// Most edges drawn.
 const MAX_EDGES: i64 = 2_000;
 /// Width of the drawing.
-const WIDTH: i64 = 1_200;
-/// Distance between node centres.
+const WIDTH: i64 = 1_600;
+/// Narrowest drawing.
+const MIN_WIDTH: i64 = 720;
+/// Horizontal distance between node centres (room for a label).
+const STEP_X: i64 = 96;
+/// Vertical distance between rows of nodes.
 const STEP: i64 = 60;
 /// Height of a band's title.
 const BAND_TITLE: i64 = 26;
 /// Nodes per row of a band.
-const PER_ROW: i64 = (WIDTH - STEP) / STEP;
+const PER_ROW: i64 = (WIDTH - STEP_X) / STEP_X;
 
 /// Query of `GET /map`.
 #[derive(Debug, Default, Deserialize)]
@@ -106,8 +110,9 @@ struct Band<'a> {
     nodes: Vec<Node<'a>>,
 }
 
-/// Places `rows` in bands, in a grid inside each band; returns the bands and the height.
-fn layout(rows: &[DeviceRow], grouping: Grouping) -> (Vec<Band<'_>>, i64) {
+/// Places `rows` in bands, in a grid inside each band; returns the bands, the width and the
+/// height (a small map is drawn narrower, so that it is not shrunk to fit the page).
+fn layout(rows: &[DeviceRow], grouping: Grouping) -> (Vec<Band<'_>>, i64, i64) {
     let mut groups: BTreeMap<String, (String, Vec<&DeviceRow>)> = BTreeMap::new();
     for row in rows {
         let (key, title) = grouping.band(row);
@@ -118,7 +123,7 @@ fn layout(rows: &[DeviceRow], grouping: Grouping) -> (Vec<Band<'_>>, i64) {
             .push(row);
     }
     let mut bands = Vec::with_capacity(groups.len());
-    let mut y = 0;
+    let mut y = 4;
     for (_, (title, mut members)) in groups {
         members.sort_by(|a, b| {
             a.device
@@ -137,7 +142,7 @@ fn layout(rows: &[DeviceRow], grouping: Grouping) -> (Vec<Band<'_>>, i64) {
                 let i = i64::try_from(i).unwrap_or(0);
                 Node {
                     row,
-                    x: STEP + (i % PER_ROW) * STEP,
+                    x: STEP_X / 2 + 20 + (i % PER_ROW) * STEP_X,
                     y: y + BAND_TITLE + STEP / 2 + (i / PER_ROW) * STEP,
                 }
             })
@@ -150,7 +155,17 @@ fn layout(rows: &[DeviceRow], grouping: Grouping) -> (Vec<Band<'_>>, i64) {
         });
         y += height + 8;
     }
-    (bands, y.max(STEP))
+    let widest = bands
+        .iter()
+        .map(|b| {
+            i64::try_from(b.nodes.len())
+                .unwrap_or(i64::MAX)
+                .min(PER_ROW)
+        })
+        .max()
+        .unwrap_or(0);
+    let width = (widest * STEP_X + 40).clamp(MIN_WIDTH, WIDTH);
+    (bands, width, y.max(STEP))
 }
 
 /// A CSS class name from a device type (`plc` → `t-plc`).
@@ -182,16 +197,16 @@ fn short(text: &str, n: usize) -> String {
 }
 
 /// The SVG drawing.
-fn drawing(bands: &[Band<'_>], height: i64, edges: &[MapEdge]) -> Markup {
+fn drawing(bands: &[Band<'_>], width: i64, height: i64, edges: &[MapEdge]) -> Markup {
     let place: HashMap<DeviceRef, (i64, i64)> = bands
         .iter()
         .flat_map(|b| b.nodes.iter().map(|n| (n.row.id, (n.x, n.y))))
         .collect();
-    let view = format!("0 0 {WIDTH} {height}");
+    let view = format!("0 0 {width} {height}");
     html! {
-        svg.map id="device-map" xmlns="http://www.w3.org/2000/svg" viewBox=(view) data-zoom="" role="img" aria-label="Device map" {
+        svg.map id="device-map" xmlns="http://www.w3.org/2000/svg" viewBox=(view) preserveAspectRatio="xMinYMin meet" data-zoom="" role="img" aria-label="Device map" {
             @for b in bands {
-                rect.band x="4" y=(b.y) width=(WIDTH - 8) height=(b.height) rx="6" {}
+                rect.band x="4" y=(b.y) width=(width - 8) height=(b.height) rx="6" {}
                 text.band-title x="14" y=(b.y + 18) { (b.title) " (" (b.nodes.len()) ")" }
             }
             g.edges {
@@ -217,7 +232,7 @@ fn drawing(bands: &[Band<'_>], height: i64, edges: &[MapEdge]) -> Markup {
                                 @for ip in d.ips.iter().take(3) { " · " (ip) }
                             }
                             circle class=(type_class(d.device_type.as_deref())) cx=(n.x) cy=(n.y) r="11" {}
-                            text.label x=(n.x) y=(n.y + 24) text-anchor="middle" { (short(&name, 14)) }
+                            text.label x=(n.x) y=(n.y + 24) text-anchor="middle" { (short(&name, 15)) }
                         }
                     }
                 }
@@ -285,7 +300,7 @@ pub(crate) async fn map(
         Ok(all) => all,
         Err(e) => return failure(e),
     };
-    let (bands, height) = layout(&rows, grouping);
+    let (bands, width, height) = layout(&rows, grouping);
     let left_out = total - i64::try_from(rows.len()).unwrap_or(0);
     let is = |v: &Option<String>, o: &str| present(v) == Some(o);
     let content = html! {
@@ -319,7 +334,7 @@ pub(crate) async fn map(
         @if rows.is_empty() {
             p.muted { "No device to draw." }
         } @else {
-            div.map-frame { (drawing(&bands, height, &edges)) }
+            div.map-frame { (drawing(&bands, width, height, &edges)) }
             p.muted { "Scroll to zoom, drag to pan; click a device to open it." }
         }
     };
