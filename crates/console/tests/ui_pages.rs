@@ -142,6 +142,23 @@ async fn pages_render_with_filters_sorts_and_groupings() {
     assert!(home.contains("Alpha") && home.contains("Bravo"));
     assert!(home.contains("alpha-sensor") && home.contains("online"));
     assert!(home.contains("critical"));
+    assert!(home.contains(&format!("href=\"/devices/{}\"", world.plc_alpha)));
+    // Events filter by category and protocol.
+    let writes = console
+        .call(
+            Method::GET,
+            "/events?category=write&protocol=modbus",
+            &admin,
+            None,
+        )
+        .await
+        .text();
+    assert!(writes.contains("alpha-1 wrote registers") && writes.contains("bravo-1 wrote"));
+    let reads = console
+        .call(Method::GET, "/events?category=read", &admin, None)
+        .await
+        .text();
+    assert!(!reads.contains("wrote registers"));
 }
 
 #[tokio::test]

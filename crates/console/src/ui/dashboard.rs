@@ -5,13 +5,16 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
 use ironward_model::Timestamp;
-use ironward_store::SensorRecord;
+use ironward_store::{DeviceQuery, DeviceSort, SensorRecord};
 use maud::{html, Markup};
 
 use crate::access::UserPrincipal;
 use crate::state::{now, AppState};
 use crate::ui::layout::{html_response, page};
-use crate::ui::widgets::{ago, failure, link, SECOND};
+use crate::ui::widgets::{ago, device_name, failure, link, when, SECOND};
+
+/// Newest devices listed.
+const NEWEST: i64 = 10;
 
 /// Severities always shown, even with no alert (the alerts table may be empty).
 const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
@@ -35,6 +38,14 @@ pub(crate) async fn dashboard(
     };
     let sensors = match store.list_sensors(&user.scope).await {
         Ok(s) => s,
+        Err(e) => return failure(e),
+    };
+    let mut newest = DeviceQuery::new(user.scope.clone());
+    newest.sort = DeviceSort::FirstSeen;
+    newest.descending = true;
+    newest.limit = NEWEST;
+    let newest = match store.inventory_page(&newest).await {
+        Ok(page) => page.items,
         Err(e) => return failure(e),
     };
     let mut severities: Vec<(String, i64)> = SEVERITIES
@@ -119,6 +130,27 @@ pub(crate) async fn dashboard(
                             tr { td { span class={"badge " (severity)} { (severity) } } td.num { (n) } }
                         }
                     }
+                }
+            }
+        }
+        section.panel {
+            div.heading {
+                h2 { "Newest devices" }
+                a href="/devices?sort=first_seen&order=desc" { "All by first seen" }
+            }
+            table.compact {
+                thead { tr { th { "Device" } th { "Type" } th { "Vendor" } th { "Site" } th { "First seen" } } }
+                tbody {
+                    @for r in &newest {
+                        tr {
+                            td { a href={"/devices/" (r.id)} { (device_name(&r.device)) } @if r.device.first_seen >= day { " " span.badge.ok { "new" } } }
+                            td { (r.device.device_type.as_deref().unwrap_or("")) }
+                            td { (r.device.vendor.as_deref().unwrap_or("")) }
+                            td { (r.site) }
+                            td { (when(Some(r.device.first_seen))) }
+                        }
+                    }
+                    @if newest.is_empty() { tr { td colspan="5" .muted { "No devices yet." } } }
                 }
             }
         }
