@@ -83,6 +83,7 @@ async fn page_latency_at_scale() {
             devices: Vec::with_capacity(n),
             connections: Vec::with_capacity(n),
             events: vec![],
+            alerts: Vec::new(),
             health: None,
         };
         for k in i..i + n {

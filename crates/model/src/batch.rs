@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Connection, Device, Event, Timestamp};
+use crate::{Alert, Connection, Device, Event, Timestamp};
 
 /// Longest batch id, in bytes.
 pub const MAX_BATCH_ID_LEN: usize = 64;
@@ -23,6 +23,8 @@ pub const MAX_BATCH_DEVICES: usize = 10_000;
 pub const MAX_BATCH_CONNECTIONS: usize = 100_000;
 /// Most events in one batch.
 pub const MAX_BATCH_EVENTS: usize = 100_000;
+/// Most alerts in one batch.
+pub const MAX_BATCH_ALERTS: usize = 10_000;
 /// Most entries in one of a device's lists (facts, addresses, names, services, findings,
 /// protocols, conflicts).
 pub const MAX_DEVICE_LIST_LEN: usize = 4_096;
@@ -53,6 +55,9 @@ pub struct Batch {
     /// Events, aggregated since the previous batch (the console adds the counts).
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Alerts raised since the previous batch (the console aggregates them by id).
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
     /// The sensor's health when it built the batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<SensorHealth>,
@@ -249,6 +254,10 @@ impl Batch {
                 check_text(|| format!("{prefix}.{name}"), text.unwrap_or_default())?;
             }
         }
+        check_len(|| "alerts".to_owned(), &self.alerts, MAX_BATCH_ALERTS)?;
+        for (i, a) in self.alerts.iter().enumerate() {
+            validate_alert(&format!("alerts[{i}]"), a)?;
+        }
         if let Some(health) = &self.health {
             check_time(|| "health.at".to_owned(), health.at)?;
             check_text(|| "health.version".to_owned(), &health.version)?;
@@ -259,6 +268,49 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+fn validate_alert(prefix: &str, a: &Alert) -> Result<(), BatchError> {
+    if a.id.is_empty() {
+        return fail(format!("{prefix}.id"), BatchErrorKind::Empty);
+    }
+    if a.id.len() > MAX_BATCH_ID_LEN {
+        return fail(
+            format!("{prefix}.id"),
+            BatchErrorKind::TooLong(MAX_BATCH_ID_LEN),
+        );
+    }
+    check_range(
+        prefix,
+        ("first_seen", a.first_seen),
+        ("last_seen", a.last_seen),
+    )?;
+    for (name, text) in [
+        ("kind", a.kind.as_str()),
+        ("title", a.title.as_str()),
+        ("description", a.description.as_str()),
+        ("remediation", a.remediation.as_str()),
+        ("protocol", a.protocol.as_deref().unwrap_or_default()),
+        ("pcap", a.pcap.as_deref().unwrap_or_default()),
+    ] {
+        check_text(|| format!("{prefix}.{name}"), text)?;
+    }
+    check_texts(prefix, "devices", a.devices.iter().map(|d| d.0.as_str()))?;
+    check_len(
+        || format!("{prefix}.evidence"),
+        &a.evidence,
+        crate::alert::MAX_EVIDENCE,
+    )?;
+    for (i, e) in a.evidence.iter().enumerate() {
+        check_time(|| format!("{prefix}.evidence[{i}].time"), e.time)?;
+        check_text(|| format!("{prefix}.evidence[{i}].summary"), &e.summary)?;
+    }
+    check_len(|| format!("{prefix}.techniques"), &a.techniques, 64)?;
+    for (i, t) in a.techniques.iter().enumerate() {
+        check_text(|| format!("{prefix}.techniques[{i}].id"), &t.id)?;
+        check_text(|| format!("{prefix}.techniques[{i}].name"), &t.name)?;
+    }
+    Ok(())
 }
 
 fn validate_device(prefix: &str, d: &Device) -> Result<(), BatchError> {
@@ -417,6 +469,7 @@ mod tests {
             devices: vec![device("ip:10.0.0.1")],
             connections: vec![],
             events: vec![],
+            alerts: vec![],
             health: Some(SensorHealth {
                 at: Timestamp(1_700_000_002_000_000_000),
                 version: "0.1.0".to_owned(),
@@ -500,6 +553,44 @@ mod tests {
                 BatchErrorKind::BadNumber
             )
         );
+    }
+
+    #[test]
+    fn alerts_are_bounded_like_everything_else() {
+        let mut b = batch();
+        let alert = crate::Alert {
+            id: "policy.new_device:ip:10.0.0.9".to_owned(),
+            kind: "policy.new_device".to_owned(),
+            title: "New device".to_owned(),
+            description: String::new(),
+            engine: crate::AlertEngine::Policy,
+            severity: crate::Severity::Minor,
+            src_ip: None,
+            dst_ip: None,
+            devices: vec![],
+            protocol: None,
+            techniques: vec![],
+            evidence: vec![],
+            remediation: String::new(),
+            count: 1,
+            first_seen: Timestamp(1_700_000_000_000_000_000),
+            last_seen: Timestamp(1_700_000_001_000_000_000),
+            pcap: None,
+        };
+        b.alerts.push(alert.clone());
+        b.validate().unwrap();
+        b.alerts.push(alert);
+        b.alerts[1].title = "x".repeat(MAX_TEXT_LEN + 1);
+        assert_eq!(
+            error(&b),
+            (
+                "alerts[1].title".to_owned(),
+                BatchErrorKind::TooLong(MAX_TEXT_LEN)
+            )
+        );
+        b.alerts[1].title = "ok".to_owned();
+        b.alerts[1].first_seen = Timestamp(1_800_000_000_000_000_000);
+        assert_eq!(error(&b).0, "alerts[1].first_seen");
     }
 
     #[test]

@@ -9,6 +9,7 @@ contract whose keys are only ever added, never renamed.
 This crate holds no logic beyond constructors, validation and serialisation.
 */
 
+pub mod alert;
 pub mod batch;
 pub mod device;
 pub mod event;
@@ -18,6 +19,7 @@ pub mod mac;
 pub mod report;
 pub mod time;
 
+pub use alert::{Alert, AlertEngine, Evidence, Severity, Technique};
 pub use batch::{Batch, BatchError, BatchErrorKind, SensorHealth};
 pub use device::{Conflict, Device, DeviceId, DeviceKey, Protocols, ReportedFact, Service};
 pub use event::{Event, EventCategory, EventEndpoint};

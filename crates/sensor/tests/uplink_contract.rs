@@ -84,6 +84,7 @@ fn batch(id: &str, connections: u16) -> Batch {
         devices: vec![device("ip:10.0.0.1")],
         connections: (0..connections).map(connection).collect(),
         events: vec![],
+        alerts: Vec::new(),
         health: None,
     }
 }

@@ -279,6 +279,7 @@ pub fn seed_batch(
     ironward_model::Batch {
         id: id.to_owned(),
         created: seed_time(100),
+        alerts: Vec::new(),
         connections: vec![ironward_model::Connection {
             a: Some(client.id.clone()),
             b: Some(server.id.clone()),

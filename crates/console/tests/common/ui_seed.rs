@@ -95,6 +95,7 @@ fn batch(id: &str, server: Device, client: Device, now: Timestamp) -> Batch {
     Batch {
         id: id.to_owned(),
         created: now,
+        alerts: Vec::new(),
         connections: vec![Connection {
             a: Some(client.id.clone()),
             b: Some(server.id.clone()),

@@ -163,6 +163,7 @@ fn empty_batch(id: String, created: Timestamp) -> Batch {
         devices: Vec::new(),
         connections: Vec::new(),
         events: Vec::new(),
+        alerts: Vec::new(),
         health: None,
     }
 }

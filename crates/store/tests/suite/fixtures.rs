@@ -110,6 +110,7 @@ pub(crate) fn batch(id: &str, devices: Vec<Device>) -> Batch {
         devices,
         connections: vec![],
         events: vec![],
+        alerts: Vec::new(),
         health: Some(SensorHealth {
             at: t(100),
             version: "0.1.0".to_owned(),
