@@ -22,6 +22,7 @@ mod audit;
 mod db;
 mod devices;
 mod error;
+mod forwarding;
 mod groups;
 mod ids;
 mod ingest;
@@ -40,6 +41,10 @@ pub use audit::AuditEntry;
 pub use db::{Backend, Store, SQLITE_FILE};
 pub use devices::{DeviceDetail, DeviceQuery, DeviceRow, DeviceSort, FactRecord, HistoryRecord};
 pub use error::{Result, StoreError};
+pub use forwarding::{
+    AlertFilter, ForwardAlert, ForwardRule, ForwardStats, Playbook, PlaybookRun, QueuedDelivery,
+    ScanOutcome,
+};
 pub use groups::DeviceGroup;
 pub use ids::{
     AlertId, DeviceRef, GroupId, Page, Scope, SensorId, SiteId, TokenId, UserId, ZoneId, MAX_PAGE,

@@ -31,10 +31,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_device_search_index.sql"),
         postgres: include_str!("../migrations/postgres/0002_device_search_index.sql"),
     },
+    Migration {
+        version: 4,
+        name: "forwarding",
+        sqlite: include_str!("../migrations/sqlite/0004_forwarding.sql"),
+        postgres: include_str!("../migrations/postgres/0004_forwarding.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].version == SCHEMA_VERSION);
 
