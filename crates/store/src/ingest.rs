@@ -40,6 +40,10 @@ pub struct IngestCounts {
     pub connections: u64,
     /// Events written (new or added to).
     pub events: u64,
+    /// Alerts written (new or aggregated into a stored one).
+    pub alerts: u64,
+    /// Alerts suppressed by an exclusion rule or a learned baseline entry (not stored).
+    pub alerts_suppressed: u64,
 }
 
 /// The result of [`Store::ingest_batch`].
@@ -93,6 +97,8 @@ impl Store {
         }
         upsert_connections(&mut tx, &ctx, batch, &mut counts).await?;
         upsert_events(&mut tx, &ctx, batch, &mut counts).await?;
+        crate::alert_ingest::ingest_alerts(&mut tx, site, zone, sensor.0, batch, &mut counts)
+            .await?;
         update_health(&mut tx, sensor, batch.health.as_ref(), now).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Committed(counts))

@@ -17,8 +17,13 @@ Rules every method keeps:
 */
 
 mod access;
+mod alert_ingest;
+mod alert_rules;
+mod alert_workflow;
 mod alerts;
 mod audit;
+mod baseline;
+mod cidr;
 mod db;
 mod devices;
 mod error;
@@ -36,8 +41,17 @@ mod unlock;
 mod users;
 
 pub use access::{ApiToken, Session};
-pub use alerts::AlertRecord;
+pub use alert_rules::{
+    AlertRule, AlertRuleSpec, Exclusion, ExclusionSpec, MAX_RULES_PER_SITE, MAX_RULE_TEXT,
+};
+pub use alert_workflow::{Actor, MAX_COMMENTS_PER_ALERT, MAX_COMMENT_LEN};
+pub use alerts::{
+    AlertComment, AlertDetail, AlertHistoryEntry, AlertQuery, AlertRecord, AlertStatus, AlertView,
+    MAX_ALERT_COMMENTS,
+};
 pub use audit::AuditEntry;
+pub use baseline::BaselineEntry;
+pub use cidr::Subnet;
 pub use db::{Backend, Store, SQLITE_FILE};
 pub use devices::{DeviceDetail, DeviceQuery, DeviceRow, DeviceSort, FactRecord, HistoryRecord};
 pub use error::{Result, StoreError};

@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0002_device_search_index.sql"),
     },
     Migration {
+        version: 3,
+        name: "alert_workflow",
+        sqlite: include_str!("../migrations/sqlite/0003_alert_workflow.sql"),
+        postgres: include_str!("../migrations/postgres/0003_alert_workflow.sql"),
+    },
+    Migration {
         version: 4,
         name: "forwarding",
         sqlite: include_str!("../migrations/sqlite/0004_forwarding.sql"),

@@ -24,3 +24,6 @@ mod overview;
 
 #[path = "suite/unlock.rs"]
 mod unlock;
+
+#[path = "suite/alerts.rs"]
+mod alerts;
