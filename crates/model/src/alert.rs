@@ -105,7 +105,7 @@ pub struct Evidence {
 pub const MAX_EVIDENCE: usize = 20;
 
 /// An alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// A stable id: the same alert (same kind, same key such as source and destination) has the
     /// same id across sensors and runs, so that repeats aggregate and resends are idempotent.

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Device, DeviceId, Event, Timestamp};
+use crate::{Alert, Device, DeviceId, Event, Timestamp};
 
 /// A conversation between two devices on one server port, aggregated over its flows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +85,9 @@ pub struct AnalysisReport {
     /// Operations dissectors recorded (logins, announcements), in the order seen.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Alerts the detection engines raised (empty unless detection ran), most urgent first.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
     /// Counters.
     pub stats: Stats,
 }

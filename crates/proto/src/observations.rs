@@ -60,6 +60,9 @@ pub struct Observations {
     event_index: HashMap<u64, u32, BuildHasherDefault<FxHasher>>,
     events_dropped: u64,
     event_log: Option<Vec<(u64, u32)>>,
+    /// Occurrences since the last [`Observations::take_occurrences`], when watched (detection
+    /// reads them after each dissector call; the buffer is reused).
+    pending: Option<Vec<(u64, u32)>>,
 }
 
 /// What a dissector says about one operation.
@@ -120,6 +123,27 @@ pub struct EventStore {
     records: Vec<EventRecord>,
     /// Every occurrence, when kept: (frame number, index of the event).
     pub log: Vec<(u64, u32)>,
+}
+
+/// One recorded event, borrowed (see [`Observations::occurrence`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// The source: its IP address, or its MAC address for layer-2 protocols.
+    pub src: (Option<IpAddr>, Option<MacAddress>),
+    /// The destination, likewise.
+    pub dst: (Option<IpAddr>, Option<MacAddress>),
+    /// Protocol name.
+    pub protocol: &'static str,
+    /// Category.
+    pub category: EventCategory,
+    /// Operation name.
+    pub operation: &'static str,
+    /// Detail text.
+    pub detail: &'a str,
+    /// When it last happened (the occurrence's time).
+    pub time: Timestamp,
+    /// How often it happened so far.
+    pub count: u64,
 }
 
 /// What role inference needs of one stored event.
@@ -480,6 +504,9 @@ impl Observations {
         if let Some(log) = self.event_log.as_mut() {
             log.push((frame, index));
         }
+        if let Some(pending) = self.pending.as_mut() {
+            pending.push((frame, index));
+        }
         true
     }
 
@@ -540,6 +567,49 @@ impl Observations {
         if let Some(log) = self.event_log.as_mut() {
             log.push((frame, index));
         }
+        if let Some(pending) = self.pending.as_mut() {
+            pending.push((frame, index));
+        }
+    }
+
+    /// Starts recording every event occurrence until taken with
+    /// [`take_occurrences`](Self::take_occurrences): how detection sees each operation.
+    pub fn watch_occurrences(&mut self) {
+        self.pending.get_or_insert_with(Vec::new);
+    }
+
+    /// Whether occurrences wait to be taken.
+    pub fn has_occurrences(&self) -> bool {
+        self.pending.as_ref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// Moves the occurrences recorded since the last call (frame number, event index) into
+    /// `out` (cleared first), exchanging buffers so that neither side allocates.
+    pub fn take_occurrences(&mut self, out: &mut Vec<(u64, u32)>) {
+        out.clear();
+        if let Some(pending) = self.pending.as_mut() {
+            std::mem::swap(pending, out);
+        }
+    }
+
+    /// The recorded event `index`, borrowed: what detection reads of one occurrence.
+    pub fn occurrence(&self, index: u32) -> Option<EventRef<'_>> {
+        let record = self.event_records.get(index as usize)?;
+        let count = self.event_counts.get(index as usize)?;
+        let split = |key: EndpointKey| match key {
+            EndpointKey::Ip(ip) => (Some(ip), None),
+            EndpointKey::Mac(mac) => (None, Some(mac)),
+        };
+        Some(EventRef {
+            src: split(record.src),
+            dst: split(record.dst),
+            protocol: record.protocol,
+            category: record.category,
+            operation: record.operation,
+            detail: &record.detail,
+            time: count.last,
+            count: count.count,
+        })
     }
 
     /// Starts recording, for every event occurrence, the frame it came from (for tests that

@@ -47,6 +47,10 @@ pub struct EngineConfig {
     /// of the frame that produced it, in [`Analysis::facts`] and [`Analysis::event_log`] (for
     /// conformance tests).
     pub keep_fact_log: bool,
+    /// Detection: the detector this engine feeds (shared with the engines of later windows),
+    /// once per event occurrence, finished flow, ARP frame and fact. Its alerts raised or
+    /// repeated during this engine's run reach the report sink.
+    pub detector: Option<crate::detect::SharedDetector>,
 }
 
 pub use ironward_proto::observations::MAX_EVENTS;
@@ -154,6 +158,9 @@ struct Inventory {
     flow_records: Option<Vec<FlowRecord>>,
     /// Connections not recorded because the connection map was full.
     connections_dropped: u64,
+    detector: Option<crate::detect::SharedDetector>,
+    /// Reused buffer of event occurrences handed to the detector.
+    occurrences: Vec<(u64, u32)>,
 }
 
 /// The flow handler: the inventory, and the link-layer facts of the frame being processed.
@@ -166,6 +173,11 @@ struct Sink<'e> {
 impl Inventory {
     /// Moves what the dissectors reported into the observer and the event list.
     fn collect(&mut self, frame: u64) {
+        if self.detector.is_some()
+            && (self.observations.has_occurrences() || !self.observations.is_empty())
+        {
+            self.detect(frame);
+        }
         if self.observations.is_empty() {
             return;
         }
@@ -174,6 +186,37 @@ impl Inventory {
                 log.push((frame, fact.clone()));
             }
             self.observer.fact(fact);
+        }
+    }
+}
+
+impl Inventory {
+    /// Hands what the dissectors just reported to the detector (one lock per dissector call
+    /// that reported something).
+    fn detect(&mut self, frame: u64) {
+        let Some(shared) = self.detector.as_ref() else {
+            return;
+        };
+        let mut detector = crate::detect::lock(shared);
+        self.observations.take_occurrences(&mut self.occurrences);
+        for &(frame, index) in &self.occurrences {
+            let Some(e) = self.observations.occurrence(index) else {
+                continue;
+            };
+            detector.on_event(&crate::detect::EventInput {
+                frame,
+                time: e.time.0,
+                src: e.src.0,
+                dst: e.dst.0,
+                src_mac: e.src.1,
+                protocol: e.protocol,
+                category: e.category,
+                operation: e.operation,
+                detail: e.detail,
+            });
+        }
+        for fact in self.observations.facts() {
+            detector.on_fact(frame, fact);
         }
     }
 }
@@ -310,6 +353,22 @@ impl FlowHandler<FlowState> for Sink<'_> {
         let port = has_ports(flow.protocol).then(|| flow.server.port());
         let key = (flow.client.ip(), flow.server.ip(), flow.protocol, port);
         let answered = server_answered(flow);
+        if let Some(shared) = self.inv.detector.as_ref() {
+            crate::detect::lock(shared).on_flow(&crate::detect::FlowInput {
+                frame: self.current.frame,
+                client: flow.client,
+                server: flow.server,
+                transport: flow.protocol,
+                has_ports: has_ports(flow.protocol),
+                protocol,
+                first_seen: flow.first_seen_ns,
+                last_seen: flow.last_seen_ns,
+                packets: flow.packets,
+                payload_bytes: flow.payload_bytes,
+                answered,
+                server_is_group: state.server_is_group,
+            });
+        }
         if let Some(records) = self.inv.flow_records.as_mut() {
             records.push(FlowRecord {
                 info: flow.clone(),
@@ -464,8 +523,12 @@ impl Engine {
                     if config.keep_fact_log {
                         observations.keep_event_log();
                     }
+                    if config.detector.is_some() {
+                        observations.watch_occurrences();
+                    }
                     observations
                 },
+                detector: config.detector.clone(),
                 ..Inventory::default()
             },
             counters: Counters::default(),
@@ -517,6 +580,11 @@ impl Engine {
         }
         self.count_linktype(frame.linktype);
         let ts = frame.timestamp_ns;
+        if self.counters.packets == 1 {
+            if let Some(shared) = &self.inv.detector {
+                crate::detect::lock(shared).start(ts);
+            }
+        }
         if ts > self.latest_ns {
             self.latest_ns = ts;
         }
@@ -568,6 +636,16 @@ impl Engine {
                     arp.target_ip,
                     ts,
                 );
+                if let Some(shared) = &self.inv.detector {
+                    crate::detect::lock(shared).on_arp(&crate::detect::ArpInput {
+                        frame: current.frame,
+                        time: ts,
+                        operation: arp.operation,
+                        sender_mac: MacAddress(arp.sender_mac.0),
+                        sender_ip: arp.sender_ip,
+                        target_ip: arp.target_ip,
+                    });
+                }
                 if let Some(mac) = current.src_mac {
                     if mac != arp.sender_mac {
                         self.inv.observer.saw_mac(mac, ts);
@@ -907,6 +985,22 @@ impl Engine {
             ends.push((src, dst));
         }
 
+        // The alerts raised or repeated in this run, with the devices at their addresses.
+        let mut alerts = match self.inv.detector.as_ref() {
+            Some(shared) => crate::detect::lock(shared).take_updated(),
+            None => Vec::new(),
+        };
+        for alert in &mut alerts {
+            for ip in [alert.src_ip, alert.dst_ip].into_iter().flatten() {
+                if let Some(key) = map.resolve(ip, None) {
+                    let id = key.id();
+                    if !alert.devices.contains(&id) {
+                        alert.devices.push(id);
+                    }
+                }
+            }
+        }
+
         // Addresses are resolved: only the devices themselves are needed from here on.
         map.owner = HashMap::new();
         let mut cache = ironward_intel::MatchCache::default();
@@ -950,6 +1044,9 @@ impl Engine {
             .collect();
         for (event, ends) in events.into_events().zip(ends) {
             sink.event(named(event, ends))?;
+        }
+        for alert in alerts {
+            sink.alert(alert)?;
         }
 
         let c = &self.counters;
@@ -1126,6 +1223,12 @@ pub trait ReportSink {
     fn connection(&mut self, connection: Connection) -> Result<(), Self::Error>;
     /// The next event a dissector reported (after all connections, in the order seen).
     fn event(&mut self, event: Event) -> Result<(), Self::Error>;
+    /// The next alert (after all events, most urgent first). Sinks that do not report
+    /// alerts ignore them.
+    fn alert(&mut self, alert: ironward_model::Alert) -> Result<(), Self::Error> {
+        let _ = alert;
+        Ok(())
+    }
     /// The statistics (last).
     fn stats(&mut self, stats: Stats) -> Result<(), Self::Error>;
 }
@@ -1152,6 +1255,11 @@ impl ReportSink for CollectReport {
 
     fn event(&mut self, event: Event) -> Result<(), Self::Error> {
         self.report.events.push(event);
+        Ok(())
+    }
+
+    fn alert(&mut self, alert: ironward_model::Alert) -> Result<(), Self::Error> {
+        self.report.alerts.push(alert);
         Ok(())
     }
 

@@ -15,6 +15,7 @@ capture::Frame ─► wire::decode ─► defrag ─► flow::FlowTable ─► r
 
 pub mod capture;
 pub mod defrag;
+pub mod detect;
 pub mod dissect;
 pub mod engine;
 pub mod flow;

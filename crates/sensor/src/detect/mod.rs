@@ -1,0 +1,322 @@
+/*!
+Detection: learning mode and the five alert engines (policy, protocol, malware, anomaly,
+operational).
+
+A [`Detector`] outlives engine windows: the sensor's uplink runs a fresh
+[`Engine`](crate::engine::Engine) per window, and each gets the same [`SharedDetector`] in its
+[`EngineConfig`](crate::engine::EngineConfig). The engine touches it once per dissector event
+occurrence, per finished flow, per ARP frame and per fact — never per ordinary packet — and at
+the end of each window hands the alerts raised or repeated in it to its report sink.
+
+Learning: the first `learning` nanoseconds of capture time (from the first frame) build the
+[`Baseline`]; the policy engine is silent until then (and off entirely without learning or an
+imported baseline). The other engines run from the first frame.
+
+Bounds: alerts ([`MAX_ALERTS`]), evidence per alert, tracker tables
+([`tracker::MAX_KEYS`]), baseline entries ([`baseline::MAX_BASELINE_ENTRIES`]).
+*/
+
+mod alerts;
+pub mod anomaly;
+pub mod baseline;
+mod malware;
+mod operational;
+mod policy;
+pub mod protocol;
+pub mod rules;
+pub mod techniques;
+pub mod tracker;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ironward_model::{Alert, EventCategory, Fact, MacAddress};
+
+pub use self::alerts::{AlertStore, MAX_ALERTS};
+pub use self::baseline::{Baseline, BaselineFile};
+use self::rules::Pattern;
+
+/// A detector shared by the engines of successive windows.
+pub type SharedDetector = Arc<Mutex<Detector>>;
+
+/// Locks a shared detector; a poisoned lock (a panic elsewhere) still yields the detector: its
+/// tables are consistent between calls.
+pub fn lock(detector: &SharedDetector) -> MutexGuard<'_, Detector> {
+    detector
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Detection settings.
+#[derive(Debug, Clone, Default)]
+pub struct DetectorConfig {
+    /// Learning period in capture time from the first frame (nanoseconds); `None`: no learning.
+    pub learning_ns: Option<i64>,
+    /// A baseline to start from (imported); learning adds to it.
+    pub baseline: Option<BaselineFile>,
+}
+
+/// One occurrence of a dissector event.
+#[derive(Debug, Clone, Copy)]
+pub struct EventInput<'a> {
+    /// Frame number (1-based).
+    pub frame: u64,
+    /// Capture time (ns).
+    pub time: i64,
+    /// Source address.
+    pub src: Option<IpAddr>,
+    /// Destination address.
+    pub dst: Option<IpAddr>,
+    /// Source MAC (layer-2 protocols).
+    pub src_mac: Option<MacAddress>,
+    /// Protocol.
+    pub protocol: &'static str,
+    /// Category.
+    pub category: EventCategory,
+    /// Operation.
+    pub operation: &'static str,
+    /// Detail.
+    pub detail: &'a str,
+}
+
+/// A finished flow.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowInput {
+    /// Frame number current when it ended.
+    pub frame: u64,
+    /// Client.
+    pub client: SocketAddr,
+    /// Server.
+    pub server: SocketAddr,
+    /// IP protocol number.
+    pub transport: u8,
+    /// Whether the server port is meaningful (TCP, UDP, SCTP, DCCP).
+    pub has_ports: bool,
+    /// Application protocol, when known.
+    pub protocol: Option<&'static str>,
+    /// First packet (ns).
+    pub first_seen: i64,
+    /// Last packet (ns).
+    pub last_seen: i64,
+    /// Packets client→server, server→client.
+    pub packets: [u64; 2],
+    /// Payload bytes client→server, server→client.
+    pub payload_bytes: [u64; 2],
+    /// The server really answered (TCP: handshake completed or data back; UDP: a reply).
+    pub answered: bool,
+    /// The client's frames went to a broadcast or multicast MAC.
+    pub server_is_group: bool,
+}
+
+impl FlowInput {
+    /// The server port, when the transport has ports.
+    pub fn port(&self) -> Option<u16> {
+        self.has_ports.then(|| self.server.port())
+    }
+}
+
+/// One ARP frame.
+#[derive(Debug, Clone, Copy)]
+pub struct ArpInput {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time (ns).
+    pub time: i64,
+    /// 1 request, 2 reply.
+    pub operation: u16,
+    /// Sender MAC.
+    pub sender_mac: MacAddress,
+    /// Sender address.
+    pub sender_ip: Ipv4Addr,
+    /// Target address.
+    pub target_ip: Ipv4Addr,
+}
+
+/// Learning mode and the engines; see the module documentation.
+#[derive(Debug)]
+pub struct Detector {
+    learning_ns: Option<i64>,
+    /// Capture time of the first frame.
+    start: Option<i64>,
+    /// Whether the policy engine has a baseline to compare with.
+    policy_on: bool,
+    baseline: Baseline,
+    store: AlertStore,
+    patterns: Vec<Pattern>,
+    policy: policy::Policy,
+    protocol: protocol::ProtocolChecks,
+    malware: malware::Malware,
+    anomaly: anomaly::Anomaly,
+    operational: operational::Operational,
+    /// New alerts since the last [`Detector::take_new`] (their id hashes), for pcap capture.
+    new_alerts: Vec<u64>,
+}
+
+impl Detector {
+    /// A detector with the built-in attack patterns.
+    pub fn new(config: DetectorConfig) -> Self {
+        let patterns = match rules::builtin() {
+            Ok(patterns) => patterns,
+            Err(error) => {
+                tracing::warn!("attack patterns disabled: {error}");
+                Vec::new()
+            }
+        };
+        Self::with_patterns(config, patterns)
+    }
+
+    /// A detector with these attack patterns.
+    pub fn with_patterns(config: DetectorConfig, patterns: Vec<Pattern>) -> Self {
+        let policy_on = config.learning_ns.is_some() || config.baseline.is_some();
+        Self {
+            learning_ns: config.learning_ns,
+            start: None,
+            policy_on,
+            baseline: config.baseline.map(Baseline::from_file).unwrap_or_default(),
+            store: AlertStore::default(),
+            malware: malware::Malware::new(&patterns),
+            patterns,
+            policy: policy::Policy,
+            protocol: protocol::ProtocolChecks::default(),
+            anomaly: anomaly::Anomaly::default(),
+            operational: operational::Operational::default(),
+            new_alerts: Vec::new(),
+        }
+    }
+
+    /// Shares the detector between engines.
+    pub fn shared(self) -> SharedDetector {
+        Arc::new(Mutex::new(self))
+    }
+
+    /// The capture time of the first frame (only the first call counts).
+    pub fn start(&mut self, time: i64) {
+        if self.start.is_none() {
+            self.start = Some(time);
+        }
+    }
+
+    /// Whether `time` falls in the learning period.
+    pub fn is_learning(&self, time: i64) -> bool {
+        match (self.learning_ns, self.start) {
+            (Some(learning), Some(start)) => time < start.saturating_add(learning),
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Whether the policy engine compares with the baseline at `time`.
+    fn policy_active(&self, time: i64) -> bool {
+        self.policy_on && !self.is_learning(time)
+    }
+
+    /// The baseline (learned and imported).
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// The alerts.
+    pub fn alerts(&self) -> &AlertStore {
+        &self.store
+    }
+
+    /// The alerts raised or repeated since the last call, most urgent first.
+    pub fn take_updated(&mut self) -> Vec<Alert> {
+        self.store.take_updated()
+    }
+
+    /// Id hashes of the alerts raised for the first time since the last call.
+    pub fn take_new(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.new_alerts)
+    }
+
+    fn note(&mut self, (hash, new): (u64, bool)) {
+        if new && self.new_alerts.len() < MAX_ALERTS {
+            self.new_alerts.push(hash);
+        }
+    }
+
+    /// One occurrence of a dissector event.
+    pub fn on_event(&mut self, event: &EventInput<'_>) {
+        if self.is_learning(event.time) {
+            if let (Some(src), Some(dst)) = (event.src, event.dst) {
+                self.baseline.learn_device(src);
+                self.baseline.learn_operation(
+                    src,
+                    dst,
+                    event.protocol,
+                    event.category,
+                    event.operation,
+                );
+            }
+        } else if self.policy_active(event.time) {
+            let raised = self.policy.on_event(&self.baseline, &mut self.store, event);
+            for r in raised.into_iter().flatten() {
+                self.note(r);
+            }
+        }
+        if let Some(r) = self.protocol.on_event(&mut self.store, event) {
+            self.note(r);
+        }
+        if let Some(r) = self
+            .malware
+            .on_event(&self.patterns, &mut self.store, event)
+        {
+            self.note(r);
+        }
+        if let Some(r) = self.anomaly.on_event(&mut self.store, event) {
+            self.note(r);
+        }
+    }
+
+    /// A finished flow.
+    pub fn on_flow(&mut self, flow: &FlowInput) {
+        if self.is_learning(flow.first_seen) {
+            let (client, server) = (flow.client.ip(), flow.server.ip());
+            self.baseline.learn_device(client);
+            if flow.answered && !flow.server_is_group {
+                self.baseline.learn_device(server);
+            }
+            self.baseline.learn_connection(
+                client,
+                server,
+                flow.transport,
+                flow.port(),
+                flow.protocol,
+            );
+        } else if self.policy_active(flow.first_seen) {
+            let raised = self.policy.on_flow(&self.baseline, &mut self.store, flow);
+            for r in raised.into_iter().flatten() {
+                self.note(r);
+            }
+        }
+        if let Some(r) = self.malware.on_flow(&self.patterns, &mut self.store, flow) {
+            self.note(r);
+        }
+        let raised = self.anomaly.on_flow(&mut self.store, flow);
+        for r in raised.into_iter().flatten() {
+            self.note(r);
+        }
+        if let Some(r) = self.operational.on_flow(&mut self.store, flow) {
+            self.note(r);
+        }
+    }
+
+    /// One ARP frame.
+    pub fn on_arp(&mut self, arp: &ArpInput) {
+        if self.is_learning(arp.time) && !arp.sender_ip.is_unspecified() {
+            self.baseline.learn_device(IpAddr::V4(arp.sender_ip));
+        }
+        let raised = self.anomaly.on_arp(&mut self.store, arp);
+        for r in raised.into_iter().flatten() {
+            self.note(r);
+        }
+    }
+
+    /// A fact a dissector reported (state, firmware).
+    pub fn on_fact(&mut self, frame: u64, fact: &Fact) {
+        if let Some(r) = self.operational.on_fact(&mut self.store, frame, fact) {
+            self.note(r);
+        }
+    }
+}
