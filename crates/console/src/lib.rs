@@ -15,6 +15,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod filters;
+pub mod forward;
 pub mod password;
 pub mod routes;
 pub mod server;

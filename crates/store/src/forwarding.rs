@@ -374,6 +374,19 @@ impl Store {
         rule_from_row(&row)
     }
 
+    /// One forwarding rule with its secret (for the worker only: never shown back).
+    pub async fn forward_rule_secret(&self, id: i64) -> Result<(ForwardRule, String)> {
+        let row = sqlx::query(
+            "SELECT id, name, enabled, filter, destination, secret, created_at \
+             FROM forward_rules WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((rule_from_row(&row)?, row.try_get("secret")?))
+    }
+
     /// Enables or disables a rule (a disabled rule queues nothing new; its queue still drains).
     pub async fn set_forward_rule_enabled(&self, id: i64, enabled: bool) -> Result<()> {
         let done = sqlx::query("UPDATE forward_rules SET enabled = $1 WHERE id = $2")
@@ -687,6 +700,46 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Postpones every due row of `rule` to `next_attempt` (its receiver is down: the rows
+    /// behind the failed one wait with it instead of each trying on the next round).
+    pub async fn forward_defer_rule(&self, rule: i64, next_attempt: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE forward_queue SET next_attempt = $1 WHERE rule_id = $2 AND next_attempt < $1",
+        )
+        .bind(next_attempt.as_nanos())
+        .bind(rule)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The rows of the devices with these keys in `site` (at most 100 keys looked up).
+    pub async fn forward_device_refs(
+        &self,
+        site: SiteId,
+        keys: &[String],
+    ) -> Result<Vec<crate::DeviceRef>> {
+        let keys = &keys[..keys.len().min(100)];
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = crate::db::Sql::new("SELECT id FROM devices WHERE site_id = ");
+        sql.bind(site.0).push(" AND device_key IN (");
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(key.as_str());
+        }
+        sql.push(") ORDER BY id");
+        sql.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(crate::DeviceRef(r.try_get("id")?)))
+            .collect()
     }
 
     /// The queue's size and counters.
