@@ -491,7 +491,8 @@ impl Store {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "SELECT a.id, a.site_id, a.engine, a.title, a.severity, a.status, a.devices, \
-             a.first_seen, a.last_seen, a.count, a.payload, s.count AS seen_count \
+             a.first_seen, a.last_seen, a.count, a.payload, a.kind, a.src_ip, a.dst_ip, \
+             a.protocol, a.muted, s.count AS seen_count \
              FROM alerts a LEFT JOIN forward_seen s ON s.alert_id = a.id \
              WHERE s.alert_id IS NULL OR s.count <> a.count OR s.status <> a.status \
              ORDER BY a.id LIMIT $1",
@@ -554,11 +555,28 @@ impl Store {
                 count: r.try_get("count")?,
                 payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
             };
+            // The columns migration 3 keeps beside the engine's document fill in what the
+            // document lacks (rows inserted without one).
+            let mut alert = alert;
+            if !alert.payload.is_object() {
+                alert.payload = serde_json::Value::Object(serde_json::Map::new());
+            }
+            if let serde_json::Value::Object(doc) = &mut alert.payload {
+                for column in ["kind", "src_ip", "dst_ip", "protocol"] {
+                    let value: Option<String> = r.try_get(column)?;
+                    let missing = doc.get(column).is_none_or(|v| v.is_null());
+                    if let (Some(value), true) = (value.filter(|v| !v.is_empty()), missing) {
+                        doc.insert(column.to_owned(), serde_json::Value::String(value));
+                    }
+                }
+            }
+            let muted = r.try_get::<i64, _>("muted")? != 0;
             out.alerts += 1;
             let seen_count: Option<i64> = r.try_get("seen_count")?;
-            // Only a new alert or a repeat is an occurrence; a status change (acknowledged,
-            // closed) is not forwarded again.
-            let occurs = seen_count != Some(alert.count) && alert.status != "closed";
+            // Only a new alert or a repeat is an occurrence; a status change (active, closed)
+            // is not forwarded again.
+            // A muted alert notifies nobody.
+            let occurs = seen_count != Some(alert.count) && alert.status != "closed" && !muted;
             if occurs {
                 let snapshot = json_text(&alert)?;
                 for (rule, filter) in &rules {
