@@ -5,6 +5,7 @@
 //! to the store (a row of another site is 404, exactly like a missing one) and records every
 //! change in the audit log.
 
+pub mod alerts;
 pub mod audit_log;
 pub mod devices;
 pub mod devices_csv;
@@ -29,6 +30,7 @@ pub fn routes() -> Vec<RouteSpec> {
     let mut routes = Vec::new();
     routes.extend(devices::routes());
     routes.extend(traffic::routes());
+    routes.extend(alerts::routes());
     routes.extend(sites::routes());
     routes.extend(sensors::routes());
     routes.extend(groups::routes());

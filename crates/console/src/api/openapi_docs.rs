@@ -213,11 +213,6 @@ fn all() -> Vec<OperationDoc> {
             ..op("GET", "/api/v1/events", "List events")
         },
         OperationDoc {
-            query: &PAGING,
-            success: (200, Some(list_of("Alert"))),
-            ..op("GET", "/api/v1/alerts", "List alerts")
-        },
-        OperationDoc {
             success: (200, Some(list_of("Site"))),
             ..op("GET", "/api/v1/sites", "List the caller's sites")
         },
@@ -421,6 +416,187 @@ fn all() -> Vec<OperationDoc> {
             ..op("GET", "/api/v1/audit", "The audit log, newest first")
         },
     ]
+    .into_iter()
+    .chain(alert_operations())
+    .collect()
+}
+
+const ALERT_FILTERS: &[(&str, &str, &str)] = &[
+    ("status", "string", "new, active or closed"),
+    ("severity", "string", "critical, major, minor or warning"),
+    (
+        "engine",
+        "string",
+        "policy, protocol, malware, anomaly or operational",
+    ),
+    ("site", "integer", "Only this site"),
+    ("device", "string", "Only alerts involving this device key"),
+    ("muted", "boolean", "Only muted (true) or unmuted (false)"),
+    ("since", "string", "RFC 3339 time: only alerts seen since"),
+    PAGING[0],
+    PAGING[1],
+];
+
+const SITE_FILTER: &[(&str, &str, &str)] = &[("site", "integer", "Only this site")];
+
+const SITE_PAGED: &[(&str, &str, &str)] =
+    &[("site", "integer", "Only this site"), PAGING[0], PAGING[1]];
+
+/// The alert workflow, exclusion, custom rule and baseline operations.
+#[allow(clippy::too_many_lines)] // one table, read top to bottom
+fn alert_operations() -> Vec<OperationDoc> {
+    let op = |method, path, summary| OperationDoc {
+        method,
+        path,
+        summary,
+        query: &[],
+        body: None,
+        success: (200, None),
+        conflict: false,
+    };
+    let status = json!({ "type": "string", "enum": ["new", "active", "closed"] });
+    vec![
+        OperationDoc {
+            query: ALERT_FILTERS,
+            success: (200, Some(list_of("Alert"))),
+            ..op("GET", "/api/v1/alerts", "List alerts (filter, page), most recent first")
+        },
+        OperationDoc {
+            success: (200, Some(schema("AlertDetail"))),
+            ..op(
+                "GET",
+                "/api/v1/alerts/{id}",
+                "An alert with description, techniques, evidence, remediation, comments and history",
+            )
+        },
+        OperationDoc {
+            body: Some(object(&["status"], json!({ "status": status }))),
+            success: (200, Some(schema("Alert"))),
+            ..op(
+                "POST",
+                "/api/v1/alerts/{id}/status",
+                "Set an alert's status (operators: operational alerts only)",
+            )
+        },
+        OperationDoc {
+            body: Some(object(
+                &["user"],
+                json!({ "user": { "type": "integer", "nullable": true, "description": "User id; null unassigns" } }),
+            )),
+            success: (200, Some(schema("Alert"))),
+            ..op("POST", "/api/v1/alerts/{id}/assign", "Assign an alert to a user")
+        },
+        OperationDoc {
+            body: Some(object(&["muted"], json!({ "muted": { "type": "boolean" } }))),
+            success: (200, Some(schema("Alert"))),
+            ..op("POST", "/api/v1/alerts/{id}/mute", "Mute or unmute an alert")
+        },
+        OperationDoc {
+            body: Some(object(
+                &["text"],
+                json!({ "text": { "type": "string", "maxLength": 4096 } }),
+            )),
+            success: (201, Some(schema("AlertComment"))),
+            conflict: true,
+            ..op("POST", "/api/v1/alerts/{id}/comments", "Comment on an alert")
+        },
+        OperationDoc {
+            body: Some(json!({ "type": "object", "description": "Empty ({}); nothing to set" })),
+            success: (200, Some(schema("BaselineEntry"))),
+            ..op(
+                "POST",
+                "/api/v1/alerts/{id}/learn",
+                "Learn: add the alert's traffic to the baseline and close it; identical alerts are suppressed from then on",
+            )
+        },
+        OperationDoc {
+            body: Some(object(
+                &["ids", "action"],
+                json!({
+                    "ids": { "type": "array", "items": { "type": "integer" }, "maxItems": 1000 },
+                    "action": { "type": "string", "enum": ["status", "assign", "mute"] },
+                    "status": status,
+                    "user": { "type": "integer", "nullable": true },
+                    "muted": { "type": "boolean" }
+                }),
+            )),
+            success: (200, Some(list_of("Alert"))),
+            ..op(
+                "POST",
+                "/api/v1/alerts/bulk",
+                "Apply one action to several alerts (checked for access before any change)",
+            )
+        },
+        OperationDoc {
+            query: SITE_FILTER,
+            success: (200, Some(list_of("Exclusion"))),
+            ..op("GET", "/api/v1/exclusions", "List exclusion rules")
+        },
+        OperationDoc {
+            body: Some(schema("ExclusionSpec")),
+            success: (201, Some(schema("Exclusion"))),
+            conflict: true,
+            ..op(
+                "POST",
+                "/api/v1/exclusions",
+                "Create an exclusion rule (matching alerts are suppressed at ingest)",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(schema("Exclusion"))),
+            ..op("GET", "/api/v1/exclusions/{id}", "An exclusion rule")
+        },
+        OperationDoc {
+            body: Some(schema("ExclusionSpec")),
+            success: (200, Some(schema("Exclusion"))),
+            ..op("PUT", "/api/v1/exclusions/{id}", "Replace an exclusion rule")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/exclusions/{id}", "Delete an exclusion rule")
+        },
+        OperationDoc {
+            query: SITE_FILTER,
+            success: (200, Some(list_of("AlertRule"))),
+            ..op("GET", "/api/v1/alert-rules", "List custom alert rules")
+        },
+        OperationDoc {
+            body: Some(schema("AlertRuleSpec")),
+            success: (201, Some(schema("AlertRule"))),
+            conflict: true,
+            ..op(
+                "POST",
+                "/api/v1/alert-rules",
+                "Create a custom alert rule on protocol events",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(schema("AlertRule"))),
+            ..op("GET", "/api/v1/alert-rules/{id}", "A custom alert rule")
+        },
+        OperationDoc {
+            body: Some(schema("AlertRuleSpec")),
+            success: (200, Some(schema("AlertRule"))),
+            ..op("PUT", "/api/v1/alert-rules/{id}", "Replace a custom alert rule")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/alert-rules/{id}", "Delete a custom alert rule")
+        },
+        OperationDoc {
+            query: SITE_PAGED,
+            success: (200, Some(list_of("BaselineEntry"))),
+            ..op(
+                "GET",
+                "/api/v1/baseline",
+                "Learned baseline entries (for sensors to import)",
+            )
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/baseline/{id}", "Delete a learned baseline entry")
+        },
+    ]
 }
 
 /// The description of `method path`.
@@ -460,7 +636,7 @@ pub fn schemas() -> Value {
     let time = json!({ "type": "string", "format": "date-time" });
     let time_or_null = json!({ "type": "string", "format": "date-time", "nullable": true });
     let text_or_null = json!({ "type": "string", "nullable": true });
-    json!({
+    let mut all = json!({
         "Error": object(&["error"], json!({ "error": { "type": "string" } })),
         "Role": { "type": "string", "enum": ["admin", "analyst", "operator", "viewer"] },
         "Device": {
@@ -559,20 +735,6 @@ pub fn schemas() -> Value {
             "first_seen": time,
             "last_seen": time
         })),
-        "Alert": object(&["id", "site_id", "engine", "title", "severity", "status"], json!({
-            "id": { "type": "integer" },
-            "site_id": { "type": "integer" },
-            "zone_id": { "type": "integer", "nullable": true },
-            "engine": { "type": "string" },
-            "title": { "type": "string" },
-            "severity": { "type": "string" },
-            "status": { "type": "string" },
-            "devices": { "type": "array", "items": { "type": "string" } },
-            "first_seen": time,
-            "last_seen": time,
-            "count": { "type": "integer" },
-            "payload": { "type": "object" }
-        })),
         "Site": object(&["id", "name", "created_at"], json!({
             "id": { "type": "integer" },
             "name": { "type": "string" },
@@ -664,6 +826,123 @@ pub fn schemas() -> Value {
             "target": { "type": "string" },
             "detail": { "type": "string" },
             "outcome": { "type": "string", "enum": ["ok", "denied", "failed"] }
+        }))
+    });
+    if let (Value::Object(all), Value::Object(alerts)) = (&mut all, alert_schemas()) {
+        all.extend(alerts);
+    }
+    all
+}
+
+/// The schemas of the alert operations (a table of their own: one `json!` of every schema
+/// passes the macro's recursion limit).
+#[allow(clippy::too_many_lines)] // one table, read top to bottom
+fn alert_schemas() -> Value {
+    let time = json!({ "type": "string", "format": "date-time" });
+    let text_or_null = json!({ "type": "string", "nullable": true });
+    json!({
+        "Alert": object(&["id", "site_id", "site", "kind", "engine", "title", "severity", "status", "muted", "count"], json!({
+            "id": { "type": "integer" },
+            "key": { "type": "string", "nullable": true, "description": "The sensor's stable alert id" },
+            "site_id": { "type": "integer" },
+            "site": { "type": "string" },
+            "zone_id": { "type": "integer", "nullable": true },
+            "sensor_id": { "type": "integer", "nullable": true },
+            "kind": { "type": "string", "description": "Alert type, e.g. policy.new_device or custom.3" },
+            "engine": { "type": "string", "enum": ["policy", "protocol", "malware", "anomaly", "operational"] },
+            "title": { "type": "string" },
+            "severity": { "type": "string", "enum": ["critical", "major", "minor", "warning"] },
+            "status": { "type": "string", "enum": ["new", "active", "closed"] },
+            "muted": { "type": "boolean" },
+            "assignee_id": { "type": "integer", "nullable": true },
+            "assignee": text_or_null,
+            "src_ip": text_or_null,
+            "dst_ip": text_or_null,
+            "protocol": text_or_null,
+            "devices": { "type": "array", "items": { "type": "string" } },
+            "first_seen": time,
+            "last_seen": time,
+            "count": { "type": "integer" }
+        })),
+        "AlertDetail": {
+            "allOf": [
+                { "$ref": "#/components/schemas/Alert" },
+                object(&["comments", "history"], json!({
+                    "description": { "type": "string" },
+                    "techniques": { "type": "array", "items": object(&["id", "name"], json!({ "id": { "type": "string" }, "name": { "type": "string" } })) },
+                    "evidence": { "type": "array", "items": object(&["time", "summary"], json!({ "time": time, "summary": { "type": "string" }, "frame": { "type": "integer" } })) },
+                    "remediation": { "type": "string" },
+                    "pcap": text_or_null,
+                    "comments": { "type": "array", "items": { "$ref": "#/components/schemas/AlertComment" } },
+                    "history": { "type": "array", "items": object(&["at", "user_name", "action", "detail"], json!({
+                        "at": time, "user_name": { "type": "string" }, "action": { "type": "string" }, "detail": { "type": "string" }
+                    })) }
+                }))
+            ]
+        },
+        "AlertComment": object(&["id", "user_name", "at", "text"], json!({
+            "id": { "type": "integer" },
+            "user_id": { "type": "integer", "nullable": true },
+            "user_name": { "type": "string" },
+            "at": time,
+            "text": { "type": "string" }
+        })),
+        "ExclusionSpec": object(&["site_id", "name"], json!({
+            "site_id": { "type": "integer" },
+            "name": { "type": "string" },
+            "device_key": text_or_null,
+            "subnet": { "type": "string", "nullable": true, "description": "CIDR the alert's source or destination lies in" },
+            "kind": text_or_null,
+            "engine": text_or_null,
+            "sensor_id": { "type": "integer", "nullable": true },
+            "weekdays": { "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 6 }, "description": "0 = Monday, UTC" },
+            "hour_from": { "type": "integer", "nullable": true, "description": "UTC, inclusive" },
+            "hour_to": { "type": "integer", "nullable": true, "description": "UTC, exclusive; before hour_from wraps midnight" }
+        })),
+        "Exclusion": {
+            "allOf": [
+                { "$ref": "#/components/schemas/ExclusionSpec" },
+                object(&["id", "suppressed"], json!({
+                    "id": { "type": "integer" },
+                    "suppressed": { "type": "integer", "description": "Alerts suppressed" },
+                    "created_by": { "type": "string" },
+                    "created_at": time
+                }))
+            ]
+        },
+        "AlertRuleSpec": object(&["site_id", "title", "protocol", "operation", "severity"], json!({
+            "site_id": { "type": "integer" },
+            "title": { "type": "string" },
+            "protocol": { "type": "string" },
+            "operation": { "type": "string", "description": "* matches any" },
+            "detail_contains": text_or_null,
+            "src_subnet": text_or_null,
+            "dst_subnet": text_or_null,
+            "severity": { "type": "string", "enum": ["critical", "major", "minor", "warning"] },
+            "enabled": { "type": "boolean" }
+        })),
+        "AlertRule": {
+            "allOf": [
+                { "$ref": "#/components/schemas/AlertRuleSpec" },
+                object(&["id", "fired"], json!({
+                    "id": { "type": "integer" },
+                    "fired": { "type": "integer", "description": "Events that matched" },
+                    "created_by": { "type": "string" },
+                    "created_at": time
+                }))
+            ]
+        },
+        "BaselineEntry": object(&["id", "site_id", "kind", "src", "dst", "protocol", "detail"], json!({
+            "id": { "type": "integer" },
+            "site_id": { "type": "integer" },
+            "kind": { "type": "string" },
+            "src": { "type": "string" },
+            "dst": { "type": "string" },
+            "protocol": { "type": "string" },
+            "detail": { "type": "string" },
+            "suppressed": { "type": "integer" },
+            "created_by": { "type": "string" },
+            "created_at": time
         }))
     })
 }

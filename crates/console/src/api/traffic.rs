@@ -1,5 +1,5 @@
-//! `GET /api/v1/connections` (the map), `GET /api/v1/events` (what conversations did) and
-//! `GET /api/v1/alerts`, each within the caller's sites.
+//! `GET /api/v1/connections` (the map) and `GET /api/v1/events` (what conversations did),
+//! each within the caller's sites (alerts: [`super::alerts`]).
 
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
@@ -14,17 +14,12 @@ use crate::error::ApiResult;
 use crate::routes::RouteSpec;
 use crate::state::AppState;
 
-/// The connection, event and alert routes.
+/// The connection and event routes.
 pub fn routes() -> Vec<RouteSpec> {
     let view = Access::User(Permission::ViewInventory);
     vec![
         RouteSpec::get("/api/v1/connections", view, connections),
         RouteSpec::get("/api/v1/events", view, events),
-        RouteSpec::get(
-            "/api/v1/alerts",
-            Access::User(Permission::ViewAlerts),
-            alerts,
-        ),
     ]
 }
 
@@ -97,19 +92,5 @@ pub async fn events(
     query.since = time("since", &params.since)?;
     (query.limit, query.offset) = params.paging.bounds()?;
     let page = state.store().list_events(&query).await?;
-    Ok(Json(json::page(&page)?))
-}
-
-/// `GET /api/v1/alerts`, most recent first.
-pub async fn alerts(
-    State(state): State<AppState>,
-    Extension(user): Extension<UserPrincipal>,
-    Query(paging): Query<Paging>,
-) -> ApiResult<Json<Value>> {
-    let (limit, offset) = paging.bounds()?;
-    let page = state
-        .store()
-        .list_alerts(&user.scope, limit, offset)
-        .await?;
     Ok(Json(json::page(&page)?))
 }
