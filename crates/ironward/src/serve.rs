@@ -115,6 +115,16 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
         greet(&url);
     }
 
+    // Forwarding and playbooks: delivers from the store's queue until the console stops.
+    let (forward_stop, forward_stopped) = tokio::sync::oneshot::channel::<()>();
+    let forwarder = ironward_console::forward::worker::spawn(
+        store.clone(),
+        ironward_console::forward::worker::WorkerConfig::default(),
+        async {
+            let _ = forward_stopped.await;
+        },
+    );
+
     let control = Arc::new(SensorControl::new());
     let sensor = match embedded_source(&args) {
         Some(source) => {
@@ -152,6 +162,8 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
             server.await.context("console task")??;
         }
     }
+    let _ = forward_stop.send(());
+    let _ = forwarder.await;
     store.close().await;
     Ok(())
 }
