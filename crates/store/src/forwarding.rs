@@ -862,34 +862,68 @@ impl Store {
         Ok(())
     }
 
-    /// Sets an alert's severity (a playbook's "raise severity"; the payload's copy too).
-    pub async fn forward_set_alert_severity(&self, alert: AlertId, severity: &str) -> Result<()> {
+    /// Sets an alert's severity (a playbook's "raise severity"), recorded in the alert's
+    /// history under `who`.
+    pub async fn forward_set_alert_severity(
+        &self,
+        alert: AlertId,
+        severity: &str,
+        who: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         if !SEVERITIES.contains(&severity) {
             return Err(StoreError::Invalid(format!(
                 "unknown severity {severity:?}"
             )));
         }
-        let done = sqlx::query("UPDATE alerts SET severity = $1 WHERE id = $2")
-            .bind(severity)
-            .bind(alert.0)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.forward_set_alert_column(alert, "severity", severity, who, now)
+            .await
     }
 
-    /// Sets an alert's status (a playbook's "close as expected").
-    pub async fn forward_set_alert_status(&self, alert: AlertId, status: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE alerts SET status = $1 WHERE id = $2")
-            .bind(status)
+    /// Sets an alert's status (a playbook's "close as expected"), recorded in the alert's
+    /// history under `who`.
+    pub async fn forward_set_alert_status(
+        &self,
+        alert: AlertId,
+        status: crate::AlertStatus,
+        who: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.forward_set_alert_column(alert, "status", status.as_str(), who, now)
+            .await
+    }
+
+    async fn forward_set_alert_column(
+        &self,
+        alert: AlertId,
+        column: &str,
+        value: &str,
+        who: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        // `column` is one of two fixed names, never input.
+        let column = if column == "status" {
+            "status"
+        } else {
+            "severity"
+        };
+        let mut tx = self.write().await?;
+        let old: String = sqlx::query(&format!("SELECT {column} AS v FROM alerts WHERE id = $1"))
             .bind(alert.0)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("v")?;
+        if old != value {
+            sqlx::query(&format!("UPDATE alerts SET {column} = $1 WHERE id = $2"))
+                .bind(value)
+                .bind(alert.0)
+                .execute(&mut *tx)
+                .await?;
+            let detail = format!("{old} -> {value}");
+            crate::alert_workflow::history(&mut tx, alert, now, who, column, &detail).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 }

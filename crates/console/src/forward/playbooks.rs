@@ -5,7 +5,7 @@
 //! step (the steps before it already took effect), and a run is given up after
 //! [`WorkerConfig::max_run_attempts`](super::worker::WorkerConfig) attempts.
 
-use ironward_store::{ForwardAlert, GroupId, PlaybookRun, Scope, Store, StoreError};
+use ironward_store::{AlertStatus, ForwardAlert, GroupId, PlaybookRun, Scope, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::queue::{self, Connections};
@@ -147,6 +147,7 @@ async fn run_action(
     connections: &mut Connections,
     action: &Action,
     alert: &ForwardAlert,
+    who: &str,
 ) -> Result<String, StepError> {
     match action {
         Action::Notify { rule } => {
@@ -209,14 +210,18 @@ async fn run_action(
         }
         Action::RaiseSeverity { to } => {
             if rank(to) < rank(&alert.severity) {
-                store.forward_set_alert_severity(alert.id, to).await?;
+                store
+                    .forward_set_alert_severity(alert.id, to, who, now())
+                    .await?;
                 Ok(format!("severity raised from {} to {to}", alert.severity))
             } else {
                 Ok(format!("severity already {}", alert.severity))
             }
         }
         Action::CloseAsExpected => {
-            store.forward_set_alert_status(alert.id, "closed").await?;
+            store
+                .forward_set_alert_status(alert.id, AlertStatus::Closed, who, now())
+                .await?;
             Ok("closed as expected".to_owned())
         }
     }
@@ -239,10 +244,12 @@ async fn run_one(
                 .await;
         }
     };
+    // The alert's history names the playbook that changed it.
+    let who = format!("playbook {}", run.playbook_id);
     let mut step = run.step;
     let start = usize::try_from(step).unwrap_or(usize::MAX);
     for (i, action) in actions.iter().enumerate().skip(start) {
-        match run_action(store, config, connections, action, &run.alert).await {
+        match run_action(store, config, connections, action, &run.alert, &who).await {
             Ok(line) => {
                 lines.push(format!("step {}: {line}", i + 1));
                 step += 1;
