@@ -185,7 +185,7 @@ pub fn may_act(user: &UserPrincipal, alert: &AlertView) -> bool {
 }
 
 /// The alert, if in the caller's scope (404) and theirs to act on (403).
-async fn actionable(state: &AppState, user: &UserPrincipal, id: i64) -> ApiResult<AlertView> {
+pub async fn actionable(state: &AppState, user: &UserPrincipal, id: i64) -> ApiResult<AlertView> {
     let alert = state.store().get_alert(&user.scope, AlertId(id)).await?;
     if may_act(user, &alert) {
         Ok(alert)
@@ -194,7 +194,8 @@ async fn actionable(state: &AppState, user: &UserPrincipal, id: i64) -> ApiResul
     }
 }
 
-fn actor(user: &UserPrincipal) -> Actor<'_> {
+/// The store's view of who acts.
+pub fn actor(user: &UserPrincipal) -> Actor<'_> {
     Actor {
         id: user.id,
         name: &user.name,
@@ -254,8 +255,8 @@ pub enum Action {
     },
 }
 
-/// Applies `action` to one alert already checked, with its audit row.
-async fn apply(
+/// Applies `action` to one alert already checked (see [`actionable`]), with its audit row.
+pub async fn apply(
     state: &AppState,
     user: &UserPrincipal,
     address: std::net::IpAddr,

@@ -37,6 +37,11 @@ const NAV: &[NavItem] = &[
         permission: Permission::ViewInventory,
     },
     NavItem {
+        href: "/alerts",
+        label: "Alerts",
+        permission: Permission::ViewAlerts,
+    },
+    NavItem {
         href: "/sites",
         label: "Sites & sensors",
         permission: Permission::ViewInventory,

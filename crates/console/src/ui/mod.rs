@@ -4,6 +4,7 @@
 //! message on failure, and is audited.
 
 mod account;
+mod alerts;
 mod audit_log;
 mod dashboard;
 mod device;
@@ -34,6 +35,54 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::get("/devices/{id}", view, device::device),
         RouteSpec::get("/map", view, map::map),
         RouteSpec::get("/events", view, events::events),
+        RouteSpec::get("/alerts", Access::User(P::ViewAlerts), alerts::alerts),
+        RouteSpec::post(
+            "/alerts/bulk",
+            Access::User(P::ManageOperationalAlerts),
+            alerts::bulk,
+        ),
+        RouteSpec::get("/alerts/{id}", Access::User(P::ViewAlerts), alerts::alert),
+        RouteSpec::post(
+            "/alerts/{id}/action",
+            Access::User(P::ManageOperationalAlerts),
+            alerts::act,
+        ),
+        RouteSpec::post(
+            "/alerts/{id}/comments",
+            Access::User(P::ManageOperationalAlerts),
+            alerts::comment,
+        ),
+        RouteSpec::post(
+            "/alerts/{id}/learn",
+            Access::User(P::ManageAlerts),
+            alerts::learn,
+        ),
+        RouteSpec::get(
+            "/exclusions",
+            Access::User(P::ViewAlerts),
+            alerts::exclusions,
+        ),
+        RouteSpec::post(
+            "/exclusions",
+            Access::User(P::ManageAlerts),
+            alerts::create_exclusion,
+        ),
+        RouteSpec::post(
+            "/exclusions/{id}/delete",
+            Access::User(P::ManageAlerts),
+            alerts::delete_exclusion,
+        ),
+        RouteSpec::get("/alert-rules", Access::User(P::ViewAlerts), alerts::rules),
+        RouteSpec::post(
+            "/alert-rules",
+            Access::User(P::ManageAlerts),
+            alerts::create_rule,
+        ),
+        RouteSpec::post(
+            "/alert-rules/{id}/delete",
+            Access::User(P::ManageAlerts),
+            alerts::delete_rule,
+        ),
         RouteSpec::get("/sites", view, sites::sites),
         RouteSpec::post("/sites", sites, sites::create_site),
         RouteSpec::post("/sites/{id}/rename", sites, sites::rename_site),
