@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ironward_sensor::capture::{self, CaptureReader, Frame};
+use ironward_sensor::detect::{Detector, DetectorConfig};
 use ironward_sensor::engine::{Engine, EngineConfig};
 use ironward_wire::LinkType;
 
@@ -66,6 +67,25 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long)]
     no_dissect: bool,
 
+    /// Detection: treat this first span of capture time (from the first frame; `20s`, `5m`,
+    /// `1h`, or seconds) as learning mode; afterwards the policy engine alerts on what the
+    /// baseline lacks. The other engines (protocol, malware, anomaly, operational) always run
+    /// when any detection option is given.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ns)]
+    learning: Option<i64>,
+
+    /// Detection: start from this baseline (JSON written by --baseline-out).
+    #[arg(long, value_name = "FILE")]
+    baseline_in: Option<PathBuf>,
+
+    /// Detection: write the baseline (learned, plus any imported) to this file.
+    #[arg(long, value_name = "FILE")]
+    baseline_out: Option<PathBuf>,
+
+    /// Detection without learning: run the protocol, malware, anomaly and operational engines.
+    #[arg(long)]
+    detect: bool,
+
     /// Never show the progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -90,6 +110,29 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ironward_proto::registry()
     };
+    let detecting = args.learning.is_some()
+        || args.baseline_in.is_some()
+        || args.baseline_out.is_some()
+        || args.detect;
+    if detecting {
+        let baseline = match &args.baseline_in {
+            Some(path) => Some(
+                serde_json::from_slice(
+                    &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("parsing the baseline {}", path.display()))?,
+            ),
+            None => None,
+        };
+        config.detector = Some(
+            Detector::new(DetectorConfig {
+                learning_ns: args.learning,
+                baseline,
+            })
+            .shared(),
+        );
+    }
+    let detector = config.detector.clone();
     let mut engine = Engine::with_dissectors(config, registry);
     let mut failed = false;
 
@@ -120,6 +163,11 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    if let (Some(path), Some(detector)) = (&args.baseline_out, &detector) {
+        let json =
+            serde_json::to_vec_pretty(ironward_sensor::detect::lock(detector).baseline().file())?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "wrote the report"
@@ -129,6 +177,30 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A duration in capture time: `20s`, `500ms`, `5m`, `1h`, or plain seconds; in nanoseconds.
+fn parse_duration_ns(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?} (e.g. 20s, 5m, 1h)"))?;
+    let scale = match unit {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return Err(format!("unknown unit {unit:?} (ms, s, m, h)")),
+    };
+    let ns = value * scale;
+    if !ns.is_finite() || ns < 0.0 || ns > i64::MAX as f64 {
+        return Err(format!("duration out of range: {text:?}"));
+    }
+    Ok(ns as i64)
 }
 
 /// Ends the analysis and keeps the whole report (for the formats that sort or split it).
@@ -343,4 +415,21 @@ fn capture_live(args: &AnalyzeArgs, interface: &str, engine: &mut Engine) -> any
 #[cfg(not(target_os = "linux"))]
 fn capture_live(_: &AnalyzeArgs, _: &str, _: &mut Engine) -> anyhow::Result<()> {
     bail!("live capture needs Linux (AF_PACKET)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_ns;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration_ns("20s"), Ok(20_000_000_000));
+        assert_eq!(parse_duration_ns("20"), Ok(20_000_000_000));
+        assert_eq!(parse_duration_ns("500ms"), Ok(500_000_000));
+        assert_eq!(parse_duration_ns("5m"), Ok(300_000_000_000));
+        assert_eq!(parse_duration_ns("1h"), Ok(3_600_000_000_000));
+        assert!(parse_duration_ns("1y").is_err());
+        assert!(parse_duration_ns("s").is_err());
+        assert!(parse_duration_ns("1e400").is_err());
+    }
 }

@@ -143,5 +143,47 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
         ])?;
     }
     events.flush()?;
+
+    // Alerts only when detection ran, so that the files of a plain analysis stay as they were.
+    if !report.alerts.is_empty() {
+        let alerts_path = dir.join("alerts.csv");
+        let mut alerts = csv::Writer::from_path(&alerts_path)
+            .with_context(|| format!("creating {}", alerts_path.display()))?;
+        alerts.write_record([
+            "id",
+            "kind",
+            "engine",
+            "severity",
+            "title",
+            "src_ip",
+            "dst_ip",
+            "devices",
+            "techniques",
+            "count",
+            "first_seen",
+            "last_seen",
+            "pcap",
+        ])?;
+        for a in &report.alerts {
+            let devices: Vec<&str> = a.devices.iter().map(|d| d.0.as_str()).collect();
+            let techniques: Vec<&str> = a.techniques.iter().map(|t| t.id.as_str()).collect();
+            alerts.write_record([
+                a.id.as_str(),
+                &a.kind,
+                a.engine.as_str(),
+                a.severity.as_str(),
+                &a.title,
+                &a.src_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                &a.dst_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                &devices.join(" "),
+                &techniques.join(" "),
+                &a.count.to_string(),
+                &a.first_seen.to_rfc3339(),
+                &a.last_seen.to_rfc3339(),
+                a.pcap.as_deref().unwrap_or(""),
+            ])?;
+        }
+        alerts.flush()?;
+    }
     Ok(())
 }

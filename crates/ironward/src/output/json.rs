@@ -6,7 +6,7 @@ use std::io::Write;
 
 #[cfg(test)]
 use ironward_model::AnalysisReport;
-use ironward_model::{Connection, Device, Event, Stats};
+use ironward_model::{Alert, Connection, Device, Event, Stats};
 use ironward_sensor::engine::ReportSink;
 use serde::Serialize;
 
@@ -25,6 +25,7 @@ enum Section {
     Devices { any: bool },
     Connections { any: bool },
     Events { any: bool },
+    Alerts { any: bool },
     Done,
 }
 
@@ -166,6 +167,12 @@ impl<'w, W: Write> JsonStream<'w, W> {
                 (Section::Events { any }, _) => {
                     self.out
                         .write_all(if any { b"\n  ],\n" } else { b"],\n" })?;
+                    self.out.write_all(b"  \"alerts\": [")?;
+                    Section::Alerts { any: false }
+                }
+                (Section::Alerts { any }, _) => {
+                    self.out
+                        .write_all(if any { b"\n  ],\n" } else { b"],\n" })?;
                     Section::Done
                 }
                 (Section::Done, _) => return Ok(()),
@@ -208,6 +215,15 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         Ok(())
     }
 
+    fn alert(&mut self, alert: Alert) -> anyhow::Result<()> {
+        self.advance(Section::Alerts { any: false })?;
+        let any = matches!(self.section, Section::Alerts { any: true });
+        self.out
+            .write_all(if any { b",\n    " } else { b"\n    " })?;
+        self.section = Section::Alerts { any: true };
+        self.element(&alert, 2)
+    }
+
     fn stats(&mut self, stats: Stats) -> anyhow::Result<()> {
         self.advance(Section::Done)?;
         self.out.write_all(b"  \"stats\": ")?;
@@ -233,6 +249,9 @@ mod tests {
         }
         for e in &report.events {
             stream.event(e.clone()).unwrap();
+        }
+        for a in &report.alerts {
+            stream.alert(a.clone()).unwrap();
         }
         stream.stats(report.stats.clone()).unwrap();
         String::from_utf8(out).unwrap()
@@ -332,6 +351,35 @@ mod tests {
                 operation: "plc_stop".into(),
                 detail: format!("\"quoted\" {n}"),
                 content_hash: None,
+            });
+            assert_eq!(streamed(&report), collected(&report));
+        }
+        for n in 0..2 {
+            report.alerts.push(ironward_model::Alert {
+                id: format!("{n:016x}"),
+                kind: "anomaly.vertical_scan".to_owned(),
+                title: "Port scan".to_owned(),
+                description: "\"quoted\"".to_owned(),
+                engine: ironward_model::AlertEngine::Anomaly,
+                severity: ironward_model::Severity::Major,
+                src_ip: Some("10.0.0.1".parse().unwrap()),
+                dst_ip: None,
+                devices: vec![DeviceId("ip:10.0.0.1".to_owned())],
+                protocol: None,
+                techniques: vec![ironward_model::Technique {
+                    id: "T0846".to_owned(),
+                    name: "Remote System Discovery".to_owned(),
+                }],
+                evidence: vec![ironward_model::Evidence {
+                    time: Timestamp(1),
+                    summary: "tcp".to_owned(),
+                    frame: Some(3),
+                }],
+                remediation: String::new(),
+                count: 2,
+                first_seen: Timestamp(1),
+                last_seen: Timestamp(2),
+                pcap: None,
             });
             assert_eq!(streamed(&report), collected(&report));
         }

@@ -255,6 +255,37 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// Writes devices, the busiest connections and the statistics as tables.
+/// The alerts, most urgent first (as the report lists them); nothing without detection.
+fn write_alerts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
+    if report.alerts.is_empty() {
+        return Ok(());
+    }
+    let mut table = new_table(&[
+        "severity",
+        "engine",
+        "alert",
+        "source",
+        "destination",
+        "techniques",
+        "count",
+    ]);
+    for a in &report.alerts {
+        let techniques: Vec<&str> = a.techniques.iter().map(|t| t.id.as_str()).collect();
+        table.add_row(vec![
+            a.severity.as_str().to_owned(),
+            a.engine.as_str().to_owned(),
+            a.title.clone(),
+            a.src_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            a.dst_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            techniques.join(" "),
+            a.count.to_string(),
+        ]);
+    }
+    writeln!(out, "Alerts ({})", report.alerts.len())?;
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
 pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
     let mut devices = new_table(&[
         "device",
@@ -292,6 +323,7 @@ pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyh
     write_industrial(report, out)?;
     write_conflicts(report, out)?;
     write_operations(report, out)?;
+    write_alerts(report, out)?;
 
     let mut busiest: Vec<_> = report.connections.iter().collect();
     busiest.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.a_ip.cmp(&y.a_ip)));
