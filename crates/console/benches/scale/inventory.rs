@@ -752,6 +752,7 @@ pub(crate) fn batch(plan: &Plan, zone: usize, b: usize) -> Batch {
         devices,
         connections,
         events,
+        alerts: Vec::new(),
         health: Some(SensorHealth {
             at: created,
             version: "bench".to_owned(),

@@ -15,6 +15,8 @@ docs/PERFORMANCE.md. Settings come from the environment (cargo passes its own ar
 | `SCALE_OUT` | none | file the Markdown report is written to (it is printed too) |
 | `SCALE_TMP` | the system's | where the SQLite database lives during the run |
 | `IRONWARD_TEST_PG` | `postgres://postgres@127.0.0.1:5432/test` | server for PostgreSQL; the bench creates and drops its own database there |
+| `SCALE_KEEP` | unset | keep the SQLite database (its path is printed) |
+| `SCALE_EXPLAIN` | unset | a kept database: print the plan and timings of each SQL line on stdin, with the SQLite the store links, and exit |
 
 PostgreSQL unreachable: that backend is skipped with the reason, in the report too.
 */
@@ -165,9 +167,14 @@ async fn size_and_close(store: &Store, db: Db) -> Result<Option<u64>> {
                 .bind(&name)
                 .fetch_one(&mut conn)
                 .await?;
-            sqlx::query(&format!("DROP DATABASE {name}"))
+            // The pool's server processes may still be ending: FORCE does not wait for them.
+            // A database left behind is worth a warning, not the run's results.
+            if let Err(e) = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
                 .execute(&mut conn)
-                .await?;
+                .await
+            {
+                eprintln!("scale: could not drop database {name}: {e}");
+            }
             Ok(u64::try_from(size).ok())
         }
     }
@@ -509,8 +516,38 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// `SCALE_EXPLAIN=DB.sqlite`: plans and times the statements on stdin (one per line) with the
+/// SQLite that the store links (the system's `sqlite3` may be another version and plan
+/// differently), against a database kept by `SCALE_KEEP`.
+async fn explain(db: &str) -> Result<()> {
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{db}?mode=ro")).await?;
+    for line in std::io::stdin().lines() {
+        let sql = line?;
+        if sql.trim().is_empty() {
+            continue;
+        }
+        println!("{sql}");
+        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .fetch_all(&mut conn)
+            .await?;
+        for row in plan {
+            let detail: String = sqlx::Row::try_get(&row, "detail")?;
+            println!("  plan: {detail}");
+        }
+        for _ in 0..3 {
+            let t = Instant::now();
+            let rows = sqlx::query(&sql).fetch_all(&mut conn).await?;
+            println!("  {} rows in {:.1} ms", rows.len(), ms(t.elapsed()));
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<()> {
+    if let Ok(db) = std::env::var("SCALE_EXPLAIN") {
+        return explain(&db).await;
+    }
     let plan = Plan {
         devices: env_usize("SCALE_DEVICES", 100_000)?,
         connections: env_usize("SCALE_CONNECTIONS", 1_000_000)?,
