@@ -10,6 +10,7 @@ pub mod audit_log;
 pub mod devices;
 pub mod devices_csv;
 pub mod extract;
+pub mod forwarding;
 pub mod groups;
 pub mod ingest;
 pub mod json;
@@ -31,6 +32,7 @@ pub fn routes() -> Vec<RouteSpec> {
     routes.extend(devices::routes());
     routes.extend(traffic::routes());
     routes.extend(alerts::routes());
+    routes.extend(forwarding::routes());
     routes.extend(sites::routes());
     routes.extend(sensors::routes());
     routes.extend(groups::routes());

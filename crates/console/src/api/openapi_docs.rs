@@ -418,7 +418,168 @@ fn all() -> Vec<OperationDoc> {
     ]
     .into_iter()
     .chain(alert_operations())
+    .chain(forwarding_operations())
     .collect()
+}
+
+/// Forwarding rules and playbooks (administrators).
+fn forwarding_operations() -> Vec<OperationDoc> {
+    let op = |method, path, summary| OperationDoc {
+        method,
+        path,
+        summary,
+        query: &[],
+        body: None,
+        success: (200, None),
+        conflict: false,
+    };
+    let filter = schema("AlertFilter");
+    vec![
+        OperationDoc {
+            success: (200, Some(list_of("ForwardRule"))),
+            ..op("GET", "/api/v1/forwarding/rules", "List forwarding rules (secrets are never shown)")
+        },
+        OperationDoc {
+            body: Some(object(
+                &["name", "destination"],
+                json!({
+                    "name": { "type": "string", "maxLength": 200 },
+                    "filter": filter,
+                    "destination": schema("ForwardDestination"),
+                    "secret": { "type": "string", "maxLength": 1024, "description": "Webhook HMAC key (required for webhooks) or SMTP password; stored, never shown back" }
+                }),
+            )),
+            success: (201, Some(schema("ForwardRule"))),
+            conflict: true,
+            ..op("POST", "/api/v1/forwarding/rules", "Create a forwarding rule (syslog CEF/LEEF/JSON over UDP/TCP/TLS, signed webhook, e-mail)")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/forwarding/rules/{id}", "Delete a forwarding rule and its queue")
+        },
+        OperationDoc {
+            body: Some(object(&["enabled"], json!({ "enabled": { "type": "boolean" } }))),
+            success: (200, Some(schema("ForwardRule"))),
+            ..op("POST", "/api/v1/forwarding/rules/{id}/enabled", "Enable or disable a forwarding rule")
+        },
+        OperationDoc {
+            success: (200, Some(schema("ForwardStatus"))),
+            ..op("GET", "/api/v1/forwarding/status", "The delivery queue: waiting, delivered, dropped when full")
+        },
+        OperationDoc {
+            success: (200, Some(list_of("Playbook"))),
+            ..op("GET", "/api/v1/playbooks", "List playbooks")
+        },
+        OperationDoc {
+            body: Some(object(
+                &["name", "actions"],
+                json!({
+                    "name": { "type": "string", "maxLength": 200 },
+                    "filter": schema("AlertFilter"),
+                    "actions": { "type": "array", "minItems": 1, "maxItems": 20, "items": schema("PlaybookAction") }
+                }),
+            )),
+            success: (201, Some(schema("Playbook"))),
+            conflict: true,
+            ..op("POST", "/api/v1/playbooks", "Create a playbook: ordered actions on matching alerts")
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op("DELETE", "/api/v1/playbooks/{id}", "Delete a playbook and its runs")
+        },
+        OperationDoc {
+            success: (200, Some(list_of("PlaybookRun"))),
+            ..op("GET", "/api/v1/playbooks/{id}/runs", "A playbook's newest 100 runs, with their logs")
+        },
+    ]
+}
+
+/// The schemas of the forwarding operations.
+fn forwarding_schemas() -> Value {
+    let time = json!({ "type": "string", "format": "date-time" });
+    let tls = object(
+        &[],
+        json!({
+            "ca_pem": { "type": "string", "description": "CA certificates (PEM) the receiver's certificate must chain to" },
+            "fingerprint": { "type": "string", "description": "Pinned receiver certificate, sha256:<hex>" },
+            "server_name": { "type": "string", "description": "Name to verify (default: host)" }
+        }),
+    );
+    json!({
+        "AlertFilter": object(&[], json!({
+            "min_severity": { "type": "string", "enum": ["critical", "major", "minor", "warning"] },
+            "engines": { "type": "array", "items": { "type": "string", "enum": ["policy", "protocol", "malware", "anomaly", "operational"] } },
+            "sites": { "type": "array", "items": { "type": "integer" } },
+            "protocols": { "type": "array", "items": { "type": "string" } }
+        })),
+        "ForwardDestination": {
+            "type": "object",
+            "description": "type syslog (host, port, transport udp|tcp|tls, format cef|leef|json, facility, tls), webhook (url, tls) or email (host, port, from, to, username, tls with ca_pem; STARTTLS always)",
+            "required": ["type"],
+            "properties": {
+                "type": { "type": "string", "enum": ["syslog", "webhook", "email"] },
+                "host": { "type": "string" },
+                "port": { "type": "integer" },
+                "transport": { "type": "string", "enum": ["udp", "tcp", "tls"] },
+                "format": { "type": "string", "enum": ["cef", "leef", "json"] },
+                "facility": { "type": "integer", "minimum": 0, "maximum": 23 },
+                "url": { "type": "string" },
+                "from": { "type": "string" },
+                "to": { "type": "array", "items": { "type": "string" } },
+                "username": { "type": "string" },
+                "tls": tls
+            }
+        },
+        "ForwardRule": object(&["id", "name", "enabled", "filter", "destination", "has_secret", "created_at"], json!({
+            "id": { "type": "integer" },
+            "name": { "type": "string" },
+            "enabled": { "type": "boolean" },
+            "filter": schema("AlertFilter"),
+            "destination": schema("ForwardDestination"),
+            "has_secret": { "type": "boolean" },
+            "created_at": time
+        })),
+        "ForwardStatus": object(&["queued", "delivered", "overflow", "playbook_overflow"], json!({
+            "queued": { "type": "integer" },
+            "delivered": { "type": "integer" },
+            "overflow": { "type": "integer", "description": "Occurrences dropped because the queue was full" },
+            "playbook_overflow": { "type": "integer" }
+        })),
+        "PlaybookAction": {
+            "type": "object",
+            "description": "notify (rule), webhook (url, secret, tls), tag (tag), group (group), raise_severity (to), close_as_expected",
+            "required": ["type"],
+            "properties": {
+                "type": { "type": "string", "enum": ["notify", "webhook", "tag", "group", "raise_severity", "close_as_expected"] },
+                "rule": { "type": "integer" },
+                "url": { "type": "string" },
+                "secret": { "type": "string", "description": "Write only: shown back as has_secret" },
+                "tag": { "type": "string" },
+                "group": { "type": "integer" },
+                "to": { "type": "string", "enum": ["critical", "major", "minor", "warning"] }
+            }
+        },
+        "Playbook": object(&["id", "name", "enabled", "filter", "actions", "created_at"], json!({
+            "id": { "type": "integer" },
+            "name": { "type": "string" },
+            "enabled": { "type": "boolean" },
+            "filter": schema("AlertFilter"),
+            "actions": { "type": "array", "items": schema("PlaybookAction") },
+            "created_at": time
+        })),
+        "PlaybookRun": object(&["id", "playbook_id", "alert_id", "occurrence", "status", "step", "attempts", "log", "created_at"], json!({
+            "id": { "type": "integer" },
+            "playbook_id": { "type": "integer" },
+            "alert_id": { "type": "integer" },
+            "occurrence": { "type": "integer", "description": "The alert's count when the run started" },
+            "status": { "type": "string", "enum": ["pending", "done", "failed"] },
+            "step": { "type": "integer", "description": "Next action to run (0-based)" },
+            "attempts": { "type": "integer" },
+            "log": { "type": "array", "items": { "type": "string" } },
+            "created_at": time,
+            "finished_at": { "type": "string", "format": "date-time", "nullable": true }
+        }))
+    })
 }
 
 const ALERT_FILTERS: &[(&str, &str, &str)] = &[
@@ -830,6 +991,9 @@ pub fn schemas() -> Value {
     });
     if let (Value::Object(all), Value::Object(alerts)) = (&mut all, alert_schemas()) {
         all.extend(alerts);
+    }
+    if let (Value::Object(all), Value::Object(forwarding)) = (&mut all, forwarding_schemas()) {
+        all.extend(forwarding);
     }
     all
 }
