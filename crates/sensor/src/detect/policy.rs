@@ -19,6 +19,16 @@ fn is_host(ip: IpAddr) -> bool {
     crate::observe::is_host_address(ip)
 }
 
+/// Whether an operation is a device's answer to someone's command (a rejection or an error)
+/// rather than a command: the command itself is what policy judges, and its answer would
+/// only repeat that alert under another name.
+fn is_answer(operation: &str) -> bool {
+    matches!(
+        operation,
+        "error_response" | "negative_confirmation" | "reject" | "exception"
+    )
+}
+
 /// The policy alert for operations of a category the pair never performed, if any.
 fn operation_policy(
     category: EventCategory,
@@ -124,7 +134,9 @@ impl Policy {
                 evidence,
             ));
         }
-        if let Some((kind, severity, techniques, what)) = operation_policy(e.category) {
+        if let Some((kind, severity, techniques, what)) = operation_policy(e.category)
+            .filter(|_| !is_answer(e.operation))
+        {
             if !baseline.has_category(src, dst, e.protocol, e.category) {
                 let key = StableHash::default()
                     .bytes(e.protocol.as_bytes())

@@ -29,6 +29,9 @@ impl Host {
     }
 }
 
+/// Capture time of the first made-up frame.
+pub const BASE_TIME_NS: i64 = 1_700_000_000_000_000_000;
+
 /// Frames of a made-up capture, one millisecond apart.
 #[derive(Default)]
 pub struct Conversation {
@@ -157,6 +160,11 @@ impl Conversation {
         self.frames.push(frame);
     }
 
+    /// The frames built so far, one millisecond apart from [`BASE_TIME_NS`].
+    pub fn frames(&self) -> &[Vec<u8>] {
+        &self.frames
+    }
+
     /// Runs the frames through an engine with every dissector and returns the report.
     pub fn analyze(&self) -> AnalysisReport {
         self.analyze_with(ironward_proto::registry())
@@ -167,7 +175,7 @@ impl Conversation {
         let mut engine = Engine::with_dissectors(EngineConfig::default(), registry);
         for (n, data) in self.frames.iter().enumerate() {
             engine.process(&Frame {
-                timestamp_ns: 1_700_000_000_000_000_000 + n as i64 * 1_000_000,
+                timestamp_ns: BASE_TIME_NS + n as i64 * 1_000_000,
                 linktype: LinkType::ETHERNET,
                 data,
                 original_len: data.len() as u32,
