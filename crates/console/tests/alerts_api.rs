@@ -568,3 +568,51 @@ async fn exclusions_and_custom_rules_act_at_ingest() {
         assert!(audit.contains(&a), "{a} missing from {audit:?}");
     }
 }
+
+#[tokio::test]
+async fn a_device_lists_the_alerts_that_involve_it_in_the_api_and_its_page() {
+    let (console, seeded) = setup().await;
+    let (_, analyst_a) = console.user("ann", "analyst", &[seeded.site_a]).await;
+    let detail = console
+        .get_json(&format!("/api/v1/devices/{}", seeded.plc_a), &analyst_a)
+        .await;
+    let mut keys: Vec<&str> = detail["alerts"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["key"].as_str())
+        .collect();
+    keys.sort_unstable();
+    // w1 and op1 involve 10.0.0.1 (A's PLC); b1 is site B's and involves other addresses.
+    assert_eq!(keys, ["op1", "w1"], "{detail}");
+    assert_eq!(detail["alerts"]["total"], 2);
+    let hmi = console
+        .get_json(&format!("/api/v1/devices/{}", seeded.hmi_a), &analyst_a)
+        .await;
+    assert_eq!(hmi["alerts"]["total"], 2, "the HMI is the alerts' source");
+    let station = console
+        .call(
+            Method::GET,
+            &format!("/api/v1/devices/{}", seeded.station_b),
+            &analyst_a,
+            None,
+        )
+        .await;
+    assert_eq!(station.status, StatusCode::NOT_FOUND, "site B's device");
+
+    let browser = console.sign_in("ann").await;
+    let page = console
+        .call(
+            Method::GET,
+            &format!("/devices/{}", seeded.plc_a),
+            &browser,
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("Alerts (2)"), "{html}");
+    assert!(html.contains("policy.unauthorized_write from 10.0.0.2"));
+    let w1 = alert_id(&console, &analyst_a, "w1").await;
+    assert!(html.contains(&format!("href=\"/alerts/{w1}\"")));
+}

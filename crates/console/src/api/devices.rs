@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
-use ironward_store::{ConnectionQuery, DeviceRef, EventQuery};
+use ironward_store::{AlertQuery, ConnectionQuery, DeviceRef, EventQuery};
 use serde_json::{json, Value};
 
 use crate::access::{Access, Permission, UserPrincipal};
@@ -57,11 +57,17 @@ pub async fn detail(
     events.device = Some(id);
     events.limit = DETAIL_RECENT;
     let events = store.list_events(&events).await?;
+    let mut alerts = AlertQuery::new(user.scope.clone());
+    alerts.site = Some(detail.row.site_id);
+    alerts.device = Some(detail.row.device.id.0.clone());
+    alerts.limit = DETAIL_RECENT;
+    let alerts = store.query_alerts(&alerts).await?;
     Ok(Json(json!({
         "device": json::device(&detail.row)?,
         "facts": json::to_value(&detail.facts)?,
         "history": json::to_value(&detail.history)?,
         "connections": json::page(&connections)?,
         "events": json::page(&events)?,
+        "alerts": json::page(&alerts)?,
     })))
 }

@@ -199,7 +199,7 @@ fn all() -> Vec<OperationDoc> {
             ..op(
                 "GET",
                 "/api/v1/devices/{id}",
-                "A device with its facts, history, connections and events",
+                "A device with its facts, history, connections, events and alerts",
             )
         },
         OperationDoc {
@@ -855,12 +855,13 @@ pub fn schemas() -> Value {
             "at": time,
             "sensor_id": { "type": "integer", "nullable": true }
         })),
-        "DeviceDetail": object(&["device", "facts", "history", "connections", "events"], json!({
+        "DeviceDetail": object(&["device", "facts", "history", "connections", "events", "alerts"], json!({
             "device": schema("Device"),
             "facts": { "type": "array", "items": schema("Fact") },
             "history": { "type": "array", "items": schema("History") },
             "connections": list_of("Connection"),
-            "events": list_of("Event")
+            "events": list_of("Event"),
+            "alerts": list_of("Alert")
         })),
         "Connection": object(&["id", "site_id", "zone_id", "a_ip", "b_ip", "transport"], json!({
             "id": { "type": "integer" },

@@ -9,7 +9,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
 use ironward_store::Result as StoreResult;
-use ironward_store::{ConnectionQuery, DeviceRef, EventQuery, FactRecord, Scope, Store, ZoneId};
+use ironward_store::{
+    AlertQuery, ConnectionQuery, DeviceRef, EventQuery, FactRecord, Scope, Store, ZoneId,
+};
 use maud::{html, Markup};
 
 use crate::access::{Permission, UserPrincipal};
@@ -84,9 +86,14 @@ pub(crate) async fn device(
     let mut eq = EventQuery::new(user.scope.clone());
     eq.device = Some(id);
     eq.limit = SHOWN;
-    let (connections, events, groups) = match tokio::try_join!(
+    let mut aq = AlertQuery::new(user.scope.clone());
+    aq.site = Some(detail.row.site_id);
+    aq.device = Some(detail.row.device.id.0.clone());
+    aq.limit = SHOWN;
+    let (connections, events, alerts, groups) = match tokio::try_join!(
         store.list_connections(&cq),
         store.list_events(&eq),
+        store.query_alerts(&aq),
         store.list_groups(),
     ) {
         Ok(all) => all,
@@ -246,6 +253,26 @@ pub(crate) async fn device(
                 }
             }
             @if connections.total > SHOWN { p.muted { "The " (SHOWN) " most recent are shown; the API lists all." } }
+        }
+        section.panel {
+            h2 { "Alerts (" (alerts.total) ")" }
+            table.compact {
+                thead { tr { th { "Severity" } th { "Alert" } th { "Engine" } th { "Status" } th.num { "Count" } th { "Last seen" } } }
+                tbody {
+                    @for a in &alerts.items {
+                        tr {
+                            td { span class={"badge " (a.severity)} { (a.severity) } }
+                            td { a href={"/alerts/" (a.id.0)} { (a.title) } }
+                            td { (a.engine) }
+                            td { (a.status) @if a.muted { " (muted)" } }
+                            td.num { (a.count) }
+                            td { (when(Some(a.last_seen))) }
+                        }
+                    }
+                    @if alerts.items.is_empty() { tr { td colspan="6" .muted { "No alert involves this device." } } }
+                }
+            }
+            @if alerts.total > SHOWN { p.muted { "The " (SHOWN) " most recent are shown; the API lists all." } }
         }
         section.panel {
             h2 { "Events (" (events.total) ")" }
