@@ -47,6 +47,10 @@ pub struct AlertFilter {
     /// Protocols (the alert's `protocol`, compared without case).
     #[serde(default)]
     pub protocols: Vec<String>,
+    /// Alert kinds (the alert's `kind`, e.g. `policy.unauthorized_write`, compared without
+    /// case). Left out of the document when empty, so filters stored before it read the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
 }
 
 impl AlertFilter {
@@ -61,8 +65,22 @@ impl AlertFilter {
         if let Some(e) = self.engines.iter().find(|e| !ENGINES.contains(&e.as_str())) {
             return Err(StoreError::Invalid(format!("unknown engine {e:?}")));
         }
-        if self.engines.len() > 16 || self.sites.len() > 1000 || self.protocols.len() > 100 {
+        if self.engines.len() > 16
+            || self.sites.len() > 1000
+            || self.protocols.len() > 100
+            || self.kinds.len() > 100
+        {
             return Err(StoreError::Invalid("filter lists are too long".to_owned()));
+        }
+        if self
+            .protocols
+            .iter()
+            .chain(&self.kinds)
+            .any(|v| v.is_empty() || v.len() > 200)
+        {
+            return Err(StoreError::Invalid(
+                "protocols and kinds are 1 to 200 bytes".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -89,6 +107,14 @@ impl AlertFilter {
                 .iter()
                 .any(|p| p.eq_ignore_ascii_case(protocol))
             {
+                return false;
+            }
+        }
+        if !self.kinds.is_empty() {
+            let Some(kind) = alert.text("kind") else {
+                return false;
+            };
+            if !self.kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)) {
                 return false;
             }
         }
@@ -183,6 +209,34 @@ pub struct ForwardStats {
     pub overflow: i64,
     /// Playbook runs dropped because the run table was full of pending runs.
     pub playbook_overflow: i64,
+}
+
+/// One rule's share of the queue and its deliveries, for the status pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleQueueStatus {
+    /// The rule.
+    pub rule_id: i64,
+    /// Messages waiting.
+    pub queued: i64,
+    /// Most attempts of a waiting message (0: none tried yet).
+    pub attempts: i64,
+    /// When the next waiting message is due, when any waits.
+    pub next_attempt: Option<Timestamp>,
+    /// Why the oldest waiting message that failed did (the receiver's current trouble).
+    pub last_error: Option<String>,
+    /// Messages the receiver accepted.
+    pub delivered: i64,
+    /// When the receiver last accepted one.
+    pub last_delivery: Option<Timestamp>,
+}
+
+/// The `forward_counters` names of a rule's delivery count and last delivery time (the table
+/// is a small name → number map; a rule's two entries go with the rule).
+fn rule_counter_names(rule: i64) -> [String; 2] {
+    [
+        format!("rule:{rule}:delivered"),
+        format!("rule:{rule}:delivered_at"),
+    ]
 }
 
 /// A playbook.
@@ -414,6 +468,12 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        let [delivered, delivered_at] = rule_counter_names(id);
+        sqlx::query("DELETE FROM forward_counters WHERE name = $1 OR name = $2")
+            .bind(delivered)
+            .bind(delivered_at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -684,20 +744,108 @@ impl Store {
             .collect()
     }
 
-    /// The receiver accepted queue row `id`: it is removed and counted.
-    pub async fn forward_delivered(&self, id: i64) -> Result<()> {
+    /// The receiver accepted queue row `id` at `now`: it is removed and counted, in total and
+    /// for its rule (with the time, shown as the rule's last delivery).
+    pub async fn forward_delivered(&self, id: i64, now: Timestamp) -> Result<()> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("DELETE FROM forward_queue WHERE id = $1")
+        let rule: Option<i64> = sqlx::query("SELECT rule_id FROM forward_queue WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("rule_id"))
+            .transpose()?;
+        let Some(rule) = rule else {
+            // Delivered twice (a second console) or its rule deleted meanwhile: nothing to count.
+            return Ok(());
+        };
+        sqlx::query("DELETE FROM forward_queue WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() > 0 {
-            sqlx::query("UPDATE forward_counters SET value = value + 1 WHERE name = 'delivered'")
-                .execute(&mut *tx)
-                .await?;
-        }
+        sqlx::query("UPDATE forward_counters SET value = value + 1 WHERE name = 'delivered'")
+            .execute(&mut *tx)
+            .await?;
+        let [delivered, delivered_at] = rule_counter_names(rule);
+        sqlx::query(
+            "INSERT INTO forward_counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = forward_counters.value + 1",
+        )
+        .bind(delivered)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO forward_counters (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(delivered_at)
+        .bind(now.as_nanos())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every rule's waiting messages, current error and deliveries, by rule id (one entry per
+    /// rule, reading one row per rule and counter: bounded by the number of rules).
+    pub async fn forward_rule_status(&self) -> Result<Vec<RuleQueueStatus>> {
+        let mut out: Vec<RuleQueueStatus> = sqlx::query("SELECT id FROM forward_rules ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(RuleQueueStatus {
+                    rule_id: r.try_get("id")?,
+                    ..RuleQueueStatus::default()
+                })
+            })
+            .collect::<Result<_>>()?;
+        let find = |out: &[RuleQueueStatus], rule: i64| {
+            out.binary_search_by_key(&rule, |s| s.rule_id).ok()
+        };
+        for r in sqlx::query(
+            "SELECT rule_id, COUNT(*) AS n, MAX(attempts) AS attempts, \
+             MIN(next_attempt) AS next_attempt FROM forward_queue GROUP BY rule_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            if let Some(i) = find(&out, r.try_get("rule_id")?) {
+                out[i].queued = r.try_get("n")?;
+                out[i].attempts = r.try_get("attempts")?;
+                out[i].next_attempt = Some(Timestamp(r.try_get("next_attempt")?));
+            }
+        }
+        for r in sqlx::query(
+            "SELECT rule_id, last_error FROM forward_queue WHERE id IN \
+             (SELECT MIN(id) FROM forward_queue WHERE last_error IS NOT NULL GROUP BY rule_id)",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            if let Some(i) = find(&out, r.try_get("rule_id")?) {
+                out[i].last_error = r.try_get("last_error")?;
+            }
+        }
+        for r in sqlx::query("SELECT name, value FROM forward_counters WHERE name LIKE 'rule:%'")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let name: String = r.try_get("name")?;
+            let value: i64 = r.try_get("value")?;
+            let mut parts = name.split(':').skip(1);
+            let (Some(Ok(rule)), Some(what)) = (parts.next().map(str::parse::<i64>), parts.next())
+            else {
+                continue;
+            };
+            if let Some(i) = find(&out, rule) {
+                match what {
+                    "delivered" => out[i].delivered = value,
+                    "delivered_at" => out[i].last_delivery = Some(Timestamp(value)),
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Delivering queue row `id` failed: the attempt is counted, the error kept and the next
@@ -955,6 +1103,7 @@ mod tests {
             engines: vec!["policy".to_owned()],
             sites: vec![SiteId(1)],
             protocols: vec!["Modbus".to_owned()],
+            kinds: vec![],
         };
         assert!(f.validate().is_ok());
         assert!(f.matches(&alert("critical", "policy", Some("modbus"))));
@@ -964,6 +1113,18 @@ mod tests {
         assert!(!f.matches(&alert("major", "policy", Some("s7comm"))));
         assert!(!f.matches(&alert("major", "policy", None)));
         assert!(AlertFilter::default().matches(&alert("warning", "x", None)));
+        let by_kind = AlertFilter {
+            kinds: vec!["Policy.Unauthorized_Write".to_owned()],
+            ..AlertFilter::default()
+        };
+        let mut write = alert("minor", "policy", None);
+        write.payload = serde_json::json!({ "kind": "policy.unauthorized_write" });
+        assert!(by_kind.matches(&write));
+        assert!(!by_kind.matches(&alert("minor", "policy", None)));
+        // Filters stored before kinds existed read the same, and an empty list is not written.
+        let old: AlertFilter = serde_json::from_str(r#"{"engines":["policy"]}"#).unwrap();
+        assert!(old.kinds.is_empty());
+        assert!(!serde_json::to_string(&old).unwrap().contains("kinds"));
         let bad = AlertFilter {
             min_severity: Some("urgent".to_owned()),
             ..AlertFilter::default()

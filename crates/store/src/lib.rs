@@ -57,7 +57,7 @@ pub use devices::{DeviceDetail, DeviceQuery, DeviceRow, DeviceSort, FactRecord, 
 pub use error::{Result, StoreError};
 pub use forwarding::{
     AlertFilter, ForwardAlert, ForwardRule, ForwardStats, Playbook, PlaybookRun, QueuedDelivery,
-    ScanOutcome,
+    RuleQueueStatus, ScanOutcome,
 };
 pub use groups::DeviceGroup;
 pub use ids::{

@@ -27,3 +27,6 @@ mod unlock;
 
 #[path = "suite/alerts.rs"]
 mod alerts;
+
+#[path = "suite/forwarding.rs"]
+mod forwarding;

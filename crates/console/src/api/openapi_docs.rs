@@ -510,7 +510,8 @@ fn forwarding_schemas() -> Value {
             "min_severity": { "type": "string", "enum": ["critical", "major", "minor", "warning"] },
             "engines": { "type": "array", "items": { "type": "string", "enum": ["policy", "protocol", "malware", "anomaly", "operational"] } },
             "sites": { "type": "array", "items": { "type": "integer" } },
-            "protocols": { "type": "array", "items": { "type": "string" } }
+            "protocols": { "type": "array", "items": { "type": "string" } },
+            "kinds": { "type": "array", "items": { "type": "string" }, "description": "Alert kinds, e.g. policy.unauthorized_write" }
         })),
         "ForwardDestination": {
             "type": "object",

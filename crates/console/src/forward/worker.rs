@@ -85,7 +85,7 @@ pub async fn round(store: &Store, config: &WorkerConfig) -> Result<Round, StoreE
         }
         match queue::deliver(&mut connections, item, config.timeout).await {
             Ok(()) => {
-                store.forward_delivered(item.id).await?;
+                store.forward_delivered(item.id, now()).await?;
                 out.delivered += 1;
             }
             Err(error) => {
