@@ -14,8 +14,15 @@ use ironward_console::access::{Access, Role};
 use ironward_console::table;
 use ui_seed::{assert_no_inline_code, seed_ui_world, UiWorld};
 
+/// The ids of the pages with one in their path: a group, an alert, a playbook.
+struct PageIds {
+    group: i64,
+    alert: i64,
+    playbook: i64,
+}
+
 /// The UI's GET pages from the route table, with real ids in their paths.
-fn ui_pages(world: &UiWorld, group: i64) -> Vec<(String, Access)> {
+fn ui_pages(world: &UiWorld, ids: &PageIds) -> Vec<(String, Access)> {
     table()
         .into_iter()
         .filter(|r| r.method == Method::GET && !r.path.starts_with("/api/"))
@@ -24,7 +31,9 @@ fn ui_pages(world: &UiWorld, group: i64) -> Vec<(String, Access)> {
             let path = r
                 .path
                 .replace("/devices/{id}", &format!("/devices/{}", world.plc_alpha))
-                .replace("/groups/{id}", &format!("/groups/{group}"));
+                .replace("/groups/{id}", &format!("/groups/{}", ids.group))
+                .replace("/alerts/{id}", &format!("/alerts/{}", ids.alert))
+                .replace("/playbooks/{id}", &format!("/playbooks/{}", ids.playbook));
             assert!(!path.contains('{'), "no id for {}", r.path);
             (path, r.access)
         })
@@ -40,7 +49,27 @@ async fn every_page_renders_for_allowed_roles_and_refuses_the_others() {
         .create_group("Safety PLCs", "", ironward_console::state::now())
         .await
         .unwrap();
-    let pages = ui_pages(&world, group.id.0);
+    let alerts = console
+        .store
+        .query_alerts(&ironward_store::AlertQuery::new(ironward_store::Scope::All))
+        .await
+        .unwrap();
+    let playbook = console
+        .store
+        .create_playbook(
+            "close the expected",
+            &ironward_store::AlertFilter::default(),
+            &serde_json::json!([{"type": "close_as_expected"}]),
+            ironward_console::state::now(),
+        )
+        .await
+        .unwrap();
+    let ids = PageIds {
+        group: group.id.0,
+        alert: alerts.items[0].id.0,
+        playbook: playbook.id,
+    };
+    let pages = ui_pages(&world, &ids);
     assert!(pages.len() >= 10, "{pages:?}");
     for role in Role::ALL {
         let name = format!("ui-{}", role.as_str());

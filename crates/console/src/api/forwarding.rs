@@ -6,6 +6,12 @@
 //! A rule's secret (webhook HMAC key, SMTP password) and a playbook webhook's secret are
 //! accepted on creation and never shown back (`has_secret` says whether one is set); the audit
 //! log records the change without them.
+//!
+//! The checks and the audit of each change live in one function per change ([`add_rule`],
+//! [`switch_rule`], [`remove_rule`], [`add_playbook`], [`remove_playbook`]) that the web UI's
+//! forms call too.
+
+use std::net::IpAddr;
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -111,13 +117,15 @@ pub async fn list_rules(State(state): State<AppState>) -> ApiResult<Json<Value>>
     Ok(Json(json!({ "items": items, "total": items.len() })))
 }
 
-/// `POST /api/v1/forwarding/rules` → 201; a taken name is 409, a bad destination 400.
-pub async fn create_rule(
-    State(state): State<AppState>,
-    Extension(user): Extension<UserPrincipal>,
-    ClientAddr(address): ClientAddr,
-    ApiJson(body): ApiJson<RuleRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+/// Checks a new rule (the destination, the secret's length, a webhook's need for a secret),
+/// creates it and audits it. The API and the web UI both create rules through this, so both
+/// refuse the same input with the same message.
+pub async fn add_rule(
+    state: &AppState,
+    user: &UserPrincipal,
+    address: IpAddr,
+    body: &RuleRequest,
+) -> ApiResult<ForwardRule> {
     let destination = Destination::from_json(&body.destination)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     if body.secret.len() > MAX_SECRET_LEN {
@@ -146,8 +154,8 @@ pub async fn create_rule(
         .and_then(Value::as_str)
         .unwrap_or("");
     audit::record(
-        &state,
-        Some(&user),
+        state,
+        Some(user),
         address,
         "forwarding.rule.create",
         &format!("forward_rule:{}", rule.id),
@@ -155,6 +163,61 @@ pub async fn create_rule(
         Outcome::Ok,
     )
     .await;
+    Ok(rule)
+}
+
+/// Deletes a rule (its queue goes with it) and audits it (API and UI).
+pub async fn remove_rule(
+    state: &AppState,
+    user: &UserPrincipal,
+    address: IpAddr,
+    id: i64,
+) -> ApiResult<()> {
+    let rule = state.store().get_forward_rule(id).await?;
+    state.store().delete_forward_rule(id).await?;
+    audit::record(
+        state,
+        Some(user),
+        address,
+        "forwarding.rule.delete",
+        &format!("forward_rule:{id}"),
+        &format!("name {:?}", rule.name),
+        Outcome::Ok,
+    )
+    .await;
+    Ok(())
+}
+
+/// Enables or disables a rule and audits it (API and UI); answers the rule as it now is.
+pub async fn switch_rule(
+    state: &AppState,
+    user: &UserPrincipal,
+    address: IpAddr,
+    id: i64,
+    enabled: bool,
+) -> ApiResult<ForwardRule> {
+    state.store().set_forward_rule_enabled(id, enabled).await?;
+    audit::record(
+        state,
+        Some(user),
+        address,
+        "forwarding.rule.enable",
+        &format!("forward_rule:{id}"),
+        &format!("enabled {enabled}"),
+        Outcome::Ok,
+    )
+    .await;
+    Ok(state.store().get_forward_rule(id).await?)
+}
+
+/// `POST /api/v1/forwarding/rules` → 201; a taken name is 409, a bad destination 400.
+pub async fn create_rule(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ClientAddr(address): ClientAddr,
+    ApiJson(body): ApiJson<RuleRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let rule = add_rule(&state, &user, address, &body).await?;
     Ok((StatusCode::CREATED, Json(rule_json(&rule)?)))
 }
 
@@ -165,18 +228,7 @@ pub async fn delete_rule(
     ClientAddr(address): ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    let rule = state.store().get_forward_rule(id).await?;
-    state.store().delete_forward_rule(id).await?;
-    audit::record(
-        &state,
-        Some(&user),
-        address,
-        "forwarding.rule.delete",
-        &format!("forward_rule:{id}"),
-        &format!("name {:?}", rule.name),
-        Outcome::Ok,
-    )
-    .await;
+    remove_rule(&state, &user, address, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -188,21 +240,8 @@ pub async fn enable_rule(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<EnabledRequest>,
 ) -> ApiResult<Json<Value>> {
-    state
-        .store()
-        .set_forward_rule_enabled(id, body.enabled)
-        .await?;
-    audit::record(
-        &state,
-        Some(&user),
-        address,
-        "forwarding.rule.enable",
-        &format!("forward_rule:{id}"),
-        &format!("enabled {}", body.enabled),
-        Outcome::Ok,
-    )
-    .await;
-    Ok(Json(rule_json(&state.store().get_forward_rule(id).await?)?))
+    let rule = switch_rule(&state, &user, address, id, body.enabled).await?;
+    Ok(Json(rule_json(&rule)?))
 }
 
 /// `GET /api/v1/forwarding/status`: the queue and its counters.
@@ -220,13 +259,15 @@ pub async fn list_playbooks(State(state): State<AppState>) -> ApiResult<Json<Val
     Ok(Json(json!({ "items": items, "total": items.len() })))
 }
 
-/// `POST /api/v1/playbooks` → 201; unknown rules or groups in the actions are 400.
-pub async fn create_playbook(
-    State(state): State<AppState>,
-    Extension(user): Extension<UserPrincipal>,
-    ClientAddr(address): ClientAddr,
-    ApiJson(body): ApiJson<PlaybookRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+/// Checks a new playbook (its actions, the rules and groups they name, webhook secrets'
+/// lengths), creates it and audits it. The API and the web UI both create playbooks through
+/// this.
+pub async fn add_playbook(
+    state: &AppState,
+    user: &UserPrincipal,
+    address: IpAddr,
+    body: &PlaybookRequest,
+) -> ApiResult<Playbook> {
     let actions = playbooks::parse_actions(&body.actions)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let groups = state.store().list_groups().await?;
@@ -254,8 +295,8 @@ pub async fn create_playbook(
         .create_playbook(&body.name, &body.filter, &body.actions, now())
         .await?;
     audit::record(
-        &state,
-        Some(&user),
+        state,
+        Some(user),
         address,
         "playbook.create",
         &format!("playbook:{}", playbook.id),
@@ -263,6 +304,38 @@ pub async fn create_playbook(
         Outcome::Ok,
     )
     .await;
+    Ok(playbook)
+}
+
+/// Deletes a playbook (its runs go with it) and audits it (API and UI).
+pub async fn remove_playbook(
+    state: &AppState,
+    user: &UserPrincipal,
+    address: IpAddr,
+    id: i64,
+) -> ApiResult<()> {
+    state.store().delete_playbook(id).await?;
+    audit::record(
+        state,
+        Some(user),
+        address,
+        "playbook.delete",
+        &format!("playbook:{id}"),
+        "",
+        Outcome::Ok,
+    )
+    .await;
+    Ok(())
+}
+
+/// `POST /api/v1/playbooks` → 201; unknown rules or groups in the actions are 400.
+pub async fn create_playbook(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ClientAddr(address): ClientAddr,
+    ApiJson(body): ApiJson<PlaybookRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let playbook = add_playbook(&state, &user, address, &body).await?;
     Ok((StatusCode::CREATED, Json(playbook_json(&playbook)?)))
 }
 
@@ -273,17 +346,7 @@ pub async fn delete_playbook(
     ClientAddr(address): ClientAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    state.store().delete_playbook(id).await?;
-    audit::record(
-        &state,
-        Some(&user),
-        address,
-        "playbook.delete",
-        &format!("playbook:{id}"),
-        "",
-        Outcome::Ok,
-    )
-    .await;
+    remove_playbook(&state, &user, address, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -62,6 +62,11 @@ const NAV: &[NavItem] = &[
         permission: Permission::ViewAudit,
     },
     NavItem {
+        href: "/forwarding",
+        label: "Forwarding",
+        permission: Permission::ManageSettings,
+    },
+    NavItem {
         href: "/settings",
         label: "Settings",
         permission: Permission::ManageSettings,

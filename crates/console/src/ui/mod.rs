@@ -9,11 +9,13 @@ mod audit_log;
 mod dashboard;
 mod device;
 mod events;
+mod forwarding;
 mod groups;
 mod inventory;
 pub mod layout;
 pub mod login;
 mod map;
+mod playbooks;
 mod settings;
 mod sites;
 mod users;
@@ -29,6 +31,8 @@ pub fn routes() -> Vec<RouteSpec> {
     let groups = Access::User(P::ManageGroups);
     let users = Access::User(P::ManageUsers);
     let tokens = Access::User(P::ManageOwnTokens);
+    // Forwarding rules and playbooks: the same permission as their API.
+    let admin = Access::User(P::ManageSettings);
     vec![
         RouteSpec::get("/", view, dashboard::dashboard),
         RouteSpec::get("/devices", view, inventory::inventory),
@@ -113,5 +117,21 @@ pub fn routes() -> Vec<RouteSpec> {
             Access::User(P::ManageSettings),
             settings::settings,
         ),
+        RouteSpec::get("/forwarding", admin, forwarding::forwarding),
+        RouteSpec::post("/forwarding/rules", admin, forwarding::create_rule),
+        RouteSpec::post(
+            "/forwarding/rules/{id}/enabled",
+            admin,
+            forwarding::set_enabled,
+        ),
+        RouteSpec::post(
+            "/forwarding/rules/{id}/delete",
+            admin,
+            forwarding::delete_rule,
+        ),
+        RouteSpec::get("/playbooks", admin, playbooks::playbooks),
+        RouteSpec::post("/playbooks", admin, playbooks::create_playbook),
+        RouteSpec::get("/playbooks/{id}", admin, playbooks::playbook),
+        RouteSpec::post("/playbooks/{id}/delete", admin, playbooks::delete_playbook),
     ]
 }

@@ -177,7 +177,7 @@ pub(crate) fn form_error(error: StoreError) -> (StatusCode, String) {
 }
 
 /// A unique-key violation reads as "already exists"; other conflicts say their reason.
-fn conflict_text(reason: &str) -> String {
+pub(crate) fn conflict_text(reason: &str) -> String {
     if reason.contains("unique") || reason.contains("UNIQUE") || reason.contains("duplicate") {
         "That name is already taken.".to_owned()
     } else {
