@@ -179,8 +179,9 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A duration in capture time: `20s`, `500ms`, `5m`, `1h`, or plain seconds; in nanoseconds.
-fn parse_duration_ns(text: &str) -> Result<i64, String> {
+/// A duration in capture time: `20s`, `500ms`, `5m`, `1h`, `7d`, or plain seconds; in
+/// nanoseconds. (Also the sensor's `--learning` and the console's `--learning-period`.)
+pub(crate) fn parse_duration_ns(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -194,7 +195,8 @@ fn parse_duration_ns(text: &str) -> Result<i64, String> {
         "ms" => 1e6,
         "m" | "min" => 60e9,
         "h" => 3600e9,
-        _ => return Err(format!("unknown unit {unit:?} (ms, s, m, h)")),
+        "d" => 86_400e9,
+        _ => return Err(format!("unknown unit {unit:?} (ms, s, m, h, d)")),
     };
     let ns = value * scale;
     if !ns.is_finite() || ns < 0.0 || ns > i64::MAX as f64 {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use ironward_sensor::detect::{BaselineFile, DetectorConfig};
 use ironward_sensor::uplink::outbox::OutboxLimits;
 use ironward_sensor::uplink::pin::Fingerprint;
 use ironward_sensor::uplink::{self, CaptureSource, SensorConfig, SensorControl};
@@ -66,6 +67,42 @@ pub(crate) struct SensorArgs {
     /// capture files pauses.
     #[arg(long, value_name = "MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     outbox_limit_mb: u64,
+
+    /// Detection: treat this first span of capture time (from the first frame; `20s`, `5m`,
+    /// `1h`, `7d`, or seconds) as learning mode; afterwards the policy engine alerts on what
+    /// the baseline lacks. The protocol, malware, anomaly and operational engines always run.
+    #[arg(long, value_name = "DURATION", value_parser = crate::analyze::parse_duration_ns, conflicts_with = "no_detect")]
+    learning: Option<i64>,
+
+    /// Detection: start from this baseline (JSON written by `ironward analyze --baseline-out`).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_detect")]
+    baseline_in: Option<PathBuf>,
+
+    /// Run no detection engine: the sensor reports inventory, connections and events only.
+    #[arg(long)]
+    no_detect: bool,
+}
+
+/// Largest baseline file read: four tables of at most 100,000 entries
+/// (`ironward_sensor::detect::baseline::MAX_BASELINE_ENTRIES`) of well under 300 bytes each.
+const MAX_BASELINE_FILE: u64 = 128 << 20;
+
+/// Reads a baseline file (JSON written by `--baseline-out`), refusing oversized ones.
+fn read_baseline(path: &std::path::Path) -> anyhow::Result<BaselineFile> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_BASELINE_FILE + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > MAX_BASELINE_FILE {
+        anyhow::bail!(
+            "{}: a baseline is at most {} MiB",
+            path.display(),
+            MAX_BASELINE_FILE >> 20
+        );
+    }
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("parsing the baseline {}", path.display()))
 }
 
 fn host_name() -> String {
@@ -96,6 +133,18 @@ pub(crate) fn run(args: SensorArgs) -> anyhow::Result<ExitCode> {
     config.outbox = OutboxLimits {
         max_bytes: args.outbox_limit_mb.saturating_mul(1 << 20),
         ..OutboxLimits::default()
+    };
+    config.detection = if args.no_detect {
+        None
+    } else {
+        let baseline = match &args.baseline_in {
+            Some(path) => Some(read_baseline(path)?),
+            None => None,
+        };
+        Some(DetectorConfig {
+            learning_ns: args.learning,
+            baseline,
+        })
     };
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;

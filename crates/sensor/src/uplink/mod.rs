@@ -11,6 +11,7 @@ ids make a resend harmless (the console answers "duplicate").
 See `docs/SENSOR.md` for the operator's view: enrolment, pinning, windows and the outbox.
 */
 
+pub mod alert_deltas;
 pub mod backoff;
 pub mod client;
 pub mod enrol;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ironward_model::Batch;
 
+use super::alert_deltas::AlertDeltas;
 use super::backoff::BackoffConfig;
 use super::client::{ClientError, ConsoleClient};
 use super::enrol::{self, now, EnrolError, EnrolRequest, Enrolment};
@@ -23,7 +24,8 @@ use super::pin::{Fingerprint, PinVerifier};
 use super::uploader::{upload, UploadCounters, UploadError};
 use super::windows::{file_series, file_window_id, live_window_id, BatchLimits, WindowBatcher};
 use crate::capture;
-use crate::engine::{Engine, EngineConfig};
+use crate::detect::{Detector, DetectorConfig, SharedDetector};
+use crate::engine::{Engine, EngineConfig, ReportSink};
 
 /// The outbox's directory inside the sensor's data directory.
 pub const OUTBOX_DIR: &str = "outbox";
@@ -68,11 +70,15 @@ pub struct SensorConfig {
     pub drain_grace: Duration,
     /// The sensor's software version, as reported to the console.
     pub version: String,
+    /// Detection (learning, baseline, engines); `None` runs no detection engine. One detector
+    /// serves the whole run: it outlives windows, so an alert repeated across windows stays
+    /// one alert whose count grows.
+    pub detection: Option<DetectorConfig>,
 }
 
 impl SensorConfig {
     /// A configuration with the documented defaults: 60 s windows, a 1 GiB outbox, 5,000-item
-    /// batches, backoff from 0.5 s to 30 s.
+    /// batches, backoff from 0.5 s to 30 s, detection on without learning.
     pub fn new(console: &str, data_dir: &Path, source: CaptureSource, name: &str) -> Self {
         Self {
             console: console.to_owned(),
@@ -88,6 +94,7 @@ impl SensorConfig {
             request_timeout: Duration::from_secs(60),
             drain_grace: Duration::from_secs(5),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            detection: Some(DetectorConfig::default()),
         }
     }
 }
@@ -314,6 +321,10 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
     let client = ConsoleClient::new(&config.console, verifier, config.request_timeout)?;
     let counters = UploadCounters::default();
     let mut summary = RunSummary::default();
+    let detector = config
+        .detection
+        .clone()
+        .map(|detection| Detector::new(detection).shared());
 
     let capture_result = std::thread::scope(|scope| {
         let uploader = std::thread::Builder::new()
@@ -343,6 +354,8 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
             outbox: &outbox,
             health: HealthTracker::new(&config.version, ""),
             summary: &mut summary,
+            detector: detector.clone(),
+            alerts: AlertDeltas::new(),
         };
         let captured = capture.run();
         control.capture_done.store(true, Ordering::SeqCst);
@@ -382,6 +395,10 @@ struct Capture<'a> {
     outbox: &'a Outbox,
     health: HealthTracker,
     summary: &'a mut RunSummary,
+    /// The run's detector, fed by the engine of every window.
+    detector: Option<SharedDetector>,
+    /// What the console was sent of each alert.
+    alerts: AlertDeltas,
 }
 
 /// A window being filled.
@@ -393,9 +410,12 @@ struct Window {
 }
 
 impl Window {
-    fn new() -> Self {
-        let mut engine =
-            Engine::with_dissectors(EngineConfig::default(), ironward_proto::registry());
+    fn new(detector: Option<&SharedDetector>) -> Self {
+        let config = EngineConfig {
+            detector: detector.cloned(),
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::with_dissectors(config, ironward_proto::registry());
         engine.add_input();
         Self {
             engine,
@@ -471,7 +491,7 @@ impl Capture<'_> {
         let window_ns = i64::try_from(self.config.window.as_nanos())
             .unwrap_or(i64::MAX)
             .max(1);
-        let mut window = Window::new();
+        let mut window = Window::new(self.detector.as_ref());
         let mut index = 0u64;
         while let Some(frame) = reader.next_frame() {
             if self.control.is_aborted() {
@@ -481,7 +501,7 @@ impl Capture<'_> {
             match window.first_ns {
                 None => window.first_ns = Some(ts),
                 Some(first) if ts.saturating_sub(first) >= window_ns => {
-                    let full = std::mem::replace(&mut window, Window::new());
+                    let full = std::mem::replace(&mut window, Window::new(self.detector.as_ref()));
                     if self.close(full, file_window_id(&series, index), true)?
                         == Closed::Interrupted
                     {
@@ -526,7 +546,7 @@ impl Capture<'_> {
         })
         .map_err(|e| SensorError::Capture(e.to_string()))?;
         self.health.set_source(interface);
-        let mut window = Window::new();
+        let mut window = Window::new(self.detector.as_ref());
         let mut started = Instant::now();
         loop {
             if self.control.is_aborted() {
@@ -536,7 +556,7 @@ impl Capture<'_> {
             if stopping || started.elapsed() >= self.config.window {
                 let seconds = started.elapsed().as_secs_f64();
                 self.health.set_capture_drops(live.stats().drops);
-                let full = std::mem::replace(&mut window, Window::new());
+                let full = std::mem::replace(&mut window, Window::new(self.detector.as_ref()));
                 self.close_timed(full, live_window_id(), false, seconds)?;
                 started = Instant::now();
                 if stopping {
@@ -579,9 +599,15 @@ impl Capture<'_> {
         let health = self.health.snapshot(now(), window.packets, seconds);
         let outbox = self.outbox;
         let control = self.control;
+        let alerts = &mut self.alerts;
+        let pending = alerts.take_pending();
         let mut dropped = false;
         let mut queued = 0u64;
-        let emit = |batch: Batch| -> Result<(), Emit> {
+        let emit = |mut batch: Batch| -> Result<(), Emit> {
+            // The batch goes out with deltas; the detector's cumulative alerts are kept to
+            // record what reached the outbox.
+            let cumulative = std::mem::take(&mut batch.alerts);
+            batch.alerts = alerts.deltas(&cumulative);
             if let Err(problem) = batch.validate() {
                 // Sent all the same: the console's 400 sets it aside with this reason, and
                 // the rest of the window is not held up.
@@ -600,9 +626,13 @@ impl Capture<'_> {
                 {
                     Pushed::Queued => {
                         queued += 1;
+                        alerts.queued(&cumulative);
                         return Ok(());
                     }
-                    Pushed::AlreadyQueued => return Ok(()),
+                    Pushed::AlreadyQueued => {
+                        alerts.queued(&cumulative);
+                        return Ok(());
+                    }
                     Pushed::Full if wait && (control.is_aborted() || control.is_stopping()) => {
                         return Err(Emit::Interrupted);
                     }
@@ -611,6 +641,7 @@ impl Capture<'_> {
                     }
                     Pushed::Full => {
                         dropped = true;
+                        alerts.not_queued(cumulative);
                         return Ok(());
                     }
                 }
@@ -618,11 +649,19 @@ impl Capture<'_> {
         };
         let mut batcher = WindowBatcher::new(id, self.config.batch, health, emit);
         let packets = window.packets;
-        let finished = window.engine.finish_into(&mut batcher);
+        // Alerts of a window that could not be written go out with this one.
+        let mut finished = Ok(());
+        for alert in pending {
+            finished = batcher.alert(alert);
+            if finished.is_err() {
+                break;
+            }
+        }
+        let finished = finished.and_then(|()| window.engine.finish_into(&mut batcher).map(drop));
         drop(batcher);
         self.summary.batches += queued;
         match finished {
-            Ok(_) => {}
+            Ok(()) => {}
             Err(Emit::Failed(error)) => return Err(error),
             Err(Emit::Interrupted) => return Ok(Closed::Interrupted),
         }

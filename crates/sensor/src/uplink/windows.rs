@@ -11,7 +11,7 @@
 //! length, so a restarted sensor re-reading a file produces the same ids and the console
 //! answers "duplicate") and random for live capture (`l<96 random bits>`).
 
-use ironward_model::{Batch, Connection, Device, Event, SensorHealth, Stats, Timestamp};
+use ironward_model::{Alert, Batch, Connection, Device, Event, SensorHealth, Stats, Timestamp};
 use serde::Serialize;
 
 use crate::engine::ReportSink;
@@ -130,7 +130,10 @@ where
     }
 
     fn items(&self) -> usize {
-        self.current.devices.len() + self.current.connections.len() + self.current.events.len()
+        self.current.devices.len()
+            + self.current.connections.len()
+            + self.current.events.len()
+            + self.current.alerts.len()
     }
 
     /// Makes room for an item of `size` bytes: emits the current batch if the item would
@@ -209,6 +212,14 @@ where
         Ok(())
     }
 
+    /// Alerts count against the same bounds as other items; the detector hands them over with
+    /// cumulative counts, which the run turns into deltas ([`super::alert_deltas`]).
+    fn alert(&mut self, alert: Alert) -> Result<(), E> {
+        self.room_for(json_size(&alert))?;
+        self.current.alerts.push(alert);
+        Ok(())
+    }
+
     /// The end of the report: the last batch goes out, even empty when it is the window's only
     /// one (it still carries the sensor's health).
     fn stats(&mut self, _stats: Stats) -> Result<(), E> {
@@ -222,7 +233,8 @@ where
 /// Splits a batch the console found too large into two halves (ids `<id>.a`, `<id>.b`), or
 /// `None` when it holds a single item or the ids would grow past the id limit.
 pub fn split_batch(batch: Batch) -> Option<(Batch, Batch)> {
-    let total = batch.devices.len() + batch.connections.len() + batch.events.len();
+    let total =
+        batch.devices.len() + batch.connections.len() + batch.events.len() + batch.alerts.len();
     if total < 2 || batch.id.len() + 2 > ironward_model::batch::MAX_BATCH_ID_LEN {
         return None;
     }
@@ -242,12 +254,16 @@ pub fn split_batch(batch: Batch) -> Option<(Batch, Batch)> {
     let d = take(devices.len());
     let c = take(connections.len());
     let e = take(events.len());
+    let mut alerts = batch.alerts;
+    let a = take(alerts.len());
     second.devices = devices.split_off(d);
     second.connections = connections.split_off(c);
     second.events = events.split_off(e);
+    second.alerts = alerts.split_off(a);
     first.devices = devices;
     first.connections = connections;
     first.events = events;
+    first.alerts = alerts;
     Some((first, second))
 }
 
