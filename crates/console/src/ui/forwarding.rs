@@ -394,16 +394,18 @@ fn rule_row(
             }
             td { (when(queue.last_delivery)) @if queue.delivered > 0 { br; span.muted { (queue.delivered) " delivered" } } }
             td.detail { @if let Some(e) = &queue.last_error { span.error-text { (e) } } @else { span.muted { "—" } } }
-            td.actions {
-                form.inline method="post" action={"/forwarding/rules/" (rule.id) "/enabled"} {
-                    (csrf_field(user))
-                    input type="hidden" name="enabled" value=(if rule.enabled { "false" } else { "true" });
-                    button.secondary type="submit" { @if rule.enabled { "Disable" } @else { "Enable" } }
-                }
-                form.inline method="post" action={"/forwarding/rules/" (rule.id) "/delete"}
-                    data-confirm={"Delete forwarding rule " (rule.name) " and the messages waiting for it?"} {
-                    (csrf_field(user))
-                    button.danger type="submit" { "Delete" }
+            td {
+                div.actions {
+                    form.inline method="post" action={"/forwarding/rules/" (rule.id) "/enabled"} {
+                        (csrf_field(user))
+                        input type="hidden" name="enabled" value=(if rule.enabled { "false" } else { "true" });
+                        button.secondary type="submit" { @if rule.enabled { "Disable" } @else { "Enable" } }
+                    }
+                    form.inline method="post" action={"/forwarding/rules/" (rule.id) "/delete"}
+                        data-confirm={"Delete forwarding rule " (rule.name) " and the messages waiting for it?"} {
+                        (csrf_field(user))
+                        button.danger type="submit" { "Delete" }
+                    }
                 }
             }
         }

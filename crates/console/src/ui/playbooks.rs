@@ -174,12 +174,14 @@ async fn render(
                         td { (filter_summary(&p.filter, &sites)) }
                         td { ol.steps { @for a in actions_of(p) { li { (action_text(&a, &rules, &groups)) } } } }
                         td { @if p.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
-                        td.actions {
-                            a.button.secondary href={"/playbooks/" (p.id)} { "Runs" }
-                            form.inline method="post" action={"/playbooks/" (p.id) "/delete"}
-                                data-confirm={"Delete playbook " (p.name) " and its runs?"} {
-                                (csrf_field(user))
-                                button.danger type="submit" { "Delete" }
+                        td {
+                            div.actions {
+                                a.button.secondary href={"/playbooks/" (p.id)} { "Runs" }
+                                form.inline method="post" action={"/playbooks/" (p.id) "/delete"}
+                                    data-confirm={"Delete playbook " (p.name) " and its runs?"} {
+                                    (csrf_field(user))
+                                    button.danger type="submit" { "Delete" }
+                                }
                             }
                         }
                     }
