@@ -150,6 +150,26 @@ async fn rules_and_playbooks_are_validated_and_secrets_never_shown() {
             answer.text()
         );
     }
+    let disabled = console
+        .call(
+            Method::POST,
+            &format!("/api/v1/playbooks/{pid}/enabled"),
+            &admin,
+            Some(r#"{"enabled": false}"#),
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text());
+    assert_eq!(disabled.json()["enabled"], false);
+    assert!(!disabled.text().contains(secret));
+    let missing = console
+        .call(
+            Method::POST,
+            "/api/v1/playbooks/999/enabled",
+            &admin,
+            Some(r#"{"enabled": true}"#),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let runs = console
         .call(
             Method::GET,
@@ -184,6 +204,7 @@ async fn rules_and_playbooks_are_validated_and_secrets_never_shown() {
         "forwarding.rule.enable",
         "forwarding.rule.delete",
         "playbook.create",
+        "playbook.enable",
         "playbook.delete",
     ] {
         assert!(actions.contains(&action), "{action} audited: {actions:?}");

@@ -553,6 +553,32 @@ async fn a_playbook_made_in_the_form_lists_its_runs_step_by_step() {
     assert!(html.contains("Connection refused"), "{html}");
     assert_eq!(store.forward_stats().await.unwrap().queued, 1);
 
+    // Disabled, a playbook starts no run for a new alert; enabled again, it does.
+    let switch = format!("/playbooks/{id}/enabled");
+    let (status, _) = post(&console, &switch, &admin, &[("enabled", "false")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(get(&console, "/playbooks", &admin)
+        .await
+        .contains(">disabled<"));
+    insert("operational", "operational.controller_stop", "Second STOP").await;
+    worker::round(store, &config).await.unwrap();
+    assert_eq!(
+        store.list_playbook_runs(Some(id), 10).await.unwrap().len(),
+        1
+    );
+    let (status, _) = post(&console, &switch, &admin, &[("enabled", "true")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    insert("operational", "operational.controller_stop", "Third STOP").await;
+    worker::round(store, &config).await.unwrap();
+    assert_eq!(
+        store.list_playbook_runs(Some(id), 10).await.unwrap().len(),
+        2
+    );
+    let html = get(&console, &format!("/playbooks/{id}"), &admin).await;
+    assert!(html.contains("Third STOP") && !html.contains("Second STOP"));
+    let (status, _) = post(&console, &switch, &admin, &[("enabled", "perhaps")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     // Deleted with its runs, audited like the API.
     let (status, _) = post(&console, &format!("/playbooks/{id}/delete"), &admin, &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -567,7 +593,7 @@ async fn a_playbook_made_in_the_form_lists_its_runs_step_by_step() {
         .is_empty());
     let audit = store.list_audit(200, 0).await.unwrap();
     let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
-    for action in ["playbook.create", "playbook.delete"] {
+    for action in ["playbook.create", "playbook.enable", "playbook.delete"] {
         assert!(actions.contains(&action), "{action} audited: {actions:?}");
     }
     no_secret_in(

@@ -518,6 +518,20 @@ impl Store {
         rows.iter().map(playbook_from_row).collect()
     }
 
+    /// Enables or disables a playbook (a disabled playbook starts no new runs; runs already
+    /// started go on).
+    pub async fn set_playbook_enabled(&self, id: i64, enabled: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE playbooks SET enabled = $1 WHERE id = $2")
+            .bind(flag(enabled))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     /// Deletes a playbook and its runs.
     pub async fn delete_playbook(&self, id: i64) -> Result<()> {
         let mut tx = self.write().await?;

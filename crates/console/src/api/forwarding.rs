@@ -1,14 +1,16 @@
 //! Forwarding rules and playbooks (administrators): `GET/POST /api/v1/forwarding/rules`,
 //! `DELETE /api/v1/forwarding/rules/{id}`, `POST /api/v1/forwarding/rules/{id}/enabled`,
 //! `GET /api/v1/forwarding/status`, `GET/POST /api/v1/playbooks`,
-//! `DELETE /api/v1/playbooks/{id}`, `GET /api/v1/playbooks/{id}/runs`.
+//! `DELETE /api/v1/playbooks/{id}`, `POST /api/v1/playbooks/{id}/enabled`,
+//! `GET /api/v1/playbooks/{id}/runs`.
 //!
 //! A rule's secret (webhook HMAC key, SMTP password) and a playbook webhook's secret are
 //! accepted on creation and never shown back (`has_secret` says whether one is set); the audit
 //! log records the change without them.
 //!
 //! The checks and the audit of each change live in one function per change ([`add_rule`],
-//! [`switch_rule`], [`remove_rule`], [`add_playbook`], [`remove_playbook`]) that the web UI's
+//! [`switch_rule`], [`remove_rule`], [`add_playbook`], [`switch_playbook`], [`remove_playbook`])
+//! that the web UI's
 //! forms call too.
 
 use std::net::IpAddr;
@@ -57,6 +59,7 @@ pub fn routes() -> Vec<RouteSpec> {
             admin,
             delete_playbook,
         ),
+        RouteSpec::post("/api/v1/playbooks/{id}/enabled", admin, enable_playbook),
         RouteSpec::get("/api/v1/playbooks/{id}/runs", admin, runs),
     ]
 }
@@ -77,11 +80,11 @@ pub struct RuleRequest {
     pub secret: String,
 }
 
-/// Body of `POST /api/v1/forwarding/rules/{id}/enabled`.
+/// Body of `POST /api/v1/forwarding/rules/{id}/enabled` and `POST /api/v1/playbooks/{id}/enabled`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnabledRequest {
-    /// Whether new alerts are queued for the rule.
+    /// Whether new alerts are queued for the rule, or start runs of the playbook.
     pub enabled: bool,
 }
 
@@ -305,6 +308,47 @@ pub async fn add_playbook(
     )
     .await;
     Ok(playbook)
+}
+
+/// Enables or disables a playbook and audits it (API and UI); answers the playbook as it now
+/// is.
+pub async fn switch_playbook(
+    state: &AppState,
+    user: &UserPrincipal,
+    address: IpAddr,
+    id: i64,
+    enabled: bool,
+) -> ApiResult<Playbook> {
+    state.store().set_playbook_enabled(id, enabled).await?;
+    audit::record(
+        state,
+        Some(user),
+        address,
+        "playbook.enable",
+        &format!("playbook:{id}"),
+        &format!("enabled {enabled}"),
+        Outcome::Ok,
+    )
+    .await;
+    state
+        .store()
+        .list_playbooks()
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `POST /api/v1/playbooks/{id}/enabled` → the playbook.
+pub async fn enable_playbook(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ClientAddr(address): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<EnabledRequest>,
+) -> ApiResult<Json<Value>> {
+    let playbook = switch_playbook(&state, &user, address, id, body.enabled).await?;
+    Ok(Json(playbook_json(&playbook)?))
 }
 
 /// Deletes a playbook (its runs go with it) and audits it (API and UI).

@@ -484,6 +484,11 @@ fn forwarding_operations() -> Vec<OperationDoc> {
             ..op("POST", "/api/v1/playbooks", "Create a playbook: ordered actions on matching alerts")
         },
         OperationDoc {
+            body: Some(object(&["enabled"], json!({ "enabled": { "type": "boolean" } }))),
+            success: (200, Some(schema("Playbook"))),
+            ..op("POST", "/api/v1/playbooks/{id}/enabled", "Enable or disable a playbook (a disabled one starts no new runs)")
+        },
+        OperationDoc {
             success: (204, None),
             ..op("DELETE", "/api/v1/playbooks/{id}", "Delete a playbook and its runs")
         },

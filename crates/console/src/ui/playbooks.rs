@@ -1,5 +1,5 @@
 //! `/playbooks` (administrators): playbooks — conditions and ordered actions — with a form to
-//! create one, delete, and `/playbooks/{id}`, a playbook's recent runs with each step's state,
+//! create one, enable/disable, delete, and `/playbooks/{id}`, a playbook's recent runs with each step's state,
 //! attempts and errors.
 //!
 //! Like the forwarding rules, the form becomes the API's request and goes through the API's
@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use serde_json::{json, Value};
 
 use crate::access::UserPrincipal;
-use crate::api::forwarding::{add_playbook, remove_playbook, PlaybookRequest};
+use crate::api::forwarding::{add_playbook, remove_playbook, switch_playbook, PlaybookRequest};
 use crate::forward::playbooks::MAX_ACTIONS;
 use crate::state::AppState;
 use crate::ui::forwarding::{
@@ -177,6 +177,11 @@ async fn render(
                         td {
                             div.actions {
                                 a.button.secondary href={"/playbooks/" (p.id)} { "Runs" }
+                                form.inline method="post" action={"/playbooks/" (p.id) "/enabled"} {
+                                    (csrf_field(user))
+                                    input type="hidden" name="enabled" value=(if p.enabled { "false" } else { "true" });
+                                    button.secondary type="submit" { @if p.enabled { "Disable" } @else { "Enable" } }
+                                }
                                 form.inline method="post" action={"/playbooks/" (p.id) "/delete"}
                                     data-confirm={"Delete playbook " (p.name) " and its runs?"} {
                                     (csrf_field(user))
@@ -277,6 +282,30 @@ pub(crate) async fn create_playbook(
     match outcome {
         Ok(_) => see_other("/playbooks"),
         Err((status, message)) => render(&state, &user, status, Some(&message), &form).await,
+    }
+}
+
+/// `POST /playbooks/{id}/enabled` (`enabled=true|false`).
+pub(crate) async fn set_enabled(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ClientAddr(address): ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let outcome = match field(&form, "enabled") {
+        "true" => switch_playbook(&state, &user, address, id, true).await,
+        "false" => switch_playbook(&state, &user, address, id, false).await,
+        _ => Err(crate::error::ApiError::bad_request(
+            "Say whether the playbook is enabled.",
+        )),
+    };
+    match outcome {
+        Ok(_) => see_other("/playbooks"),
+        Err(e) => {
+            let (status, message) = refusal(e);
+            render(&state, &user, status, Some(&message), &Vec::new()).await
+        }
     }
 }
 

@@ -109,3 +109,45 @@ async fn of_status(store: &Store, rule: i64) -> ironward_store::RuleQueueStatus 
 }
 
 on_both!(rule_status, super::rule_status_follows_the_queue);
+
+async fn a_disabled_playbook_starts_no_runs(store: Store) {
+    let w = world(&store).await;
+    let s = sensor(&store, w.site_a, w.zone_a1, "sa").await;
+    let playbook = store
+        .create_playbook(
+            "close",
+            &AlertFilter::default(),
+            &serde_json::json!([{"type": "close_as_expected"}]),
+            t(1),
+        )
+        .await
+        .unwrap();
+    store
+        .set_playbook_enabled(playbook.id, false)
+        .await
+        .unwrap();
+    assert!(!store.list_playbooks().await.unwrap()[0].enabled);
+    let mut b = batch("b1", vec![]);
+    let scan = alert(
+        "scan",
+        "anomaly.port_scan",
+        AlertEngine::Anomaly,
+        "10.0.0.9",
+        "10.0.0.1",
+    );
+    b.alerts = vec![scan.clone()];
+    store.ingest_batch(s.id, &b, t(100)).await.unwrap();
+    assert_eq!(store.forward_scan(100, 1000, t(101)).await.unwrap().runs, 0);
+    // Enabled again, the next occurrence starts a run.
+    store.set_playbook_enabled(playbook.id, true).await.unwrap();
+    let mut b = batch("b2", vec![]);
+    b.alerts = vec![scan];
+    store.ingest_batch(s.id, &b, t(200)).await.unwrap();
+    assert_eq!(store.forward_scan(100, 1000, t(201)).await.unwrap().runs, 1);
+    assert!(matches!(
+        store.set_playbook_enabled(playbook.id + 1, true).await,
+        Err(ironward_store::StoreError::NotFound)
+    ));
+}
+
+on_both!(playbook_enabled, super::a_disabled_playbook_starts_no_runs);
