@@ -406,17 +406,28 @@ impl Lab {
     }
 
     /// Starts tcpdump on the bridge (the capture starts first and stops last; immediate mode,
-    /// so that the last frames are not left in a kernel buffer block when it stops); returns
-    /// the capture's path.
+    /// so that the last frames are not left in a kernel buffer block when it stops; a 64 MiB
+    /// kernel buffer, as immediate mode gives every frame a slot of the snapshot length and
+    /// the default 2 MiB dropped most of a scan's burst); returns the capture's path.
     pub(crate) fn start_capture(&mut self) -> String {
         let pcap = self.path("lab.pcap");
-        let tcpdump = Args::new("tcpdump -i br0 -n -s 0 -U --immediate-mode -Z root -w").arg(&pcap);
+        let tcpdump =
+            Args::new("tcpdump -i br0 -n -s 0 -B 65536 -U --immediate-mode -Z root -w").arg(&pcap);
         self.spawn_in("br", "tcpdump", tcpdump, &[]);
         let capturing = wait_until(Duration::from_secs(10), || {
             self.log("tcpdump").contains("listening on")
         });
         assert!(capturing, "tcpdump did not start: {}", self.log("tcpdump"));
         pcap
+    }
+
+    /// How many frames tcpdump said the kernel dropped (after [`Lab::stop_all`]).
+    pub(crate) fn capture_drops(&self) -> Option<u64> {
+        let log = self.log("tcpdump");
+        let line = log
+            .lines()
+            .find(|l| l.ends_with("packets dropped by kernel"))?;
+        line.split_whitespace().next()?.parse().ok()
     }
 
     /// After `settle` (late answers, periodic announcements), stops every process, the capture
