@@ -1,5 +1,13 @@
 //! The alert table: raising aggregates repeats under a stable id, and every table is bounded
 //! (alerts, evidence per alert).
+//!
+//! Storms aggregate too. One scanner sweeping a network would otherwise raise one alert per
+//! target (or per port), and a flood of spoofed or conflicting addresses one per address, until
+//! [`MAX_ALERTS`] were used up and every later alert of any kind was dropped. So beyond
+//! [`MAX_ALERTS_PER_SOURCE`] distinct alerts of one kind from one source, that source's further
+//! alerts of the kind are counted in one overflow alert of the kind from that source; and beyond
+//! [`MAX_ALERTS_PER_KIND`] distinct alerts of one kind, further ones are counted in one overflow
+//! alert of the kind. Each storm costs a bounded number of alerts, and the other kinds keep room.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,6 +19,19 @@ use super::techniques;
 
 /// Most distinct alerts kept; beyond, new alerts are counted in [`AlertStore::dropped`].
 pub const MAX_ALERTS: usize = 10_000;
+
+/// Most distinct alerts of one kind from one source (a scanner's targets or ports, a client's new
+/// connections); further ones are counted in the source's overflow alert of that kind.
+pub const MAX_ALERTS_PER_SOURCE: usize = 16;
+
+/// Most distinct alerts of one kind (from many sources, as in a flood of spoofed addresses);
+/// further ones are counted in the kind's overflow alert. Ten kinds at the limit fill the store.
+pub const MAX_ALERTS_PER_KIND: usize = MAX_ALERTS / 10;
+
+/// Key of a source's overflow alert of a kind (see the module documentation).
+const SOURCE_OVERFLOW_KEY: u64 = u64::MAX;
+/// Key of a kind's overflow alert.
+const KIND_OVERFLOW_KEY: u64 = u64::MAX - 1;
 
 /// 64-bit FNV-1a: a hash that is the same in every build and on every machine, so that an
 /// alert's id is stable across sensors and runs (std's hashers promise no such thing).
@@ -90,6 +111,14 @@ pub(crate) struct Text {
     pub(crate) remediation: String,
 }
 
+/// Where a new alert goes when its kind or its source has raised too many (see the module
+/// documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    Source,
+    Kind,
+}
+
 /// The alerts raised so far, aggregated.
 #[derive(Debug, Default)]
 pub struct AlertStore {
@@ -98,7 +127,30 @@ pub struct AlertStore {
     dirty: Vec<bool>,
     updated: Vec<u32>,
     index: HashMap<u64, u32>,
+    /// Distinct alerts per kind (by kind hash); at most one entry per alert.
+    per_kind: HashMap<u64, u32>,
+    /// Distinct alerts per (kind, source) (by hash); at most one entry per alert.
+    per_source: HashMap<u64, u32>,
+    /// Occurrences counted in an overflow alert.
+    folded: u64,
     dropped: u64,
+}
+
+/// Entry counts of an [`AlertStore`]'s tables, for health reports and bounds tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertStoreFootprint {
+    /// Distinct alerts held (at most [`MAX_ALERTS`]).
+    pub alerts: usize,
+    /// Evidence entries across all alerts (at most `MAX_EVIDENCE` each).
+    pub evidence: usize,
+    /// Alerts changed since they were last taken (at most one per alert).
+    pub updated: usize,
+    /// Entries of the per-kind and per-source counters (at most one each per alert).
+    pub counters: usize,
+    /// Occurrences counted in overflow alerts (of a source or a kind).
+    pub folded: u64,
+    /// New alerts not kept because the store was full.
+    pub dropped: u64,
 }
 
 impl AlertStore {
@@ -122,6 +174,64 @@ impl AlertStore {
         evidence: impl FnOnce() -> String,
     ) -> (u64, bool) {
         let hash = Self::id_of(raise);
+        if self.index.contains_key(&hash) {
+            return self.count_or_insert(hash, raise, text, evidence);
+        }
+        let kind = StableHash::default().bytes(raise.kind.as_bytes()).finish();
+        let source = StableHash(kind).ip(raise.src).finish();
+        let of_kind = self.per_kind.get(&kind).copied().unwrap_or(0) as usize;
+        let of_source = self.per_source.get(&source).copied().unwrap_or(0) as usize;
+        let fold = if of_kind >= MAX_ALERTS_PER_KIND {
+            Fold::Kind
+        } else if of_source >= MAX_ALERTS_PER_SOURCE {
+            Fold::Source
+        } else {
+            let raised = self.count_or_insert(hash, raise, text, evidence);
+            if raised.1 {
+                *self.per_kind.entry(kind).or_default() += 1;
+                *self.per_source.entry(source).or_default() += 1;
+            }
+            return raised;
+        };
+        self.folded += 1;
+        let folded = Raise {
+            src: if fold == Fold::Kind { None } else { raise.src },
+            dst: None,
+            key: match fold {
+                Fold::Kind => KIND_OVERFLOW_KEY,
+                Fold::Source => SOURCE_OVERFLOW_KEY,
+            },
+            ..*raise
+        };
+        let hash = Self::id_of(&folded);
+        let src = raise.src;
+        let overflow_text = move || {
+            let first = text();
+            let (whose, limit) = match (fold, src) {
+                (Fold::Source, Some(src)) => (format!("from {src}"), MAX_ALERTS_PER_SOURCE),
+                (Fold::Source, None) => ("from one source".to_owned(), MAX_ALERTS_PER_SOURCE),
+                (Fold::Kind, _) => ("in all".to_owned(), MAX_ALERTS_PER_KIND),
+            };
+            Text {
+                title: format!("{} (and further alerts of this kind {whose})", first.title),
+                description: format!(
+                    "{} More than {limit} distinct alerts of this kind came {whose}; this alert counts the further ones (its evidence lists the first of them).",
+                    first.description
+                ),
+                remediation: first.remediation,
+            }
+        };
+        self.count_or_insert(hash, &folded, overflow_text, evidence)
+    }
+
+    /// Counts one more occurrence of the alert `hash` identifies, or raises it.
+    fn count_or_insert(
+        &mut self,
+        hash: u64,
+        raise: &Raise<'_>,
+        text: impl FnOnce() -> Text,
+        evidence: impl FnOnce() -> String,
+    ) -> (u64, bool) {
         let time = Timestamp(raise.time);
         if let Some(&slot) = self.index.get(&hash) {
             let slot = slot as usize;
@@ -203,6 +313,12 @@ impl AlertStore {
         out
     }
 
+    /// The alert with this id hash, when held.
+    pub fn get(&self, hash: u64) -> Option<&Alert> {
+        let slot = *self.index.get(&hash)?;
+        self.alerts.get(slot as usize)
+    }
+
     /// Number of distinct alerts.
     pub fn len(&self) -> usize {
         self.alerts.len()
@@ -216,6 +332,18 @@ impl AlertStore {
     /// New alerts not kept because [`MAX_ALERTS`] were already held.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Entry counts of the store's tables.
+    pub fn footprint(&self) -> AlertStoreFootprint {
+        AlertStoreFootprint {
+            alerts: self.alerts.len(),
+            evidence: self.alerts.iter().map(|a| a.evidence.len()).sum(),
+            updated: self.updated.len(),
+            counters: self.per_kind.len() + self.per_source.len(),
+            folded: self.folded,
+            dropped: self.dropped,
+        }
     }
 }
 
@@ -269,10 +397,84 @@ mod tests {
     #[test]
     fn the_table_is_bounded() {
         let mut store = AlertStore::default();
-        for n in 0..(MAX_ALERTS as u64 + 10) {
-            store.raise(&Raise { key: n, ..raise(0) }, Text::default, String::new);
+        // Eleven kinds of a thousand sources each, each source raising one alert: the kinds'
+        // limits let the store fill up.
+        let kinds: Vec<String> = (0..11).map(|k| format!("anomaly.test{k}")).collect();
+        for kind in &kinds {
+            for n in 0..MAX_ALERTS_PER_KIND as u32 {
+                let src = Some(IpAddr::from(n.to_be_bytes()));
+                store.raise(
+                    &Raise {
+                        kind,
+                        src,
+                        ..raise(0)
+                    },
+                    Text::default,
+                    String::new,
+                );
+            }
         }
         assert_eq!(store.len(), MAX_ALERTS);
-        assert_eq!(store.dropped(), 10);
+        assert_eq!(store.dropped(), MAX_ALERTS_PER_KIND as u64);
+        assert!(store.footprint().counters <= 2 * MAX_ALERTS);
+    }
+
+    #[test]
+    fn a_scanner_raises_a_bounded_number_of_alerts_that_keep_counting() {
+        let mut store = AlertStore::default();
+        let text = || Text {
+            title: "Port scan".to_owned(),
+            ..Text::default()
+        };
+        // One source, ten thousand targets, each probed twice.
+        for round in 0..2 {
+            for n in 0..10_000u32 {
+                let dst = Some(IpAddr::from((0x0a00_0000 + n).to_be_bytes()));
+                store.raise(
+                    &Raise {
+                        dst,
+                        ..raise(round)
+                    },
+                    text,
+                    String::new,
+                );
+            }
+        }
+        let alerts = store.take_updated();
+        assert_eq!(alerts.len(), MAX_ALERTS_PER_SOURCE + 1);
+        let overflow = alerts
+            .iter()
+            .find(|a| a.count > 2)
+            .expect("an overflow alert");
+        assert_eq!(overflow.count, 2 * (10_000 - MAX_ALERTS_PER_SOURCE as u64));
+        assert_eq!(overflow.dst_ip, None);
+        assert_eq!(
+            overflow.title,
+            "Port scan (and further alerts of this kind from 10.0.0.1)"
+        );
+        assert_eq!(store.footprint().folded, overflow.count);
+        // Another source of the same kind still gets its own alert.
+        let other = Raise {
+            src: Some("10.0.0.2".parse().unwrap()),
+            ..raise(5)
+        };
+        assert!(store.raise(&other, text, String::new).1);
+    }
+
+    #[test]
+    fn a_flood_of_sources_raises_a_bounded_number_of_alerts_of_its_kind() {
+        let mut store = AlertStore::default();
+        for n in 0..100_000u32 {
+            let src = Some(IpAddr::from(n.to_be_bytes()));
+            store.raise(&Raise { src, ..raise(0) }, Text::default, String::new);
+        }
+        assert_eq!(store.len(), MAX_ALERTS_PER_KIND + 1);
+        assert_eq!(store.dropped(), 0);
+        // Other kinds keep their room.
+        let other = Raise {
+            kind: "anomaly.other",
+            ..raise(0)
+        };
+        assert!(store.raise(&other, Text::default, String::new).1);
     }
 }

@@ -8,8 +8,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use ironward_model::{AlertEngine, EventCategory, MacAddress, Severity};
 
 use super::alerts::{AlertStore, Raise, StableHash, Text};
-use super::tracker::{Tracker, MAX_KEYS};
-use super::{ArpInput, EventInput, FlowInput};
+use super::tracker::{make_room, Tracker, MAX_KEYS};
+use super::{ArpInput, EventInput, FlowInput, TableFootprint};
 
 /// Distinct destinations (or ports) from one source within [`SCAN_WINDOW_NS`] that make a scan.
 pub const SCAN_THRESHOLD: usize = 20;
@@ -89,6 +89,26 @@ fn is_public(ip: IpAddr) -> bool {
 const SCAN_REMEDIATION: &str = "Identify the scanning host; unless it is an approved vulnerability scanner in a maintenance window, isolate it and look for what else it did.";
 
 impl Anomaly {
+    pub(crate) fn footprint(&self, out: &mut Vec<TableFootprint>) {
+        for (name, (entries, values)) in [
+            ("anomaly.horizontal_scan", self.horizontal.footprint()),
+            ("anomaly.vertical_scan", self.vertical.footprint()),
+            ("anomaly.icmp_sweep", self.icmp_sweep.footprint()),
+            ("anomaly.arp_sweep", self.arp_sweep.footprint()),
+            ("anomaly.login_failures", self.failures.footprint()),
+            ("anomaly.login_sessions", self.sessions.footprint()),
+            ("anomaly.arp_bindings", (self.bindings.len(), 0)),
+            ("anomaly.ot_devices", (self.ot_devices.len(), 0)),
+        ] {
+            out.push(TableFootprint {
+                name,
+                entries,
+                limit: MAX_KEYS,
+                values,
+            });
+        }
+    }
+
     pub(crate) fn on_flow(
         &mut self,
         store: &mut AlertStore,
@@ -296,11 +316,11 @@ impl Anomaly {
             return out;
         }
         if self.bindings.len() >= MAX_KEYS && !self.bindings.contains_key(&sender) {
-            let horizon = a.time.saturating_sub(ARP_BINDING_NS);
-            self.bindings.retain(|_, (_, last)| *last >= horizon);
-            if self.bindings.len() >= MAX_KEYS {
-                self.bindings.clear();
-            }
+            make_room(
+                &mut self.bindings,
+                a.time.saturating_sub(ARP_BINDING_NS),
+                |&(_, last)| last,
+            );
         }
         let before = self.bindings.insert(sender, (a.sender_mac, a.time));
         if let Some((mac, last)) = before {

@@ -73,6 +73,9 @@ pub struct Baseline {
     servers: HashSet<u64>,
     /// (client, category) for engineering categories: the client did engineering work.
     engineering: HashSet<IpAddr>,
+    /// (client, server, protocol, category, operation): the operations in `file`, so that a
+    /// repeated operation (every poll while learning) is recognised without building its entry.
+    operations: HashSet<u64>,
 }
 
 fn protocol_key(protocol: &str) -> u64 {
@@ -126,6 +129,27 @@ impl Baseline {
             baseline.learn_operation(o.client, o.server, &o.protocol, o.category, &o.operation);
         }
         baseline
+    }
+
+    /// Entry counts of the baseline's tables (each at most [`MAX_BASELINE_ENTRIES`]).
+    pub(crate) fn footprint(&self, out: &mut Vec<super::TableFootprint>) {
+        for (name, entries) in [
+            ("baseline.devices", self.devices.len()),
+            ("baseline.protocols", self.protocols.len()),
+            ("baseline.connections", self.connections.len()),
+            ("baseline.pair_categories", self.pair_categories.len()),
+            ("baseline.pairs", self.pairs.len()),
+            ("baseline.servers", self.servers.len()),
+            ("baseline.engineering", self.engineering.len()),
+            ("baseline.operations", self.file.operations.len()),
+        ] {
+            out.push(super::TableFootprint {
+                name,
+                entries,
+                limit: MAX_BASELINE_ENTRIES,
+                values: 0,
+            });
+        }
     }
 
     /// The file form (for export).
@@ -193,17 +217,21 @@ impl Baseline {
         }
         self.pair_categories
             .insert(category_key(client, server, protocol, category));
-        if self.file.operations.len() < MAX_BASELINE_ENTRIES {
-            let op = LearnedOperation {
+        let key = StableHash::default()
+            .ip(Some(client))
+            .ip(Some(server))
+            .bytes(protocol.as_bytes())
+            .num(category as u64)
+            .bytes(operation.as_bytes())
+            .finish();
+        if self.operations.len() < MAX_BASELINE_ENTRIES && self.operations.insert(key) {
+            self.file.operations.insert(LearnedOperation {
                 client,
                 server,
                 protocol: protocol.to_owned(),
                 category,
                 operation: operation.to_owned(),
-            };
-            if !self.file.operations.contains(&op) {
-                self.file.operations.insert(op);
-            }
+            });
         }
         self.learn_protocol(protocol);
     }

@@ -32,7 +32,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ironward_model::{Alert, EventCategory, Fact, MacAddress};
 
-pub use self::alerts::{AlertStore, MAX_ALERTS};
+pub use self::alerts::{
+    AlertStore, AlertStoreFootprint, MAX_ALERTS, MAX_ALERTS_PER_KIND, MAX_ALERTS_PER_SOURCE,
+};
 pub use self::baseline::{Baseline, BaselineFile};
 use self::rules::Pattern;
 
@@ -132,6 +134,32 @@ pub struct ArpInput {
     pub target_ip: Ipv4Addr,
 }
 
+/// Entry counts of one of a detector's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableFootprint {
+    /// The table (`anomaly.vertical_scan`: per source and target, the ports tried).
+    pub name: &'static str,
+    /// Entries held.
+    pub entries: usize,
+    /// The most entries it holds (its documented bound).
+    pub limit: usize,
+    /// Distinct values remembered by its entries' windows (trackers only; at most
+    /// [`tracker::MAX_DISTINCT`] per entry).
+    pub values: usize,
+}
+
+/// Entry counts of a detector's tables and alerts, each against its bound: for the sensor's
+/// health and for tests that floods stay bounded.
+#[derive(Debug, Clone, Default)]
+pub struct DetectorFootprint {
+    /// Every per-source, per-target and per-device table of the engines, and the baseline's.
+    pub tables: Vec<TableFootprint>,
+    /// The alert store.
+    pub alerts: AlertStoreFootprint,
+    /// New alerts not yet taken by [`Detector::take_new`] (at most [`MAX_ALERTS`]).
+    pub new_alerts: usize,
+}
+
 /// Learning mode and the engines; see the module documentation.
 #[derive(Debug)]
 pub struct Detector {
@@ -218,6 +246,22 @@ impl Detector {
     /// The alerts.
     pub fn alerts(&self) -> &AlertStore {
         &self.store
+    }
+
+    /// Entry counts of every table, each with its bound (a pass over the trackers: for health
+    /// reports, not per packet).
+    pub fn footprint(&self) -> DetectorFootprint {
+        let mut tables = Vec::new();
+        self.anomaly.footprint(&mut tables);
+        self.protocol.footprint(&mut tables);
+        self.malware.footprint(&mut tables);
+        self.operational.footprint(&mut tables);
+        self.baseline.footprint(&mut tables);
+        DetectorFootprint {
+            tables,
+            alerts: self.store.footprint(),
+            new_alerts: self.new_alerts.len(),
+        }
     }
 
     /// The alerts raised or repeated since the last call, most urgent first.

@@ -8,7 +8,7 @@ use ironward_model::{AlertEngine, Attribute, DeviceKey, Fact, Severity};
 
 use super::alerts::{AlertStore, Raise, StableHash, Text};
 use super::tracker::MAX_KEYS;
-use super::FlowInput;
+use super::{FlowInput, TableFootprint};
 
 #[derive(Debug, Default)]
 pub(crate) struct Operational {
@@ -16,6 +16,45 @@ pub(crate) struct Operational {
     firmware: HashMap<DeviceKey, u64>,
     /// Servers that answered a polled protocol (server, port).
     answered: HashSet<(IpAddr, u16)>,
+}
+
+/// Whether `value` starts with `prefix`, ignoring ASCII case (without a lowercased copy).
+fn starts_with_ignore_case(value: &str, prefix: &str) -> bool {
+    value
+        .as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// The hash of a device key's text form (as alert ids always used), written into a buffer on
+/// the stack: a fact repeated per response must not allocate.
+fn subject_key(subject: &DeviceKey) -> u64 {
+    use std::fmt::Write;
+    struct Buf {
+        bytes: [u8; 64],
+        len: usize,
+    }
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            self.bytes
+                .get_mut(self.len..end)
+                .ok_or(std::fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut buf = Buf {
+        bytes: [0; 64],
+        len: 0,
+    };
+    let hash = StableHash::default();
+    match write!(buf, "{subject}") {
+        Ok(()) => hash.bytes(&buf.bytes[..buf.len]).finish(),
+        // Longer than any key's text; kept correct rather than fast.
+        Err(_) => hash.bytes(subject.to_string().as_bytes()).finish(),
+    }
 }
 
 fn ip_of(key: &DeviceKey) -> Option<IpAddr> {
@@ -26,6 +65,20 @@ fn ip_of(key: &DeviceKey) -> Option<IpAddr> {
 }
 
 impl Operational {
+    pub(crate) fn footprint(&self, out: &mut Vec<TableFootprint>) {
+        for (name, entries) in [
+            ("operational.firmware", self.firmware.len()),
+            ("operational.answered_servers", self.answered.len()),
+        ] {
+            out.push(TableFootprint {
+                name,
+                entries,
+                limit: MAX_KEYS,
+                values: 0,
+            });
+        }
+    }
+
     pub(crate) fn on_fact(
         &mut self,
         store: &mut AlertStore,
@@ -34,13 +87,14 @@ impl Operational {
     ) -> Option<(u64, bool)> {
         let subject = fact.subject;
         let value: &str = &fact.value;
-        let key = StableHash::default().bytes(subject.to_string().as_bytes());
         match fact.attribute {
             Attribute::State => {
-                let lower = value.to_ascii_lowercase();
-                if !(lower.starts_with("stop")
-                    || lower.starts_with("program")
-                    || lower.contains("halt"))
+                if !(starts_with_ignore_case(value, "stop")
+                    || starts_with_ignore_case(value, "program")
+                    || value
+                        .as_bytes()
+                        .windows(4)
+                        .any(|w| w.eq_ignore_ascii_case(b"halt")))
                 {
                     return None;
                 }
@@ -51,7 +105,7 @@ impl Operational {
                         severity: Severity::Major,
                         src: ip_of(&subject),
                         dst: None,
-                        key: key.finish(),
+                        key: subject_key(&subject),
                         protocol: None,
                         techniques: &["T0858", "T0816"],
                         time: fact.seen_at.0,
@@ -81,7 +135,7 @@ impl Operational {
                         severity: Severity::Major,
                         src: ip_of(&subject),
                         dst: None,
-                        key: key.finish(),
+                        key: subject_key(&subject),
                         protocol: None,
                         techniques: &["T0857"],
                         time: fact.seen_at.0,

@@ -134,8 +134,8 @@ impl Policy {
                 evidence,
             ));
         }
-        if let Some((kind, severity, techniques, what)) = operation_policy(e.category)
-            .filter(|_| !is_answer(e.operation))
+        if let Some((kind, severity, techniques, what)) =
+            operation_policy(e.category).filter(|_| !is_answer(e.operation))
         {
             if !baseline.has_category(src, dst, e.protocol, e.category) {
                 let key = StableHash::default()
@@ -243,17 +243,16 @@ impl Policy {
         let port = f.port();
         if !baseline.has_connection(client, server, f.transport, port) {
             let new_protocol = f.protocol.filter(|p| !baseline.has_protocol(p));
-            let (kind, title) = match new_protocol {
-                Some(p) => (
-                    "policy.new_protocol",
-                    format!("New protocol {p}: {client} to {server}"),
-                ),
-                None => (
-                    "policy.new_connection",
-                    format!(
-                        "New connection {client} to {server} port {}",
-                        port.unwrap_or(0)
-                    ),
+            let kind = match new_protocol {
+                Some(_) => "policy.new_protocol",
+                None => "policy.new_connection",
+            };
+            // Written only when the alert is new, not for every flow that repeats it.
+            let title = move || match new_protocol {
+                Some(p) => format!("New protocol {p}: {client} to {server}"),
+                None => format!(
+                    "New connection {client} to {server} port {}",
+                    port.unwrap_or(0)
                 ),
             };
             out[2] = Some(store.raise(
@@ -267,7 +266,7 @@ impl Policy {
                     ..base
                 },
                 move || Text {
-                    title,
+                    title: title(),
                     description: format!(
                         "{client} talked to {server} ({} port {}) which it did not during learning.",
                         f.protocol.unwrap_or("unknown protocol"),

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use ironward_model::{AlertEngine, Severity};
 
 use super::alerts::{AlertStore, Raise, StableHash, Text};
-use super::tracker::Tracker;
-use super::EventInput;
+use super::tracker::{Tracker, MAX_KEYS};
+use super::{EventInput, TableFootprint};
 
 /// Exception responses within [`STORM_WINDOW_NS`] that make a storm.
 pub const STORM_THRESHOLD: u64 = 20;
@@ -36,6 +36,16 @@ fn is_exception(operation: &str) -> bool {
 }
 
 impl ProtocolChecks {
+    pub(crate) fn footprint(&self, out: &mut Vec<TableFootprint>) {
+        let (entries, values) = self.exceptions.footprint();
+        out.push(TableFootprint {
+            name: "protocol.exceptions",
+            entries,
+            limit: MAX_KEYS,
+            values,
+        });
+    }
+
     pub(crate) fn on_event(
         &mut self,
         store: &mut AlertStore,

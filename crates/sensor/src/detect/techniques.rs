@@ -26,6 +26,12 @@ pub fn is_known(id: &str) -> bool {
     names().contains_key(id)
 }
 
+/// The catalog's own copy of `id` (so that engines can hold technique ids without owning them),
+/// or `None` when it is not in the catalog.
+pub(crate) fn static_id(id: &str) -> Option<&'static str> {
+    names().get_key_value(id).map(|(&id, _)| id)
+}
+
 /// The technique with this id (its name from the catalog; the id itself when unknown).
 pub fn technique(id: &str) -> Technique {
     Technique {
