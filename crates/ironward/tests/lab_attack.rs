@@ -4,19 +4,21 @@
 //! `ironward analyze --learning <span> --detect` of the capture.
 //!
 //! Learning phase: an HMI polls a Modbus PLC (pymodbus server) every 100 ms, a SCADA server
-//! reads a data block of an S7 PLC (python-snap7 server) every 250 ms, and the engineering
-//! workstation logs in to a gateway over SSH (OpenSSH, public key) and to a Telnet-managed
-//! device (inetutils telnetd; with a mistyped password, the lab has no account there). The
-//! polling goes on through the attack phase, and the workstation logs in again after the
-//! attacks: normal traffic that must raise no alert.
+//! reads a data block of an S7 PLC (python-snap7 server) every 250 ms and interrogates an
+//! IEC 104 RTU (c104) every second, and the engineering workstation logs in to a gateway over
+//! SSH (OpenSSH, public key) and to a Telnet-managed device (inetutils telnetd; with a mistyped
+//! password, the lab has no account there). The polling goes on through the attack phase, and
+//! the workstation logs in again after the attacks: normal traffic that must raise no alert.
 //!
 //! Attack phase, from a new host: nmap SYN scan of the subnet on four ports (an ARP sweep and
 //! horizontal scans), nmap connect scan of 1024 ports of the Modbus PLC (vertical scan),
 //! password guessing with hydra against the gateway's OpenSSH (64 guesses) and with a script
 //! (hydra's telnet module stalls on inetutils telnetd) against inetutils telnetd on a
-//! telnet-managed device (16 guesses; real servers, real failed logins), Modbus writes of holding registers (pymodbus client), and
-//! an S7 PLC STOP (python-snap7 client). A rack of 40 remote I/O addresses (one namespace
-//! holding them) gives the subnet the hosts a horizontal scan finds on a real plant floor.
+//! telnet-managed device (16 guesses; real servers, real failed logins), Modbus writes of
+//! holding registers (pymodbus client), an S7 PLC STOP (python-snap7 client), and IEC 104
+//! single commands opening ten breakers of a substation RTU (c104), as Industroyer does. A rack
+//! of 40 remote I/O addresses (one namespace holding them) gives the subnet the hosts a
+//! horizontal scan finds on a real plant floor.
 //!
 //! Each expectation names the attack, the engine, a technique and the addresses; the test
 //! prints the table of expected against found (alert kind, count, evidence) and lists every
@@ -25,10 +27,10 @@
 //! traffic kept flowing.
 //!
 //! Needs root (network namespaces), tcpdump, nmap, hydra, OpenSSH's sshd and ssh, inetutils
-//! telnetd and inetd, and the PyPI packages pymodbus and python-snap7 (`scripts/test` installs
-//! them as root); otherwise it prints `skipped: <reason>` and passes. Only lab addresses
-//! (10.10.7.0/24) are used and no namespace has a route elsewhere; the lab removes itself.
-//! `IRONWARD_LAB_PCAP=<path>` keeps a copy of the capture.
+//! telnetd and inetd, and the PyPI packages pymodbus, python-snap7 and c104 (`scripts/test`
+//! installs them as root); otherwise it prints `skipped: <reason>` and passes. Only lab
+//! addresses (10.10.7.0/24) are used and no namespace has a route elsewhere; the lab removes
+//! itself. `IRONWARD_LAB_PCAP=<path>` keeps a copy of the capture.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -56,6 +58,8 @@ const OPTIONS: LabOptions = LabOptions {
 const PLC1: Device = device("plc1", "00:80:f4:0a:07:0a", "10.10.7.10");
 /// python-snap7 server (Siemens OUI).
 const PLC2: Device = device("plc2", "00:1b:1b:0a:07:0b", "10.10.7.11");
+/// c104 server: a substation RTU, common address 47, ten breakers.
+const RTU1: Device = device("rtu1", "52:54:00:0a:07:0d", "10.10.7.13");
 /// The remote access gateway: OpenSSH.
 const GATEWAY: Device = device("gateway", "52:54:00:0a:07:1e", "10.10.7.30");
 /// A device managed over Telnet: inetutils telnetd under inetutils-inetd.
@@ -74,8 +78,8 @@ const ATTACKER: Device = device("attacker", "52:54:00:0a:07:42", "10.10.7.66");
 /// How many addresses the remote I/O rack holds (more than the scan threshold).
 const IO_ADDRESSES: u8 = 40;
 
-const DEVICES: [&Device; 9] = [
-    &PLC1, &PLC2, &GATEWAY, &TELNET, &HMI, &EWS, &SCADA, &IO, &ATTACKER,
+const DEVICES: [&Device; 10] = [
+    &PLC1, &PLC2, &RTU1, &GATEWAY, &TELNET, &HMI, &EWS, &SCADA, &IO, &ATTACKER,
 ];
 
 /// How long the normal traffic runs before the first attack (wall time from its start).
@@ -97,7 +101,11 @@ const PROGRAMS: [(&str, &str); 11] = [
 ];
 
 /// Python packages the peers import, with the PyPI name of each.
-const MODULES: [(&str, &str); 2] = [("pymodbus", "pymodbus"), ("snap7", "python-snap7")];
+const MODULES: [(&str, &str); 3] = [
+    ("pymodbus", "pymodbus"),
+    ("snap7", "python-snap7"),
+    ("c104", "c104"),
+];
 
 fn program(name: &str) -> String {
     find_program(name).unwrap().display().to_string()
@@ -146,7 +154,7 @@ fn missing_prerequisites() -> Option<String> {
     let wrong = String::from_utf8_lossy(&versions.stdout).trim().to_owned();
     if !versions.status.success() || !wrong.is_empty() {
         return Some(format!(
-            "the attack lab's scripts need pymodbus 3.10+ (3.x) and python-snap7 3.x; \
+            "the attack lab's scripts need pymodbus 3.10+ (3.x), python-snap7 3.x and c104 2.x; \
              installed: {wrong} {}",
             String::from_utf8_lossy(&versions.stderr).trim()
         ));
@@ -161,6 +169,7 @@ def v(p): return tuple(int(x) for x in version(p).split('.')[:2])
 wrong = [p + ' ' + version(p) for p, ok in (
     ('pymodbus', (3, 10) <= v('pymodbus') < (4, 0)),
     ('python-snap7', v('python-snap7')[0] == 3),
+    ('c104', v('c104')[0] == 2),
 ) if not ok]
 print(', '.join(wrong))
 ";
@@ -203,6 +212,13 @@ fn start_servers(lab: &mut Lab) -> Vec<String> {
         &PLC2,
         "s7-server",
         script("lab_ot", "s7_server.py").arg(PLC2.ip),
+    );
+    lab.spawn(
+        &RTU1,
+        "iec104-server",
+        script("lab_attack", "iec104_peer.py")
+            .arg("server")
+            .arg(RTU1.ip),
     );
 
     // OpenSSH: passwords accepted (what the brute force tries), the workstation's key for root
@@ -251,6 +267,7 @@ fn start_servers(lab: &mut Lab) -> Vec<String> {
     let sockets = [
         ("modbus-server", &PLC1, 502),
         ("s7-server", &PLC2, 102),
+        ("iec104-server", &RTU1, 2404),
         ("sshd", &GATEWAY, 22),
         ("inetd", &TELNET, 23),
     ];
@@ -322,6 +339,11 @@ fn run_scenario(lab: &mut Lab) -> Run {
         .arg(PLC2.ip)
         .then("poll 300");
     lab.spawn(&SCADA, "scada-s7", poll);
+    let poll = script("lab_attack", "iec104_peer.py")
+        .arg("poll")
+        .arg(RTU1.ip)
+        .arg(300);
+    lab.spawn(&SCADA, "scada-iec104", poll);
     let normal_start = Instant::now();
     lab.spawn(&EWS, "ews-telnet-learning", ews_telnet());
     expect(
@@ -333,6 +355,7 @@ fn run_scenario(lab: &mut Lab) -> Run {
     for (label, first) in [
         ("hmi-modbus", "first poll done"),
         ("scada-s7", "first read done"),
+        ("scada-iec104", "first interrogation done"),
     ] {
         let started = wait_until(Duration::from_secs(10), || lab.log(label).contains(first));
         if !started {
@@ -415,6 +438,15 @@ fn run_scenario(lab: &mut Lab) -> Run {
         lab.run(&ATTACKER, "attacker-s7", stop, long),
         "plc stopped",
     );
+    let switch = script("lab_attack", "iec104_peer.py")
+        .arg("switch")
+        .arg(RTU1.ip);
+    expect(
+        &mut problems,
+        "attacker iec104",
+        lab.run(&ATTACKER, "attacker-iec104", switch, long),
+        "commands sent: 10",
+    );
     // The workstation's usual logins, after the attacks: still normal.
     lab.spawn(&EWS, "ews-telnet-later", ews_telnet());
     expect(
@@ -431,7 +463,7 @@ fn run_scenario(lab: &mut Lab) -> Run {
         "login refused: True",
     );
     // The pollers polled all along.
-    for label in ["hmi-modbus", "scada-s7"] {
+    for label in ["hmi-modbus", "scada-s7", "scada-iec104"] {
         if exited(&mut lab.process(label).child) {
             problems.push(format!(
                 "{label} stopped polling during the attacks:\n{}",
@@ -517,7 +549,7 @@ const fn expected(
 
 /// What each attack must raise. Brute force is password guessing, ATT&CK T1110 (the catalog
 /// also maps T0806 Brute Force I/O, which the alerts carry too).
-const EXPECTED: [Expected; 12] = [
+const EXPECTED: [Expected; 15] = [
     expected(
         "nmap -sS of the subnet: ARP sweep",
         ("anomaly", "anomaly.arp_sweep", "T0846"),
@@ -589,6 +621,24 @@ const EXPECTED: [Expected; 12] = [
         ("policy", "policy.new_engineering_workstation", "T0886"),
         ATTACKER.ip,
         None,
+    ),
+    expected(
+        "IEC 104 from a new host: new master",
+        ("policy", "policy.new_master", "T0848"),
+        ATTACKER.ip,
+        Some(RTU1.ip),
+    ),
+    expected(
+        "IEC 104 single commands: unauthorized",
+        ("policy", "policy.unauthorized_command", "T0855"),
+        ATTACKER.ip,
+        Some(RTU1.ip),
+    ),
+    expected(
+        "IEC 104 commands to 10 breakers: pattern",
+        ("malware", "malware.iec104_command_sweep", "T0831"),
+        ATTACKER.ip,
+        Some(RTU1.ip),
     ),
 ];
 
