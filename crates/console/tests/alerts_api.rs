@@ -55,6 +55,7 @@ async fn deliver(
         connections: vec![],
         events,
         alerts,
+        alert_captures: Vec::new(),
         health: None,
     };
     match console

@@ -48,6 +48,7 @@ async fn deliver(console: &TestConsole, sensor: SensorId, id: &str, alerts: Vec<
         connections: vec![],
         events: vec![],
         alerts,
+        alert_captures: Vec::new(),
         health: None,
     };
     let outcome = console

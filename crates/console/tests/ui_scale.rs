@@ -84,6 +84,7 @@ async fn page_latency_at_scale() {
             connections: Vec::with_capacity(n),
             events: vec![],
             alerts: Vec::new(),
+            alert_captures: Vec::new(),
             health: None,
         };
         for k in i..i + n {

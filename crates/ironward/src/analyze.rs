@@ -86,6 +86,13 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long)]
     detect: bool,
 
+    /// Detection: write the packets around each alert's first occurrence to
+    /// `DIR/<alert id>.pcap` (the last 256 frames involving its addresses, then up to 64 more
+    /// within 10 s; at most 256 KiB each) and name the file in the alert's `pcap` field.
+    /// Implies --detect.
+    #[arg(long, value_name = "DIR")]
+    pcap_dir: Option<PathBuf>,
+
     /// Never show the progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -113,7 +120,12 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let detecting = args.learning.is_some()
         || args.baseline_in.is_some()
         || args.baseline_out.is_some()
-        || args.detect;
+        || args.detect
+        || args.pcap_dir.is_some();
+    if args.pcap_dir.is_none() {
+        // Without a directory to write them to, captures would only cost a copy per frame.
+        config.packet_ring.slots = 0;
+    }
     if detecting {
         let baseline = match &args.baseline_in {
             Some(path) => Some(
@@ -145,15 +157,23 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     // Standard output is line-buffered: a report of thousands of lines needs a real buffer.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let started = Instant::now();
+    let pcap_dir = args.pcap_dir.as_deref();
     match args.format {
         // Streamed: the report is never held in memory whole.
-        Format::Json => {
-            engine.finish_into(&mut output::JsonStream::new(&mut out))?;
-        }
-        Format::Table => output::write_table(&finish(engine, started).report, &mut out)?,
+        Format::Json => match pcap_dir {
+            Some(dir) => {
+                let mut sink = output::PcapDir::new(output::JsonStream::new(&mut out), dir)?;
+                engine.finish_into(&mut sink)?;
+                report_captures(sink.files(), dir)?;
+            }
+            None => {
+                engine.finish_into(&mut output::JsonStream::new(&mut out))?;
+            }
+        },
+        Format::Table => output::write_table(&report_of(engine, pcap_dir, started)?, &mut out)?,
         Format::Csv => {
             let dir = args.out.as_deref().unwrap_or(Path::new("."));
-            output::write_csv_dir(&finish(engine, started).report, dir)?;
+            output::write_csv_dir(&report_of(engine, pcap_dir, started)?, dir)?;
             writeln!(
                 io::stderr(),
                 "wrote {} and {}",
@@ -203,6 +223,31 @@ pub(crate) fn parse_duration_ns(text: &str) -> Result<i64, String> {
         return Err(format!("duration out of range: {text:?}"));
     }
     Ok(ns as i64)
+}
+
+/// Ends the analysis and keeps the whole report, writing the alerts' captures to `pcap_dir`
+/// when given.
+fn report_of(
+    engine: Engine,
+    pcap_dir: Option<&Path>,
+    started: Instant,
+) -> anyhow::Result<ironward_model::AnalysisReport> {
+    let Some(dir) = pcap_dir else {
+        return Ok(finish(engine, started).report);
+    };
+    let mut sink = output::PcapDir::new(ironward_sensor::engine::CollectReport::default(), dir)?;
+    engine.finish_into(&mut sink)?;
+    report_captures(sink.files(), dir)?;
+    Ok(sink.into_inner().report)
+}
+
+fn report_captures(files: usize, dir: &Path) -> anyhow::Result<()> {
+    writeln!(
+        io::stderr(),
+        "wrote {files} alert pcap(s) to {}",
+        dir.display()
+    )?;
+    Ok(())
 }
 
 /// Ends the analysis and keeps the whole report (for the formats that sort or split it).

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Alert, Connection, Device, Event, Timestamp};
+use crate::{Alert, AlertCapture, Connection, Device, Event, Timestamp};
 
 /// Longest batch id, in bytes.
 pub const MAX_BATCH_ID_LEN: usize = 64;
@@ -25,6 +25,9 @@ pub const MAX_BATCH_CONNECTIONS: usize = 100_000;
 pub const MAX_BATCH_EVENTS: usize = 100_000;
 /// Most alerts in one batch.
 pub const MAX_BATCH_ALERTS: usize = 10_000;
+/// Most alert captures in one batch: with [`crate::alert_capture::MAX_ALERT_PCAP_BYTES`] each,
+/// about 5.4 MiB of base64, well under the console's body limit.
+pub const MAX_BATCH_ALERT_CAPTURES: usize = 16;
 /// Most entries in one of a device's lists (facts, addresses, names, services, findings,
 /// protocols, conflicts).
 pub const MAX_DEVICE_LIST_LEN: usize = 4_096;
@@ -58,6 +61,9 @@ pub struct Batch {
     /// Alerts raised since the previous batch (the console aggregates them by id).
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// The packets around the first occurrence of alerts (each alert's capture is sent once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alert_captures: Vec<AlertCapture>,
     /// The sensor's health when it built the batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<SensorHealth>,
@@ -258,6 +264,14 @@ impl Batch {
         for (i, a) in self.alerts.iter().enumerate() {
             validate_alert(&format!("alerts[{i}]"), a)?;
         }
+        check_len(
+            || "alert_captures".to_owned(),
+            &self.alert_captures,
+            MAX_BATCH_ALERT_CAPTURES,
+        )?;
+        for (i, c) in self.alert_captures.iter().enumerate() {
+            validate_capture(&format!("alert_captures[{i}]"), c)?;
+        }
         if let Some(health) = &self.health {
             check_time(|| "health.at".to_owned(), health.at)?;
             check_text(|| "health.version".to_owned(), &health.version)?;
@@ -268,6 +282,22 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+fn validate_capture(prefix: &str, c: &AlertCapture) -> Result<(), BatchError> {
+    use crate::alert_capture::{CaptureProblem, MAX_ALERT_CAPTURE_ID_LEN, MAX_ALERT_PCAP_BYTES};
+    let (field, kind) = match c.check() {
+        Ok(()) => return Ok(()),
+        Err(CaptureProblem::EmptyId) => ("alert_id", BatchErrorKind::Empty),
+        Err(CaptureProblem::IdTooLong) => (
+            "alert_id",
+            BatchErrorKind::TooLong(MAX_ALERT_CAPTURE_ID_LEN),
+        ),
+        Err(CaptureProblem::IdCharacters) => ("alert_id", BatchErrorKind::BadCharacter),
+        Err(CaptureProblem::TooLarge) => ("pcap", BatchErrorKind::TooLong(MAX_ALERT_PCAP_BYTES)),
+        Err(CaptureProblem::NotPcap) => ("pcap", BatchErrorKind::BadNumber),
+    };
+    fail(format!("{prefix}.{field}"), kind)
 }
 
 fn validate_alert(prefix: &str, a: &Alert) -> Result<(), BatchError> {
@@ -470,6 +500,7 @@ mod tests {
             connections: vec![],
             events: vec![],
             alerts: vec![],
+            alert_captures: vec![],
             health: Some(SensorHealth {
                 at: Timestamp(1_700_000_002_000_000_000),
                 version: "0.1.0".to_owned(),
@@ -550,6 +581,47 @@ mod tests {
             error(&b),
             (
                 "devices[1].facts[0].confidence".to_owned(),
+                BatchErrorKind::BadNumber
+            )
+        );
+    }
+
+    #[test]
+    fn alert_captures_are_bounded_and_checked() {
+        let mut b = batch();
+        let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1];
+        pcap.resize(crate::alert_capture::PCAP_HEADER_LEN, 0);
+        let capture = AlertCapture {
+            alert_id: "0011223344556677".to_owned(),
+            pcap,
+        };
+        b.alert_captures = vec![capture.clone(); MAX_BATCH_ALERT_CAPTURES];
+        b.validate().unwrap();
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(serde_json::from_str::<Batch>(&json).unwrap(), b);
+        b.alert_captures.push(capture.clone());
+        assert_eq!(
+            error(&b),
+            (
+                "alert_captures".to_owned(),
+                BatchErrorKind::TooMany(MAX_BATCH_ALERT_CAPTURES)
+            )
+        );
+        b.alert_captures = vec![capture.clone(), capture];
+        b.alert_captures[1].alert_id = "../x".to_owned();
+        assert_eq!(
+            error(&b),
+            (
+                "alert_captures[1].alert_id".to_owned(),
+                BatchErrorKind::BadCharacter
+            )
+        );
+        b.alert_captures[1].alert_id = "x".to_owned();
+        b.alert_captures[1].pcap.truncate(10);
+        assert_eq!(
+            error(&b),
+            (
+                "alert_captures[1].pcap".to_owned(),
                 BatchErrorKind::BadNumber
             )
         );

@@ -10,6 +10,7 @@ This crate holds no logic beyond constructors, validation and serialisation.
 */
 
 pub mod alert;
+pub mod alert_capture;
 pub mod batch;
 pub mod device;
 pub mod event;
@@ -20,6 +21,7 @@ pub mod report;
 pub mod time;
 
 pub use alert::{Alert, AlertEngine, Evidence, Severity, Technique};
+pub use alert_capture::AlertCapture;
 pub use batch::{Batch, BatchError, BatchErrorKind, SensorHealth};
 pub use device::{Conflict, Device, DeviceId, DeviceKey, Protocols, ReportedFact, Service};
 pub use event::{Event, EventCategory, EventEndpoint};

@@ -51,6 +51,9 @@ pub struct EngineConfig {
     /// once per event occurrence, finished flow, ARP frame and fact. Its alerts raised or
     /// repeated during this engine's run reach the report sink.
     pub detector: Option<crate::detect::SharedDetector>,
+    /// The packet ring that gives each new alert its pcap (used only with a detector; `slots`
+    /// 0 turns it off). Finished captures reach the report sink before the alerts.
+    pub packet_ring: crate::packet_ring::RingConfig,
 }
 
 pub use ironward_proto::observations::MAX_EVENTS;
@@ -82,6 +85,8 @@ pub struct Analysis {
     /// Every occurrence of an event with its frame number, when requested (the event as in
     /// the report: aggregated, with its final count).
     pub event_log: Vec<(u64, Event)>,
+    /// The packets around each new alert (see [`EngineConfig::packet_ring`]).
+    pub alert_captures: Vec<ironward_model::AlertCapture>,
 }
 
 /// A flow's dissector: not chosen until the flow's first payload, then one or none.
@@ -161,6 +166,26 @@ struct Inventory {
     detector: Option<crate::detect::SharedDetector>,
     /// Reused buffer of event occurrences handed to the detector.
     occurrences: Vec<(u64, u32)>,
+    /// Alerts raised for the first time whose capture is to start once the current frame is
+    /// in the packet ring; `None` when there is no ring.
+    pending_captures: Option<Vec<crate::packet_ring::NewAlert>>,
+}
+
+/// Queues a capture for each alert the detector raised for the first time (when the packet
+/// ring is on: without it the detector's list of new alerts is left alone).
+fn note_new_alerts(
+    detector: &mut crate::detect::Detector,
+    pending: &mut Option<Vec<crate::packet_ring::NewAlert>>,
+) {
+    let Some(pending) = pending else { return };
+    for hash in detector.take_new() {
+        if let Some(alert) = detector.alert_by_hash(hash) {
+            pending.push(crate::packet_ring::NewAlert {
+                id: alert.id.clone(),
+                addrs: [alert.src_ip, alert.dst_ip],
+            });
+        }
+    }
 }
 
 /// The flow handler: the inventory, and the link-layer facts of the frame being processed.
@@ -218,6 +243,7 @@ impl Inventory {
         for fact in self.observations.facts() {
             detector.on_fact(frame, fact);
         }
+        note_new_alerts(&mut detector, &mut self.pending_captures);
     }
 }
 
@@ -354,7 +380,8 @@ impl FlowHandler<FlowState> for Sink<'_> {
         let key = (flow.client.ip(), flow.server.ip(), flow.protocol, port);
         let answered = server_answered(flow);
         if let Some(shared) = self.inv.detector.as_ref() {
-            crate::detect::lock(shared).on_flow(&crate::detect::FlowInput {
+            let mut detector = crate::detect::lock(shared);
+            detector.on_flow(&crate::detect::FlowInput {
                 frame: self.current.frame,
                 client: flow.client,
                 server: flow.server,
@@ -368,6 +395,7 @@ impl FlowHandler<FlowState> for Sink<'_> {
                 answered,
                 server_is_group: state.server_is_group,
             });
+            note_new_alerts(&mut detector, &mut self.inv.pending_captures);
         }
         if let Some(records) = self.inv.flow_records.as_mut() {
             records.push(FlowRecord {
@@ -489,6 +517,8 @@ pub struct Engine {
     linktype_cache: (u32, u64),
     next_expiry_ns: i64,
     latest_ns: i64,
+    /// The last frames, for the pcap of each new alert (with a detector only).
+    ring: Option<crate::packet_ring::PacketRing>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -511,6 +541,10 @@ impl Engine {
         if let Err(error) = ironward_intel::builtin_rules() {
             tracing::warn!("device classification disabled: {error}");
         }
+        let ring = config
+            .detector
+            .as_ref()
+            .and_then(|_| crate::packet_ring::PacketRing::new(config.packet_ring));
         Self {
             flows: FlowTable::new(config.flows),
             defrag: Defragmenter::new(config.defrag),
@@ -529,12 +563,33 @@ impl Engine {
                     observations
                 },
                 detector: config.detector.clone(),
+                pending_captures: ring.as_ref().map(|_| Vec::new()),
                 ..Inventory::default()
             },
             counters: Counters::default(),
             linktype_cache: (u32::MAX, 0),
             next_expiry_ns: i64::MIN,
             latest_ns: i64::MIN,
+            ring,
+        }
+    }
+
+    /// What the packet ring did (`None` without one).
+    pub fn packet_ring_stats(&self) -> Option<crate::packet_ring::RingStats> {
+        self.ring
+            .as_ref()
+            .map(crate::packet_ring::PacketRing::stats)
+    }
+
+    /// Starts the captures of the alerts raised while the current frame was processed (it is
+    /// already in the ring).
+    fn start_captures(&mut self) {
+        if let (Some(ring), Some(pending)) =
+            (self.ring.as_mut(), self.inv.pending_captures.as_mut())
+        {
+            for alert in pending.drain(..) {
+                ring.start(alert);
+            }
         }
     }
 
@@ -600,7 +655,11 @@ impl Engine {
         if let Some(error) = packet.error {
             *self.counters.decode_errors.entry(error).or_default() += 1;
         }
+        if let Some(ring) = self.ring.as_mut() {
+            ring.push(frame, crate::packet_ring::frame_addresses(&packet));
+        }
         self.dispatch(&packet, frame.original_len, ts);
+        self.start_captures();
     }
 
     fn expire(&mut self, now: i64) {
@@ -637,7 +696,8 @@ impl Engine {
                     ts,
                 );
                 if let Some(shared) = &self.inv.detector {
-                    crate::detect::lock(shared).on_arp(&crate::detect::ArpInput {
+                    let mut detector = crate::detect::lock(shared);
+                    detector.on_arp(&crate::detect::ArpInput {
                         frame: current.frame,
                         time: ts,
                         operation: arp.operation,
@@ -645,6 +705,7 @@ impl Engine {
                         sender_ip: arp.sender_ip,
                         target_ip: arp.target_ip,
                     });
+                    note_new_alerts(&mut detector, &mut self.inv.pending_captures);
                 }
                 if let Some(mac) = current.src_mac {
                     if mac != arp.sender_mac {
@@ -891,6 +952,7 @@ impl Engine {
             arp_senders: rest.arp_senders,
             facts: rest.facts,
             event_log: rest.event_log,
+            alert_captures: collect.alert_captures,
         }
     }
 
@@ -909,6 +971,23 @@ impl Engine {
             },
         };
         self.flows.flush(&mut flow_sink);
+        // Alerts raised by the flows that just ended get the ring as it is; every capture ends
+        // here, and the ring's memory goes before the report is built.
+        self.start_captures();
+        let alert_captures = match self.ring.take() {
+            Some(mut ring) => {
+                ring.finish_all();
+                let stats = ring.stats();
+                if stats.dropped > 0 {
+                    tracing::warn!(
+                        dropped = stats.dropped,
+                        "alerts without a pcap: too many captures at once"
+                    );
+                }
+                ring.take_finished()
+            }
+            None => Vec::new(),
+        };
         let flow_stats = self.flows.stats();
         let defrag_stats = self.defrag.stats();
         // The flow table, the defragmenter and the observer's raw evidence are no longer needed:
@@ -1044,6 +1123,9 @@ impl Engine {
             .collect();
         for (event, ends) in events.into_events().zip(ends) {
             sink.event(named(event, ends))?;
+        }
+        for capture in alert_captures {
+            sink.alert_capture(capture)?;
         }
         for alert in alerts {
             sink.alert(alert)?;
@@ -1229,6 +1311,13 @@ pub trait ReportSink {
         let _ = alert;
         Ok(())
     }
+    /// The packets around the first occurrence of an alert (after all events, before the
+    /// alerts: a sink that writes files can name them in the alerts). Sinks that keep no
+    /// captures ignore them.
+    fn alert_capture(&mut self, capture: ironward_model::AlertCapture) -> Result<(), Self::Error> {
+        let _ = capture;
+        Ok(())
+    }
     /// The statistics (last).
     fn stats(&mut self, stats: Stats) -> Result<(), Self::Error>;
 }
@@ -1238,6 +1327,8 @@ pub trait ReportSink {
 pub struct CollectReport {
     /// The report collected so far.
     pub report: AnalysisReport,
+    /// The alerts' captures collected so far.
+    pub alert_captures: Vec<ironward_model::AlertCapture>,
 }
 
 impl ReportSink for CollectReport {
@@ -1260,6 +1351,11 @@ impl ReportSink for CollectReport {
 
     fn alert(&mut self, alert: ironward_model::Alert) -> Result<(), Self::Error> {
         self.report.alerts.push(alert);
+        Ok(())
+    }
+
+    fn alert_capture(&mut self, capture: ironward_model::AlertCapture) -> Result<(), Self::Error> {
+        self.alert_captures.push(capture);
         Ok(())
     }
 

@@ -21,6 +21,7 @@ pub mod engine;
 pub mod flow;
 pub mod observe;
 pub mod oui;
+pub mod packet_ring;
 pub mod reassembly;
 pub mod services;
 pub mod uplink;

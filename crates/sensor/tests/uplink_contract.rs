@@ -85,6 +85,7 @@ fn batch(id: &str, connections: u16) -> Batch {
         connections: (0..connections).map(connection).collect(),
         events: vec![],
         alerts: Vec::new(),
+        alert_captures: Vec::new(),
         health: None,
     }
 }

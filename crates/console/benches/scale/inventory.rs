@@ -753,6 +753,7 @@ pub(crate) fn batch(plan: &Plan, zone: usize, b: usize) -> Batch {
         connections,
         events,
         alerts: Vec::new(),
+        alert_captures: Vec::new(),
         health: Some(SensorHealth {
             at: created,
             version: "bench".to_owned(),

@@ -280,6 +280,7 @@ pub fn seed_batch(
         id: id.to_owned(),
         created: seed_time(100),
         alerts: Vec::new(),
+        alert_captures: Vec::new(),
         connections: vec![ironward_model::Connection {
             a: Some(client.id.clone()),
             b: Some(server.id.clone()),

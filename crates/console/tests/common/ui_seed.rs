@@ -96,6 +96,7 @@ fn batch(id: &str, server: Device, client: Device, now: Timestamp) -> Batch {
         id: id.to_owned(),
         created: now,
         alerts: Vec::new(),
+        alert_captures: Vec::new(),
         connections: vec![Connection {
             a: Some(client.id.clone()),
             b: Some(server.id.clone()),

@@ -3,10 +3,12 @@
 mod csv;
 mod event_json;
 mod json;
+mod pcap_dir;
 mod table;
 
 pub(crate) use self::csv::write_csv_dir;
 pub(crate) use self::json::JsonStream;
+pub(crate) use self::pcap_dir::PcapDir;
 pub(crate) use self::table::write_table;
 
 /// The output formats of `ironward analyze`.

@@ -260,7 +260,9 @@ fn write_alerts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result
     if report.alerts.is_empty() {
         return Ok(());
     }
-    let mut table = new_table(&[
+    // The pcap column only when captures were written (--pcap-dir).
+    let pcaps = report.alerts.iter().any(|a| a.pcap.is_some());
+    let mut header = vec![
         "severity",
         "engine",
         "alert",
@@ -268,10 +270,14 @@ fn write_alerts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result
         "destination",
         "techniques",
         "count",
-    ]);
+    ];
+    if pcaps {
+        header.push("pcap");
+    }
+    let mut table = new_table(&header);
     for a in &report.alerts {
         let techniques: Vec<&str> = a.techniques.iter().map(|t| t.id.as_str()).collect();
-        table.add_row(vec![
+        let mut row = vec![
             a.severity.as_str().to_owned(),
             a.engine.as_str().to_owned(),
             a.title.clone(),
@@ -279,7 +285,11 @@ fn write_alerts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result
             a.dst_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             techniques.join(" "),
             a.count.to_string(),
-        ]);
+        ];
+        if pcaps {
+            row.push(a.pcap.clone().unwrap_or_default());
+        }
+        table.add_row(row);
     }
     writeln!(out, "Alerts ({})", report.alerts.len())?;
     writeln!(out, "{table}")?;

@@ -274,6 +274,11 @@ impl Detector {
         std::mem::take(&mut self.new_alerts)
     }
 
+    /// The alert with this id hash (from [`Detector::take_new`]), when held.
+    pub fn alert_by_hash(&self, hash: u64) -> Option<&Alert> {
+        self.store.get(hash)
+    }
+
     fn note(&mut self, (hash, new): (u64, bool)) {
         if new && self.new_alerts.len() < MAX_ALERTS {
             self.new_alerts.push(hash);

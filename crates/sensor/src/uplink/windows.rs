@@ -167,6 +167,7 @@ fn empty_batch(id: String, created: Timestamp) -> Batch {
         connections: Vec::new(),
         events: Vec::new(),
         alerts: Vec::new(),
+        alert_captures: Vec::new(),
         health: None,
     }
 }
@@ -220,10 +221,26 @@ where
         Ok(())
     }
 
+    /// A capture goes in the current batch unless that batch already holds
+    /// [`MAX_BATCH_ALERT_CAPTURES`](ironward_model::batch::MAX_BATCH_ALERT_CAPTURES) or would
+    /// grow past the byte bound (a capture is up to 350 KiB of base64).
+    fn alert_capture(&mut self, capture: ironward_model::AlertCapture) -> Result<(), E> {
+        let size = json_size(&capture);
+        let held = self.current.alert_captures.len();
+        if held >= ironward_model::batch::MAX_BATCH_ALERT_CAPTURES
+            || ((held > 0 || self.items() > 0) && self.bytes + size > self.limits.max_bytes)
+        {
+            self.emit_current()?;
+        }
+        self.bytes += size;
+        self.current.alert_captures.push(capture);
+        Ok(())
+    }
+
     /// The end of the report: the last batch goes out, even empty when it is the window's only
     /// one (it still carries the sensor's health).
     fn stats(&mut self, _stats: Stats) -> Result<(), E> {
-        if self.items() > 0 || self.parts == 0 {
+        if self.items() > 0 || !self.current.alert_captures.is_empty() || self.parts == 0 {
             self.emit_current()?;
         }
         Ok(())
@@ -240,6 +257,8 @@ pub fn split_batch(batch: Batch) -> Option<(Batch, Batch)> {
     }
     let mut first = empty_batch(format!("{}.a", batch.id), batch.created);
     let mut second = empty_batch(format!("{}.b", batch.id), batch.created);
+    // Captures are not split (each is at most a fraction of the body limit): they go first.
+    first.alert_captures = batch.alert_captures;
     first.health.clone_from(&batch.health);
     second.health = batch.health;
     // The first half takes the first total/2 items in report order.

@@ -111,6 +111,7 @@ pub(crate) fn batch(id: &str, devices: Vec<Device>) -> Batch {
         connections: vec![],
         events: vec![],
         alerts: Vec::new(),
+        alert_captures: Vec::new(),
         health: Some(SensorHealth {
             at: t(100),
             version: "0.1.0".to_owned(),
