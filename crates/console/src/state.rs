@@ -23,6 +23,9 @@ pub struct ConsoleSettings {
     /// The address sensors use to reach the console (shown in the enrolment command), e.g.
     /// `https://console.plant:8443`.
     pub public_url: String,
+    /// How long a new site learns (its policy alerts become baseline entries); zero: new sites
+    /// do not learn.
+    pub site_learning_period: Duration,
 }
 
 impl Default for ConsoleSettings {
@@ -33,6 +36,7 @@ impl Default for ConsoleSettings {
             lock_for: Duration::from_secs(15 * 60),
             sensor_offline_after: Duration::from_secs(5 * 60),
             public_url: "https://localhost:8443".to_owned(),
+            site_learning_period: Duration::from_secs(7 * 86_400),
         }
     }
 }

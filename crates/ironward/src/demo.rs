@@ -71,6 +71,9 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
             interface: None,
             site: "Demo plant".to_owned(),
             zone: "Process network".to_owned(),
+            // The demo shows what the engines raise at once; a learning site would turn its
+            // policy alerts into baseline entries for a week.
+            learning_period: 0,
         };
         let greeting: crate::serve::Greeting = Box::new(move |url: &str| {
             eprintln!();

@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     /// The embedded sensor's zone in that site (created if missing).
     #[arg(long, value_name = "NAME", default_value = "Default zone")]
     pub(crate) zone: String,
+
+    /// How long a new site learns (`7d`, `12h`, seconds; `0`: new sites do not learn). While a
+    /// site learns, its policy alerts become baseline entries instead of alerts; the other
+    /// engines alert from the start.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::analyze::parse_duration_ns)]
+    pub(crate) learning_period: i64,
 }
 
 /// Runs `ironward serve` until Ctrl-C.
@@ -93,6 +99,9 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
         .unwrap_or_else(|| format!("https://{host}:{}", args.listen.port()));
     let settings = ConsoleSettings {
         public_url: public_url.clone(),
+        site_learning_period: Duration::from_nanos(
+            u64::try_from(args.learning_period).unwrap_or(0),
+        ),
         ..ConsoleSettings::default()
     };
     let fingerprint = tls.fingerprint();
@@ -200,7 +209,7 @@ async fn embedded_sensor(
     // Capture files stream in short windows so the inventory fills while they are read.
     config.window = Duration::from_secs(60);
     if uplink::enrol::load(&dir)?.is_none() {
-        let zone = ensure_zone(store, &args.site, &args.zone).await?;
+        let zone = ensure_zone(store, args, &args.site, &args.zone).await?;
         let now = ironward_console::state::now();
         let expires = Timestamp(now.0.saturating_add(600 * 1_000_000_000));
         let token = store
@@ -211,13 +220,26 @@ async fn embedded_sensor(
     Ok(config)
 }
 
-/// The zone `zone` of site `site`, both created when missing.
-pub(crate) async fn ensure_zone(store: &Store, site: &str, zone: &str) -> anyhow::Result<ZoneId> {
+/// The zone `zone` of site `site`, both created when missing (a new site learns for
+/// `--learning-period`).
+pub(crate) async fn ensure_zone(
+    store: &Store,
+    args: &ServeArgs,
+    site: &str,
+    zone: &str,
+) -> anyhow::Result<ZoneId> {
     let now = ironward_console::state::now();
     let sites = store.list_sites(&Scope::All).await?;
+    let learning_until =
+        (args.learning_period > 0).then(|| Timestamp(now.0.saturating_add(args.learning_period)));
     let site_id: SiteId = match sites.iter().find(|s| s.name == site) {
         Some(s) => s.id,
-        None => store.create_site(site, now).await?.id,
+        None => {
+            store
+                .create_site_learning(site, now, learning_until)
+                .await?
+                .id
+        }
     };
     let zones = store.list_zones(&Scope::All, Some(site_id)).await?;
     Ok(match zones.iter().find(|z| z.name == zone) {

@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 
 use ironward_model::alert::MAX_EVIDENCE;
 use ironward_model::batch::{MAX_BATCH_ALERTS, MAX_DEVICE_LIST_LEN};
-use ironward_model::{Alert, AlertEngine, Batch, Event, Evidence, Severity};
+use ironward_model::{Alert, AlertEngine, Batch, Event, Evidence, Severity, Timestamp};
 use sqlx::{Any, Row, Transaction};
 
 use crate::alert_rules::{site_rules, AlertRule};
 use crate::baseline::BaselineKey;
 use crate::db::{counter, COUNTER_MAX};
 use crate::{IngestCounts, Result, SensorId, StoreError};
+
+/// `created_by` of the baseline entries a learning site makes of policy alerts.
+pub(crate) const LEARNED_BY: &str = "learning";
 
 /// Most alerts custom rules raise from one batch (distinct ids); further matches still count
 /// on their rule but raise nothing new.
@@ -118,13 +121,35 @@ fn baseline_key(a: &Alert) -> BaselineKey {
     }
 }
 
-/// Ingests the batch's alerts and the alerts its events raise through custom rules.
+/// Whether the site learns at `now`: its policy alerts then become baseline entries.
+async fn site_learns(
+    tx: &mut Transaction<'static, Any>,
+    site: i64,
+    now: Timestamp,
+) -> Result<bool> {
+    let until: Option<i64> = sqlx::query("SELECT learning_until FROM sites WHERE id = $1")
+        .bind(site)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("learning_until")?;
+    Ok(until.is_some_and(|until| now.as_nanos() < until))
+}
+
+/// Whether a learning site turns this alert into a baseline entry: the policy engine's
+/// alerts, which say "not in the baseline"; custom rules are the users' own and still alert.
+fn learnable(alert: &Alert) -> bool {
+    alert.engine == AlertEngine::Policy && !alert.kind.starts_with("custom.")
+}
+
+/// Ingests the batch's alerts and the alerts its events raise through custom rules. Alerts
+/// are deltas: the count of a repeat adds to the stored one.
 pub(crate) async fn ingest_alerts(
     tx: &mut Transaction<'static, Any>,
     site: i64,
     zone: i64,
     sensor: i64,
     batch: &Batch,
+    now: Timestamp,
     counts: &mut IngestCounts,
 ) -> Result<()> {
     let (exclusions, rules) = site_rules(tx, site).await?;
@@ -167,6 +192,8 @@ pub(crate) async fn ingest_alerts(
             .await?;
     }
     let sensor_id = SensorId(sensor);
+    let learning = incoming.values().any(learnable) && site_learns(tx, site, now).await?;
+    let mut learned = 0i64;
     for alert in incoming.values() {
         if let Some(rule) = exclusions.iter().find(|x| x.matches(alert, sensor_id)) {
             sqlx::query(&format!(
@@ -193,8 +220,29 @@ pub(crate) async fn ingest_alerts(
             counts.alerts_suppressed += 1;
             continue;
         }
+        if learning && learnable(alert) {
+            crate::baseline::insert_entry(
+                tx,
+                site,
+                &baseline_key(alert),
+                &alert.title,
+                LEARNED_BY,
+                now,
+            )
+            .await?;
+            counts.alerts_learned += 1;
+            learned += 1;
+            continue;
+        }
         upsert_alert(tx, site, zone, sensor, alert).await?;
         counts.alerts += 1;
+    }
+    if learned > 0 {
+        sqlx::query("UPDATE sites SET learned = learned + $1 WHERE id = $2")
+            .bind(learned)
+            .bind(site)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

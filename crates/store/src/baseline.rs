@@ -72,7 +72,7 @@ pub(crate) async fn insert_entry(
     created_by: &str,
     now: Timestamp,
 ) -> Result<BaselineEntry> {
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO baseline_entries (site_id, kind, src, dst, protocol, detail, created_by, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (site_id, kind, src, dst, protocol) DO NOTHING",
@@ -87,8 +87,21 @@ pub(crate) async fn insert_entry(
     .bind(now.as_nanos())
     .execute(&mut **tx)
     .await?;
+    if inserted.rows_affected() > 0 {
+        bump_version(tx, site).await?;
+    }
     let row = find(tx, site, key).await?.ok_or(StoreError::NotFound)?;
     entry(&row)
+}
+
+/// Notes a change to a site's baseline entries: sensors compare the version their ingest
+/// answers carry with the one they imported, and fetch the entries again when it grew.
+pub(crate) async fn bump_version(tx: &mut Transaction<'static, Any>, site: i64) -> Result<()> {
+    sqlx::query("UPDATE sites SET baseline_version = baseline_version + 1 WHERE id = $1")
+        .bind(site)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// The entry of `site` with `key`, if any.
@@ -156,6 +169,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        bump_version(&mut tx, e.site_id.0).await?;
         tx.commit().await?;
         Ok(e)
     }

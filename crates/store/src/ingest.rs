@@ -44,6 +44,8 @@ pub struct IngestCounts {
     pub alerts: u64,
     /// Alerts suppressed by an exclusion rule or a learned baseline entry (not stored).
     pub alerts_suppressed: u64,
+    /// Policy alerts turned into baseline entries because their site was learning.
+    pub alerts_learned: u64,
 }
 
 /// The result of [`Store::ingest_batch`].
@@ -97,7 +99,7 @@ impl Store {
         }
         upsert_connections(&mut tx, &ctx, batch, &mut counts).await?;
         upsert_events(&mut tx, &ctx, batch, &mut counts).await?;
-        crate::alert_ingest::ingest_alerts(&mut tx, site, zone, sensor.0, batch, &mut counts)
+        crate::alert_ingest::ingest_alerts(&mut tx, site, zone, sensor.0, batch, now, &mut counts)
             .await?;
         update_health(&mut tx, sensor, batch.health.as_ref(), now).await?;
         tx.commit().await?;

@@ -69,7 +69,7 @@ pub use overview::{
     DeviceFacets, InventorySummary, MapEdge, MAX_GROUPS, MAX_LOOKUP, MAX_MAP_EDGES,
 };
 pub use sensors::SensorRecord;
-pub use sites::{Site, Zone, MAX_NAME_LEN};
+pub use sites::{Site, SiteLearning, Zone, MAX_NAME_LEN};
 pub use traffic::{ConnectionQuery, ConnectionRecord, EventQuery, EventRecord};
 pub use users::{Role, User};
 

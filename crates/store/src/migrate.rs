@@ -43,10 +43,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_forwarding.sql"),
         postgres: include_str!("../migrations/postgres/0004_forwarding.sql"),
     },
+    Migration {
+        version: 6,
+        name: "site_learning",
+        sqlite: include_str!("../migrations/sqlite/0006_site_learning.sql"),
+        postgres: include_str!("../migrations/postgres/0006_site_learning.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].version == SCHEMA_VERSION);
 

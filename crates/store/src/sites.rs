@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::db::Sql;
-use crate::{Result, Scope, SiteId, Store, StoreError, ZoneId};
+use crate::{Result, Scope, SensorId, SiteId, Store, StoreError, ZoneId};
 
 /// Longest site or zone name, in bytes.
 pub const MAX_NAME_LEN: usize = 200;
@@ -242,5 +242,122 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A site's learning mode and the version of its baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SiteLearning {
+    /// The site.
+    pub site_id: SiteId,
+    /// Learning until then; `None`: the site never learned (policy alerts are not turned into
+    /// baseline entries).
+    pub until: Option<Timestamp>,
+    /// Policy alerts turned into baseline entries while the site learned.
+    pub learned: i64,
+    /// Grows with every change to the site's baseline entries (sensors fetch them again).
+    pub baseline_version: i64,
+}
+
+impl SiteLearning {
+    /// Whether the site learns at `now`.
+    pub fn is_learning(&self, now: Timestamp) -> bool {
+        self.until.is_some_and(|until| now < until)
+    }
+}
+
+fn learning(row: &AnyRow) -> Result<SiteLearning> {
+    Ok(SiteLearning {
+        site_id: SiteId(row.try_get("id")?),
+        until: row
+            .try_get::<Option<i64>, _>("learning_until")?
+            .map(Timestamp),
+        learned: row.try_get("learned")?,
+        baseline_version: row.try_get("baseline_version")?,
+    })
+}
+
+const LEARNING_COLUMNS: &str = "id, learning_until, learned, baseline_version";
+
+impl Store {
+    /// Creates a site that learns until `learning_until` (`None`: no learning); a duplicate
+    /// name is [`StoreError::Conflict`].
+    pub async fn create_site_learning(
+        &self,
+        name: &str,
+        now: Timestamp,
+        learning_until: Option<Timestamp>,
+    ) -> Result<Site> {
+        check_name("site", name)?;
+        let row = sqlx::query(
+            "INSERT INTO sites (name, created_at, learning_until) VALUES ($1, $2, $3) \
+             RETURNING id, name, created_at",
+        )
+        .bind(name)
+        .bind(now.as_nanos())
+        .bind(learning_until.map(Timestamp::as_nanos))
+        .fetch_one(&self.pool)
+        .await?;
+        site(&row)
+    }
+
+    /// The learning state of a site of `scope`.
+    pub async fn site_learning(&self, scope: &Scope, id: SiteId) -> Result<SiteLearning> {
+        if !scope.allows(id) {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {LEARNING_COLUMNS} FROM sites WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        learning(&row)
+    }
+
+    /// The learning state of every site of `scope`.
+    pub async fn list_site_learning(&self, scope: &Scope) -> Result<Vec<SiteLearning>> {
+        let mut sql = Sql::new(&format!("SELECT {LEARNING_COLUMNS} FROM sites WHERE 1 = 1"));
+        scope.filter(&mut sql, "id");
+        sql.push(" ORDER BY id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter().map(learning).collect()
+    }
+
+    /// The learning state of the site a sensor reports for (what its ingest answers carry).
+    pub async fn sensor_site_learning(&self, sensor: SensorId) -> Result<SiteLearning> {
+        let row = sqlx::query(&format!(
+            "SELECT {LEARNING_COLUMNS} FROM sites WHERE id = \
+             (SELECT site_id FROM sensors WHERE id = $1)"
+        ))
+        .bind(sensor.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        learning(&row)
+    }
+
+    /// Sets until when a site of `scope` learns: a time in the future starts (or extends)
+    /// learning, `now` or earlier ends it. Ending keeps the time, so that sensors know the site
+    /// learned and its policy engine compares with the baseline from then on.
+    pub async fn set_site_learning(
+        &self,
+        scope: &Scope,
+        id: SiteId,
+        until: Timestamp,
+    ) -> Result<SiteLearning> {
+        if !scope.allows(id) {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query(&format!(
+            "UPDATE sites SET learning_until = $1 WHERE id = $2 RETURNING {LEARNING_COLUMNS}"
+        ))
+        .bind(until.as_nanos())
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        learning(&row)
     }
 }

@@ -30,3 +30,6 @@ mod alerts;
 
 #[path = "suite/forwarding.rs"]
 mod forwarding;
+
+#[path = "suite/site_learning.rs"]
+mod site_learning;

@@ -242,6 +242,26 @@ fn all() -> Vec<OperationDoc> {
             )
         },
         OperationDoc {
+            success: (200, Some(schema("SiteLearning"))),
+            ..op("GET", "/api/v1/sites/{id}/learning", "A site's learning state")
+        },
+        OperationDoc {
+            body: Some(json!({
+                "type": "object",
+                "description": "Exactly one of duration_s and stop",
+                "properties": {
+                    "duration_s": { "type": "integer", "minimum": 1, "maximum": 31_622_400, "description": "Learn for this many seconds from now" },
+                    "stop": { "type": "boolean", "enum": [true], "description": "End learning now" }
+                }
+            })),
+            success: (200, Some(schema("SiteLearning"))),
+            ..op(
+                "POST",
+                "/api/v1/sites/{id}/learning",
+                "Start learning for a duration or end it (while a site learns, its policy alerts become baseline entries)",
+            )
+        },
+        OperationDoc {
             success: (200, Some(list_of("Zone"))),
             ..op("GET", "/api/v1/sites/{id}/zones", "List a site's zones")
         },
@@ -907,6 +927,13 @@ pub fn schemas() -> Value {
             "id": { "type": "integer" },
             "name": { "type": "string" },
             "created_at": time
+        })),
+        "SiteLearning": object(&["site_id", "until", "learning", "learned", "baseline_version"], json!({
+            "site_id": { "type": "integer" },
+            "until": { "type": ["string", "null"], "format": "date-time", "description": "Learning until then; null: the site never learned" },
+            "learning": { "type": "boolean", "description": "Whether the site learns now" },
+            "learned": { "type": "integer", "description": "Policy alerts turned into baseline entries while learning" },
+            "baseline_version": { "type": "integer", "description": "Grows with every change to the site's baseline entries" }
         })),
         "Zone": object(&["id", "site_id", "name", "created_at"], json!({
             "id": { "type": "integer" },

@@ -1,11 +1,14 @@
 //! Sites and their zones: `GET/POST /api/v1/sites`, `GET/PATCH/DELETE /api/v1/sites/{id}`,
 //! `GET/POST /api/v1/sites/{id}/zones`, `PATCH/DELETE /api/v1/zones/{id}`. Everyone reads the
-//! sites of their scope; administrators change them.
+//! sites of their scope; administrators change them. A site's learning mode:
+//! `GET/POST /api/v1/sites/{id}/learning` (read with the alerts, changed by those who manage
+//! security alerts and the baseline).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
-use ironward_store::{SiteId, ZoneId};
+use ironward_model::Timestamp;
+use ironward_store::{SiteId, SiteLearning, ZoneId};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -13,7 +16,7 @@ use crate::access::{Access, Permission, UserPrincipal};
 use crate::api::extract::{ApiJson, ApiPath, ClientAddr};
 use crate::api::json;
 use crate::audit::{self, Outcome};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::RouteSpec;
 use crate::state::{now, AppState};
 
@@ -31,7 +34,110 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::post("/api/v1/sites/{id}/zones", manage, create_zone),
         RouteSpec::new(Method::PATCH, "/api/v1/zones/{id}", manage, rename_zone),
         RouteSpec::new(Method::DELETE, "/api/v1/zones/{id}", manage, delete_zone),
+        RouteSpec::get(
+            "/api/v1/sites/{id}/learning",
+            Access::User(Permission::ViewAlerts),
+            get_learning,
+        ),
+        RouteSpec::post(
+            "/api/v1/sites/{id}/learning",
+            Access::User(Permission::ManageAlerts),
+            set_learning,
+        ),
     ]
+}
+
+/// Longest learning period one request starts: a year.
+pub const MAX_LEARNING_SECONDS: u64 = 366 * 86_400;
+
+/// Body of `POST /api/v1/sites/{id}/learning`: exactly one of the two.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningBody {
+    /// Learn for this many seconds from now (1 to [`MAX_LEARNING_SECONDS`]).
+    #[serde(default)]
+    pub duration_s: Option<u64>,
+    /// `true`: end learning now.
+    #[serde(default)]
+    pub stop: Option<bool>,
+}
+
+/// A site's learning state as JSON: `until` (RFC 3339 or null: never learned), `learning`
+/// (whether it learns now), `learned` (policy alerts turned into baseline entries) and
+/// `baseline_version`.
+pub fn learning_json(learning: &SiteLearning, now: Timestamp) -> Value {
+    serde_json::json!({
+        "site_id": learning.site_id.0,
+        "until": learning.until.map(|t| t.to_rfc3339()),
+        "learning": learning.is_learning(now),
+        "learned": learning.learned,
+        "baseline_version": learning.baseline_version,
+    })
+}
+
+/// When a site created now stops learning under the console's settings (`None`: learning
+/// for new sites is off).
+pub fn default_learning_until(state: &AppState, now: Timestamp) -> Option<Timestamp> {
+    let period = state.settings().site_learning_period;
+    if period.is_zero() {
+        return None;
+    }
+    let nanos = i64::try_from(period.as_nanos()).unwrap_or(i64::MAX);
+    Some(Timestamp(now.0.saturating_add(nanos)))
+}
+
+/// `GET /api/v1/sites/{id}/learning`.
+pub async fn get_learning(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    let learning = state.store().site_learning(&user.scope, SiteId(id)).await?;
+    Ok(Json(learning_json(&learning, now())))
+}
+
+/// `POST /api/v1/sites/{id}/learning` `{"duration_s": N}` starts (or restarts) learning for N
+/// seconds; `{"stop": true}` ends it now. Audited.
+pub async fn set_learning(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ClientAddr(address): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<LearningBody>,
+) -> ApiResult<Json<Value>> {
+    let at = now();
+    let (until, detail) = match (body.duration_s, body.stop) {
+        (Some(seconds), None) if (1..=MAX_LEARNING_SECONDS).contains(&seconds) => {
+            let nanos = i64::try_from(seconds)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000_000_000);
+            (
+                Timestamp(at.0.saturating_add(nanos)),
+                format!("start for {seconds} s"),
+            )
+        }
+        (None, Some(true)) => (at, "stop".to_owned()),
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "give either duration_s (1 to {MAX_LEARNING_SECONDS} seconds) or stop: true"
+            )))
+        }
+    };
+    let learning = state
+        .store()
+        .set_site_learning(&user.scope, SiteId(id), until)
+        .await?;
+    audit::record(
+        &state,
+        Some(&user),
+        address,
+        "site.learning",
+        &format!("site:{id}"),
+        &detail,
+        Outcome::Ok,
+    )
+    .await;
+    Ok(Json(learning_json(&learning, at)))
 }
 
 /// Body of the create and rename requests.
@@ -58,7 +164,11 @@ pub async fn create_site(
     ClientAddr(address): ClientAddr,
     ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let site = state.store().create_site(&body.name, now()).await?;
+    let at = now();
+    let site = state
+        .store()
+        .create_site_learning(&body.name, at, default_learning_until(&state, at))
+        .await?;
     audit::record(
         &state,
         Some(&user),

@@ -96,6 +96,11 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::post("/zones/{id}/delete", sites, sites::delete_zone),
         RouteSpec::post("/zones/{id}/enroll", sites, sites::enrol_sensor),
         RouteSpec::post("/sensors/{id}/delete", sites, sites::delete_sensor),
+        RouteSpec::post(
+            "/sites/{id}/learning",
+            Access::User(P::ManageAlerts),
+            sites::set_learning,
+        ),
         RouteSpec::get("/groups", view, groups::groups),
         RouteSpec::get("/groups/{id}", view, groups::group),
         RouteSpec::post("/groups", groups, groups::create_group),

@@ -1,4 +1,5 @@
-//! `/sites`: sites with their zones and sensors (status and health), and for administrators
+//! `/sites`: sites with their zones, sensors (status and health) and learning state, with
+//! Start/End learning for those who manage the baseline, and for administrators
 //! the forms to create, rename and delete sites and zones, remove sensors, and enrol a sensor:
 //! a one-time token for a zone, shown once with the exact command to run on the sensor.
 
@@ -7,11 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use ironward_model::Timestamp;
-use ironward_store::{Scope, SensorId, SiteId, ZoneId};
+use ironward_store::{Scope, SensorId, SiteId, SiteLearning, ZoneId};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::access::{Permission, UserPrincipal};
+use crate::api::sites::{default_learning_until, MAX_LEARNING_SECONDS};
 use crate::audit::{self, Outcome};
 use crate::state::{now, AppState};
 use crate::ui::dashboard::sensor_table;
@@ -59,16 +61,18 @@ async fn render(
 ) -> Response {
     let store = state.store();
     let now = now();
-    let (sites, zones, sensors, summary) = match tokio::try_join!(
+    let (sites, zones, sensors, summary, learning) = match tokio::try_join!(
         store.list_sites(&user.scope),
         store.list_zones(&user.scope, None),
         store.list_sensors(&user.scope),
         store.inventory_summary(&user.scope, now, now),
+        store.list_site_learning(&user.scope),
     ) {
         Ok(all) => all,
         Err(e) => return failure(e),
     };
     let admin = user.role.allows(Permission::ManageSites);
+    let baseline_manager = user.role.allows(Permission::ManageAlerts);
     let offline_after =
         i64::try_from(state.settings().sensor_offline_after.as_nanos()).unwrap_or(i64::MAX);
     let count = |site: SiteId| {
@@ -119,6 +123,13 @@ async fn render(
                         }
                     }
                 }
+                (learning_panel(
+                    user,
+                    site.id,
+                    learning.iter().find(|l| l.site_id == site.id),
+                    now,
+                    baseline_manager,
+                ))
                 table.compact {
                     thead { tr { th { "Zone" } th { "Sensors" } @if admin { th { "Actions" } } } }
                     tbody {
@@ -165,6 +176,54 @@ async fn render(
         html_response(page(user, "Sites & sensors", "/sites", content)),
     )
         .into_response()
+}
+
+/// Default learning period offered by the Start form, in days.
+const DEFAULT_LEARNING_DAYS: u64 = 7;
+
+/// A site's learning state, and Start/End forms for those who manage the baseline.
+fn learning_panel(
+    user: &UserPrincipal,
+    site: SiteId,
+    learning: Option<&SiteLearning>,
+    now: Timestamp,
+    manage: bool,
+) -> Markup {
+    let until = learning.and_then(|l| l.until);
+    let active = learning.is_some_and(|l| l.is_learning(now));
+    let learned = learning.map_or(0, |l| l.learned);
+    html! {
+        div.learning {
+            p {
+                @if active {
+                    span.badge.learning { "Learning" } " until "
+                    (crate::ui::widgets::when(until))
+                    ": policy alerts become baseline entries (" (learned) " so far)."
+                } @else if until.is_some() {
+                    "Learned until " (crate::ui::widgets::when(until)) " (" (learned)
+                    " baseline entries learned); policy alerts compare with the baseline."
+                } @else {
+                    "Not learning: policy alerts compare with the baseline."
+                }
+            }
+            @if manage {
+                div.actions {
+                    form.inline method="post" action={"/sites/" (site) "/learning"} {
+                        (csrf_field(user))
+                        input.short type="number" name="days" min="1" max=(MAX_LEARNING_SECONDS / 86_400) value=(DEFAULT_LEARNING_DAYS) title="Learn for (days)";
+                        button.secondary type="submit" { @if active { "Restart learning" } @else { "Start learning" } }
+                    }
+                    @if active {
+                        form.inline method="post" action={"/sites/" (site) "/learning"} {
+                            (csrf_field(user))
+                            input type="hidden" name="stop" value="1";
+                            button.secondary type="submit" { "End learning" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn zone_forms(user: &UserPrincipal, zone: ZoneId, name: &str) -> Markup {
@@ -255,7 +314,11 @@ pub(crate) async fn create_site(
     Form(form): Form<NameForm>,
 ) -> Response {
     let name = form.name.trim();
-    let result = state.store().create_site(name, now()).await;
+    let at = now();
+    let result = state
+        .store()
+        .create_site_learning(name, at, default_learning_until(&state, at))
+        .await;
     let target = match &result {
         Ok(site) => format!("site:{}", site.id),
         Err(_) => "site".to_owned(),
@@ -267,6 +330,57 @@ pub(crate) async fn create_site(
         "site.create",
         &target,
         &format!("name {name:?}"),
+        result.map(|_| ()),
+    )
+    .await
+}
+
+/// The learning form: `days` starts learning, `stop` ends it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LearningForm {
+    #[serde(default)]
+    days: Option<String>,
+    #[serde(default)]
+    stop: Option<String>,
+}
+
+/// `POST /sites/{id}/learning`.
+pub(crate) async fn set_learning(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<LearningForm>,
+) -> Response {
+    let at = now();
+    let (until, detail) = if form.stop.is_some() {
+        (at, "stop".to_owned())
+    } else {
+        let days = form
+            .days
+            .as_deref()
+            .and_then(|d| d.trim().parse::<u64>().ok())
+            .unwrap_or(DEFAULT_LEARNING_DAYS)
+            .clamp(1, MAX_LEARNING_SECONDS / 86_400);
+        let nanos = i64::try_from(days * 86_400)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(SECOND);
+        (
+            Timestamp(at.0.saturating_add(nanos)),
+            format!("start for {} s", days * 86_400),
+        )
+    };
+    let result = state
+        .store()
+        .set_site_learning(&user.scope, SiteId(id), until)
+        .await;
+    finish(
+        &state,
+        &user,
+        addr,
+        "site.learning",
+        &format!("site:{id}"),
+        &detail,
         result.map(|_| ()),
     )
     .await

@@ -6,7 +6,10 @@ use crate::support::on_both;
 
 async fn migrations_are_idempotent(store: Store) {
     let first = store.applied_migrations().await.unwrap();
-    assert_eq!(first.len() as i64, SCHEMA_VERSION);
+    // Numbers may be reserved by work in flight (5 was, while 6 landed): the newest is the
+    // schema version and every applied one is known.
+    assert_eq!(first.last().map(|m| m.0), Some(SCHEMA_VERSION));
+    assert!(first.len() as i64 <= SCHEMA_VERSION);
     assert_eq!(first[0], (1, "init".to_owned()));
     // Opening again (what `connect` does on every start) changes nothing.
     store.migrate().await.unwrap();

@@ -1,0 +1,176 @@
+//! A site's learning mode through the API and the Sites page: new sites learn for the
+//! configured period, analysts start and end it (audited), site scope holds, the page shows the
+//! state with Start/End forms (CSRF).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{As, TestConsole};
+use ironward_model::AlertEngine;
+use serde_json::Value;
+
+async fn audit_actions(console: &TestConsole) -> Vec<(String, String, String)> {
+    console
+        .store
+        .list_audit(1000, 0)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| (e.action, e.target, e.detail))
+        .collect()
+}
+
+async fn post(console: &TestConsole, who: &As, path: &str, body: &str) -> (StatusCode, Value) {
+    let answer = console.call(Method::POST, path, who, Some(body)).await;
+    let value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    (answer.status, value)
+}
+
+#[tokio::test]
+async fn sites_learn_by_default_and_on_demand_within_their_scope() {
+    let console = TestConsole::new().await;
+    let seeded = console.seed_two_sites().await;
+    let (_, admin) = console.user("root", "admin", &[]).await;
+    let (_, analyst_a) = console.user("ann", "analyst", &[seeded.site_a]).await;
+    let (_, viewer) = console.user("vic", "viewer", &[]).await;
+
+    // A site created through the API learns for the default period (7 days).
+    let (status, site) = post(&console, &admin, "/api/v1/sites", r#"{"name":"Plant C"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let c = site["id"].as_i64().unwrap();
+    let state = console
+        .get_json(&format!("/api/v1/sites/{c}/learning"), &viewer)
+        .await;
+    assert_eq!(state["learning"], true, "{state}");
+    let until = ironward_model::Timestamp::parse_rfc3339(state["until"].as_str().unwrap()).unwrap();
+    let week = 7 * 86_400 * 1_000_000_000_i64;
+    let now = ironward_console::state::now();
+    assert!((until.as_nanos() - now.as_nanos() - week).abs() < 60 * 1_000_000_000);
+
+    // The seeded sites never learned.
+    let a = seeded.site_a.0;
+    let state = console
+        .get_json(&format!("/api/v1/sites/{a}/learning"), &analyst_a)
+        .await;
+    assert_eq!(state["until"], Value::Null);
+    assert_eq!(state["learning"], false);
+
+    // An analyst of site A starts learning there, for an hour; not in site B (404).
+    let path = format!("/api/v1/sites/{a}/learning");
+    let (status, state) = post(&console, &analyst_a, &path, r#"{"duration_s":3600}"#).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["learning"], true);
+    let b = seeded.site_b.0;
+    let (status, _) = post(
+        &console,
+        &analyst_a,
+        &format!("/api/v1/sites/{b}/learning"),
+        r#"{"duration_s":3600}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = post(&console, &viewer, &path, r#"{"stop":true}"#).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for bad in [
+        r#"{}"#,
+        r#"{"duration_s":0}"#,
+        r#"{"duration_s":99999999999}"#,
+        r#"{"duration_s":5,"stop":true}"#,
+        r#"{"stop":false}"#,
+        r#"{"until":"x"}"#,
+    ] {
+        let (status, answer) = post(&console, &analyst_a, &path, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {answer}");
+    }
+
+    // While A learns, a sensor's policy alert becomes a baseline entry; an anomaly alerts.
+    let alert = |id: &str, kind: &str, engine| ironward_model::Alert {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        title: kind.to_owned(),
+        description: String::new(),
+        engine,
+        severity: ironward_model::Severity::Major,
+        src_ip: Some("10.0.0.5".parse().unwrap()),
+        dst_ip: Some("10.0.0.1".parse().unwrap()),
+        devices: Vec::new(),
+        protocol: Some("modbus".to_owned()),
+        techniques: Vec::new(),
+        evidence: Vec::new(),
+        remediation: String::new(),
+        count: 1,
+        first_seen: common::seed_time(10),
+        last_seen: common::seed_time(10),
+        pcap: None,
+    };
+    let mut batch: ironward_model::Batch = serde_json::from_value(serde_json::json!({
+        "id": "learning-1",
+        "created": common::seed_time(100),
+        "devices": [],
+        "connections": [],
+        "events": []
+    }))
+    .unwrap();
+    batch.alerts = vec![
+        alert("p1", "policy.new_connection", AlertEngine::Policy),
+        alert("s1", "anomaly.port_scan", AlertEngine::Anomaly),
+    ];
+    let outcome = console
+        .store
+        .ingest_batch(seeded.sensor_a, &batch, ironward_console::state::now())
+        .await
+        .unwrap();
+    let ironward_store::IngestOutcome::Committed(counts) = outcome else {
+        panic!("duplicate")
+    };
+    assert_eq!((counts.alerts, counts.alerts_learned), (1, 1));
+    let state = console.get_json(&path, &analyst_a).await;
+    assert_eq!(state["learned"], 1, "{state}");
+    assert_eq!(state["baseline_version"], 1, "{state}");
+
+    // The Sites page shows it, with the forms; ending through the page's form is audited.
+    let session = console.sign_in("ann").await;
+    let page = console.call(Method::GET, "/sites", &session, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("Learning"), "{html}");
+    assert!(html.contains("End learning") && html.contains("Restart learning"));
+    assert!(html.contains(&format!("action=\"/sites/{a}/learning\"")));
+    let As::Session { csrf, .. } = &session else {
+        unreachable!()
+    };
+    let answer = console
+        .call(
+            Method::POST,
+            &format!("/sites/{a}/learning"),
+            &session,
+            Some(&format!("_csrf={csrf}&stop=1")),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    let state = console.get_json(&path, &analyst_a).await;
+    assert_eq!(state["learning"], false, "{state}");
+    assert!(state["until"].is_string(), "ending keeps the time: {state}");
+    let answer = console
+        .call(
+            Method::POST,
+            &format!("/sites/{a}/learning"),
+            &session,
+            Some(&format!("_csrf={csrf}&days=2")),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(console.get_json(&path, &analyst_a).await["learning"], true);
+
+    let audit = audit_actions(&console).await;
+    let learning: Vec<&(String, String, String)> = audit
+        .iter()
+        .filter(|(a, _, _)| a == "site.learning")
+        .collect();
+    assert_eq!(learning.len(), 3, "{audit:?}");
+    assert!(learning.iter().any(|(_, _, d)| d == "stop"));
+    assert!(learning.iter().all(|(_, t, _)| t == &format!("site:{a}")));
+}
