@@ -118,12 +118,16 @@ impl Anomaly {
         let (src, dst) = (f.client.ip(), f.server.ip());
         let evidence = || {
             format!(
-                "{} {} -> {} ({} packets, {} answered)",
+                "{} {} -> {} ({} packets, {})",
                 if f.transport == 6 { "tcp" } else { "flow" },
                 f.client,
                 f.server,
                 f.packets[0] + f.packets[1],
-                if f.answered { "" } else { "not" }
+                if f.answered {
+                    "answered"
+                } else {
+                    "not answered"
+                }
             )
         };
         if f.protocol
@@ -393,4 +397,68 @@ fn sweep(src: IpAddr, time: i64, frame: u64, kind: &'static str) -> Raise<'stati
 
 fn opt(ip: Option<IpAddr>) -> String {
     ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+
+    fn tcp(client: &str, server: &str, packets: [u64; 2], payload: [u64; 2]) -> FlowInput {
+        let client: SocketAddr = client.parse().unwrap();
+        let server: SocketAddr = server.parse().unwrap();
+        FlowInput {
+            frame: 1,
+            client,
+            server,
+            transport: 6,
+            has_ports: true,
+            protocol: None,
+            first_seen: 1_000_000_000,
+            last_seen: 1_200_000_000,
+            packets,
+            payload_bytes: payload,
+            answered: payload[1] > 0,
+            server_is_group: false,
+        }
+    }
+
+    /// The evidence (of the flow that reached the threshold) says in words whether the server
+    /// answered: an analyst tells a scan of closed ports from sessions refused after talking.
+    #[test]
+    fn flow_evidence_says_whether_the_server_answered() {
+        let (mut anomaly, mut store) = (Anomaly::default(), AlertStore::default());
+        for port in 1..=SCAN_THRESHOLD as u16 {
+            let probe = tcp(
+                "10.0.0.66:40000",
+                &format!("10.0.0.10:{port}"),
+                [1, 1],
+                [0, 0],
+            );
+            anomaly.on_flow(&mut store, &probe);
+        }
+        for source_port in 0..SHORT_SESSION_THRESHOLD as u16 {
+            let session = tcp(
+                &format!("10.0.0.66:{}", 41000 + source_port),
+                "10.0.0.30:22",
+                [12, 10],
+                [1500, 1800],
+            );
+            anomaly.on_flow(&mut store, &session);
+        }
+        let alerts = store.all();
+        let evidence = |kind: &str| {
+            let alert = alerts.iter().find(|a| a.kind == kind).unwrap();
+            alert.evidence[0].summary.clone()
+        };
+        assert_eq!(
+            evidence("anomaly.vertical_scan"),
+            "tcp 10.0.0.66:40000 -> 10.0.0.10:20 (2 packets, not answered)"
+        );
+        assert_eq!(
+            evidence("anomaly.brute_force"),
+            "tcp 10.0.0.66:41009 -> 10.0.0.30:22 (22 packets, answered)"
+        );
+    }
 }
