@@ -11,6 +11,8 @@ Device profiles and identity resolution.
   explanation for every conflict.
 - [`behaviour`]: OT roles (controller, RTU, IED, HMI, SCADA server, engineering workstation)
   from what a device does, and a Purdue-level estimate with its reason.
+- [`ioc`]: indicators of compromise (addresses, domains, JA3/JA4, file hashes): the list
+  format, its loader and the lookups the detector makes.
 
 Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this crate.
 */
@@ -18,6 +20,7 @@ Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this cr
 pub mod behaviour;
 pub mod classify;
 pub mod identity;
+pub mod ioc;
 pub mod rules;
 
 pub use behaviour::{infer_role, network_role, purdue_level, Behaviour, PurdueEstimate};
