@@ -101,6 +101,7 @@ impl Store {
         upsert_events(&mut tx, &ctx, batch, &mut counts).await?;
         crate::alert_ingest::ingest_alerts(&mut tx, site, zone, sensor.0, batch, now, &mut counts)
             .await?;
+        crate::alert_captures::ingest_captures(&mut tx, site, sensor.0, batch, now).await?;
         update_health(&mut tx, sensor, batch.health.as_ref(), now).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Committed(counts))

@@ -17,6 +17,7 @@ Rules every method keeps:
 */
 
 mod access;
+mod alert_captures;
 mod alert_ingest;
 mod alert_rules;
 mod alert_workflow;
@@ -41,6 +42,7 @@ mod unlock;
 mod users;
 
 pub use access::{ApiToken, Session};
+pub use alert_captures::MAX_CAPTURES_PER_SITE;
 pub use alert_rules::{
     AlertRule, AlertRuleSpec, Exclusion, ExclusionSpec, MAX_RULES_PER_SITE, MAX_RULE_TEXT,
 };

@@ -44,6 +44,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0004_forwarding.sql"),
     },
     Migration {
+        version: 5,
+        name: "alert_captures",
+        sqlite: include_str!("../migrations/sqlite/0005_alert_captures.sql"),
+        postgres: include_str!("../migrations/postgres/0005_alert_captures.sql"),
+    },
+    Migration {
         version: 6,
         name: "site_learning",
         sqlite: include_str!("../migrations/sqlite/0006_site_learning.sql"),

@@ -28,6 +28,9 @@ mod unlock;
 #[path = "suite/alerts.rs"]
 mod alerts;
 
+#[path = "suite/alert_captures.rs"]
+mod alert_captures;
+
 #[path = "suite/forwarding.rs"]
 mod forwarding;
 

@@ -37,6 +37,7 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::get("/api/v1/alerts", view, list),
         RouteSpec::post("/api/v1/alerts/bulk", act, bulk),
         RouteSpec::get("/api/v1/alerts/{id}", view, detail),
+        RouteSpec::get("/api/v1/alerts/{id}/pcap", view, pcap),
         RouteSpec::post("/api/v1/alerts/{id}/status", act, set_status),
         RouteSpec::post("/api/v1/alerts/{id}/assign", act, assign),
         RouteSpec::post("/api/v1/alerts/{id}/mute", act, mute),
@@ -171,6 +172,44 @@ pub async fn detail(
 ) -> ApiResult<Json<Value>> {
     let d = state.store().alert_detail(&user.scope, AlertId(id)).await?;
     Ok(Json(detail_json(&d)?))
+}
+
+/// `GET /api/v1/alerts/{id}/pcap`: the packets around the alert's first occurrence, as the
+/// sensor captured them (404 outside the caller's sites or when there is none). Audited: it
+/// hands out raw traffic.
+pub async fn pcap(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    ClientAddr(address): ClientAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let bytes = state.store().alert_pcap(&user.scope, AlertId(id)).await?;
+    audit::record(
+        &state,
+        Some(&user),
+        address,
+        "alert.pcap_download",
+        &format!("alert:{id}"),
+        &format!("{} bytes", bytes.len()),
+        Outcome::Ok,
+    )
+    .await;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.tcpdump.pcap".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"alert-{id}.pcap\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Whether `user` may act on `alert`: security engines need ManageAlerts, operational alerts

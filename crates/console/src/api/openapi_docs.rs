@@ -657,6 +657,21 @@ fn alert_operations() -> Vec<OperationDoc> {
             )
         },
         OperationDoc {
+            success: (
+                200,
+                Some(json!({
+                    "type": "string",
+                    "format": "binary",
+                    "description": "application/vnd.tcpdump.pcap: a classic pcap file (at most 256 KiB), sent as an attachment named alert-<id>.pcap"
+                })),
+            ),
+            ..op(
+                "GET",
+                "/api/v1/alerts/{id}/pcap",
+                "The packets around the alert's first occurrence, as the sensor captured them (404 when there are none)",
+            )
+        },
+        OperationDoc {
             body: Some(object(&["status"], json!({ "status": status }))),
             success: (200, Some(schema("Alert"))),
             ..op(

@@ -238,6 +238,13 @@ pub(crate) async fn alert(
     let a = &d.alert;
     let can_act = may_act(&user, a);
     let can_learn = can_act && user.role.allows(Permission::ManageAlerts);
+    // A missing size only hides the link: the page is still worth showing.
+    let pcap_size = state
+        .store()
+        .alert_pcap_size(&user.scope, a.id)
+        .await
+        .ok()
+        .flatten();
     let text = |key: &str| {
         d.payload
             .get(key)
@@ -311,6 +318,12 @@ pub(crate) async fn alert(
             tbody {
                 @for e in &evidence { tr { td { (field(e, "time")) } td { (field(e, "summary")) } td { (field(e, "frame")) } } }
                 @if evidence.is_empty() { tr { td colspan="3" .muted { "No evidence recorded." } } }
+            }
+        }
+        @if let Some(size) = pcap_size {
+            p {
+                a href={"/api/v1/alerts/" (a.id) "/pcap"} download { "Download pcap" }
+                " " span.muted { "(the packets around its first occurrence, " (size.div_ceil(1024)) " KiB)" }
             }
         }
         h2 { "Remediation" }
