@@ -113,8 +113,8 @@ fn program(name: &str) -> String {
 
 /// Why the lab cannot run here, if it cannot.
 fn missing_prerequisites() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+    let uid = Command::new("id").arg("-u").output();
+    if !uid.is_ok_and(|uid| String::from_utf8_lossy(&uid.stdout).trim() == "0") {
         return Some("the attack lab needs root (network namespaces, a bridge)".into());
     }
     let missing: Vec<&str> = PROGRAMS
@@ -147,10 +147,9 @@ fn missing_prerequisites() -> Option<String> {
             missing.join(", ")
         ));
     }
-    let versions = Command::new("python3")
-        .args(["-c", VERSION_CHECK])
-        .output()
-        .ok()?;
+    let Ok(versions) = Command::new("python3").args(["-c", VERSION_CHECK]).output() else {
+        return Some("the attack lab cannot run python3".into());
+    };
     let wrong = String::from_utf8_lossy(&versions.stdout).trim().to_owned();
     if !versions.status.success() || !wrong.is_empty() {
         return Some(format!(
