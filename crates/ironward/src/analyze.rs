@@ -82,6 +82,11 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     baseline_out: Option<PathBuf>,
 
+    /// Detection: match these indicators of compromise (a CSV list: addresses, domains, JA3,
+    /// JA4; see docs/SENSOR.md); bad lines are reported and skipped. Implies --detect.
+    #[arg(long, value_name = "FILE")]
+    iocs: Option<PathBuf>,
+
     /// Detection without learning: run the protocol, malware, anomaly and operational engines.
     #[arg(long)]
     detect: bool,
@@ -121,6 +126,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         || args.baseline_in.is_some()
         || args.baseline_out.is_some()
         || args.detect
+        || args.iocs.is_some()
         || args.pcap_dir.is_some();
     if args.pcap_dir.is_none() {
         // Without a directory to write them to, captures would only cost a copy per frame.
@@ -136,10 +142,18 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             ),
             None => None,
         };
+        let iocs = match &args.iocs {
+            Some(path) => Some(
+                ironward_sensor::detect::ioc::load(path)
+                    .with_context(|| format!("reading the IoC list {}", path.display()))?,
+            ),
+            None => None,
+        };
         config.detector = Some(
             Detector::new(DetectorConfig {
                 learning_ns: args.learning,
                 baseline,
+                iocs,
             })
             .shared(),
         );

@@ -78,6 +78,11 @@ pub(crate) struct SensorArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "no_detect")]
     baseline_in: Option<PathBuf>,
 
+    /// Detection: match these indicators of compromise (a CSV list: addresses, domains, JA3,
+    /// JA4; see docs/SENSOR.md); bad lines are reported and skipped.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_detect")]
+    iocs: Option<PathBuf>,
+
     /// Run no detection engine: the sensor reports inventory, connections and events only.
     #[arg(long)]
     no_detect: bool,
@@ -141,9 +146,17 @@ pub(crate) fn run(args: SensorArgs) -> anyhow::Result<ExitCode> {
             Some(path) => Some(read_baseline(path)?),
             None => None,
         };
+        let iocs = match &args.iocs {
+            Some(path) => Some(
+                ironward_sensor::detect::ioc::load(path)
+                    .with_context(|| format!("reading the IoC list {}", path.display()))?,
+            ),
+            None => None,
+        };
         Some(DetectorConfig {
             learning_ns: args.learning,
             baseline,
+            iocs,
         })
     };
     std::fs::create_dir_all(&args.data)

@@ -49,6 +49,7 @@ fn alerts(path: &Path, learning: Option<f64>) -> Vec<Alert> {
             Detector::new(DetectorConfig {
                 learning_ns,
                 baseline: None,
+                iocs: None,
             })
             .shared(),
         ),

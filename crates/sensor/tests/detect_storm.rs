@@ -445,6 +445,7 @@ fn a_million_packets_of_storms_stay_bounded_and_aggregate() {
     let detector = Detector::new(DetectorConfig {
         learning_ns: Some(LEARNING_NS),
         baseline: None,
+        iocs: None,
     })
     .shared();
     let (plain, detecting) = std::thread::scope(|scope| {

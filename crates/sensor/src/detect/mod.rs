@@ -19,6 +19,7 @@ Bounds: alerts ([`MAX_ALERTS`]), evidence per alert, tracker tables
 mod alerts;
 pub mod anomaly;
 pub mod baseline;
+pub mod ioc;
 mod malware;
 mod operational;
 mod policy;
@@ -56,6 +57,8 @@ pub struct DetectorConfig {
     pub learning_ns: Option<i64>,
     /// A baseline to start from (imported); learning adds to it.
     pub baseline: Option<BaselineFile>,
+    /// Indicators of compromise the malware engine matches (`None`: none).
+    pub iocs: Option<Arc<ironward_intel::ioc::IocSet>>,
 }
 
 /// One occurrence of a dissector event.
@@ -176,6 +179,8 @@ pub struct Detector {
     malware: malware::Malware,
     anomaly: anomaly::Anomaly,
     operational: operational::Operational,
+    /// The malware engine's IoC matching, when a list was given.
+    iocs: Option<ioc::IocMatcher>,
     /// New alerts since the last [`Detector::take_new`] (their id hashes), for pcap capture.
     new_alerts: Vec<u64>,
 }
@@ -208,6 +213,7 @@ impl Detector {
             protocol: protocol::ProtocolChecks::default(),
             anomaly: anomaly::Anomaly::default(),
             operational: operational::Operational::default(),
+            iocs: config.iocs.map(ioc::IocMatcher::new),
             new_alerts: Vec::new(),
         }
     }
@@ -342,6 +348,10 @@ impl Detector {
         if let Some(r) = self.malware.on_flow(&self.patterns, &mut self.store, flow) {
             self.note(r);
         }
+        let raised = self.iocs.as_ref().map(|i| i.on_flow(&mut self.store, flow));
+        for r in raised.into_iter().flatten().flatten() {
+            self.note(r);
+        }
         let raised = self.anomaly.on_flow(&mut self.store, flow);
         for r in raised.into_iter().flatten() {
             self.note(r);
@@ -365,6 +375,13 @@ impl Detector {
     /// A fact a dissector reported (state, firmware).
     pub fn on_fact(&mut self, frame: u64, fact: &Fact) {
         if let Some(r) = self.operational.on_fact(&mut self.store, frame, fact) {
+            self.note(r);
+        }
+        if let Some(r) = self
+            .iocs
+            .as_ref()
+            .and_then(|iocs| iocs.on_fact(&mut self.store, frame, fact))
+        {
             self.note(r);
         }
     }
