@@ -1,6 +1,6 @@
 //! A site's learning mode through the API and the Sites page: new sites learn for the
 //! configured period, analysts start and end it (audited), site scope holds, the page shows the
-//! state with Start/End forms (CSRF).
+//! state with Start/End forms (CSRF), and sensors read their own site's baseline entries.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -173,4 +173,85 @@ async fn sites_learn_by_default_and_on_demand_within_their_scope() {
     assert_eq!(learning.len(), 3, "{audit:?}");
     assert!(learning.iter().any(|(_, _, d)| d == "stop"));
     assert!(learning.iter().all(|(_, t, _)| t == &format!("site:{a}")));
+}
+
+#[tokio::test]
+async fn a_sensor_reads_its_own_site_s_baseline_and_state() {
+    let console = TestConsole::new().await;
+    let seeded = console.seed_two_sites().await;
+    let (_, admin) = console.user("root", "admin", &[]).await;
+    // Both sites learn; their sensors' policy alerts become entries: two in A, one in B.
+    let now = ironward_console::state::now();
+    let later = ironward_model::Timestamp(now.as_nanos() + 3_600_000_000_000);
+    for site in [seeded.site_a, seeded.site_b] {
+        console
+            .store
+            .set_site_learning(&ironward_store::Scope::All, site, later)
+            .await
+            .unwrap();
+    }
+    for (sensor, id, dsts) in [
+        (seeded.sensor_a, "a-1", &["10.0.0.1", "10.0.0.2"][..]),
+        (seeded.sensor_b, "b-1", &["10.1.0.1"][..]),
+    ] {
+        let alerts: Vec<Value> = dsts
+            .iter()
+            .map(|dst| {
+                serde_json::json!({
+                    "id": format!("n-{dst}"), "kind": "policy.new_connection",
+                    "title": "New connection", "description": "", "engine": "policy",
+                    "severity": "minor", "src_ip": "10.9.9.9", "dst_ip": dst,
+                    "protocol": "modbus", "count": 1,
+                    "first_seen": common::seed_time(5), "last_seen": common::seed_time(5)
+                })
+            })
+            .collect();
+        let batch: ironward_model::Batch = serde_json::from_value(serde_json::json!({
+            "id": id, "created": common::seed_time(10), "devices": [], "connections": [],
+            "events": [], "alerts": alerts
+        }))
+        .unwrap();
+        console
+            .store
+            .ingest_batch(sensor, &batch, now)
+            .await
+            .unwrap();
+    }
+    let all = console.get_json("/api/v1/baseline", &admin).await;
+    assert_eq!(all["total"], 3, "{all}");
+    let in_a = 2;
+
+    // A sensor of site A reads site A's entries only.
+    let token = console
+        .store
+        .create_enrollment_token(
+            &ironward_store::Scope::All,
+            seeded.zone_a,
+            "sensor-a2",
+            ironward_model::Timestamp(now.as_nanos() + 3_600_000_000_000),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let (_, credential) = console.store.enroll(&token, now).await.unwrap();
+    let answer = console
+        .call(
+            Method::GET,
+            "/api/v1/sensor/baseline",
+            &As::Token(credential),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let page = answer.json();
+    assert_eq!(page["total"].as_u64().unwrap() as usize, in_a, "{page}");
+    assert_eq!(page["entries"].as_array().unwrap().len(), in_a);
+    assert!(page["baseline_version"].as_i64().unwrap() >= in_a as i64);
+    assert!(page["learning_until"].is_string(), "{page}");
+    // A user's token is not a sensor credential.
+    let answer = console
+        .call(Method::GET, "/api/v1/sensor/baseline", &admin, None)
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }

@@ -96,6 +96,11 @@ impl Console {
         self.request("GET", token, path, "")
     }
 
+    /// `POST path` with a JSON body.
+    fn post(&self, token: &str, path: &str, body: &str) -> (u16, Value) {
+        self.request("POST", token, path, body)
+    }
+
     fn request(&self, method: &str, token: &str, path: &str, body: &str) -> (u16, Value) {
         let verifier = Arc::new(PinVerifier::pinned(self.fingerprint.parse().unwrap()));
         let config = Arc::new(verifier.client_config().unwrap());
@@ -154,12 +159,16 @@ impl Drop for Console {
     }
 }
 
-/// A site, a zone and an enrolment token for a sensor, and an administrator's API token, made
-/// in the console's store before it starts: (enrolment token, API token, site id).
-fn prepare(data: &Path) -> (String, String, i64) {
+/// A site (learning until `learning_until`), a zone and an enrolment token for a sensor, and
+/// an administrator's API token, made in the console's store before it starts: (enrolment
+/// token, API token, site id).
+fn prepare(data: &Path, learning_until: Option<Timestamp>) -> (String, String, i64) {
     runtime().block_on(async {
         let store = Store::open_sqlite(data).await.unwrap();
-        let site = store.create_site("Plant", Timestamp(1)).await.unwrap();
+        let site = store
+            .create_site_learning("Plant", Timestamp(1), learning_until)
+            .await
+            .unwrap();
         let zone = store
             .create_zone(&Scope::All, site.id, "Cell", Timestamp(1))
             .await
@@ -248,7 +257,7 @@ fn a_sensor_s_alerts_reach_the_console_api_with_their_evidence_and_true_counts()
     let dir = tempfile::tempdir().unwrap();
     let console_data = dir.path().join("console");
     std::fs::create_dir_all(&console_data).unwrap();
-    let (enrolment, api, _) = prepare(&console_data);
+    let (enrolment, api, _) = prepare(&console_data, None);
     let console = Console::start(&console_data);
     // The attack three times (copies are other files to the sensor: each is read, in windows
     // of its own), then a Modbus capture whose unanswered device repeats 16 s apart, in 5 s
@@ -330,4 +339,88 @@ fn a_sensor_s_alerts_reach_the_console_api_with_their_evidence_and_true_counts()
         })
         .collect();
     assert_eq!(held, expected);
+}
+
+/// The console's alerts of one engine.
+fn alerts_of(console: &Console, api: &str, engine: &str) -> Vec<Value> {
+    let (status, list) = console.get(api, &format!("/api/v1/alerts?engine={engine}&limit=1000"));
+    assert_eq!(status, 200, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_sensor_follows_its_site_s_learning_and_keeps_the_baseline_after_a_restart() {
+    let Some(plant) = capture("modbus/iti_ModbusTCP.pcap") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let console_data = dir.path().join("console");
+    std::fs::create_dir_all(&console_data).unwrap();
+    let day = 86_400 * 1_000_000_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let (enrolment, api, site) = prepare(&console_data, Some(Timestamp(now + day)));
+    let console = Console::start(&console_data);
+    let sensor_data = dir.path().join("sensor");
+
+    // The site learns: the sensor reports each new device, connection and operation once, and
+    // the console makes baseline entries of them instead of alerts.
+    sensor(
+        &console,
+        &enrolment,
+        &sensor_data,
+        "10",
+        std::slice::from_ref(&plant),
+    );
+    let (status, state) = console.get(&api, &format!("/api/v1/sites/{site}/learning"));
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["learning"], true, "{state}");
+    let learned = state["learned"].as_i64().unwrap();
+    assert!(learned > 3, "{state}");
+    assert!(alerts_of(&console, &api, "policy").is_empty());
+    let (_, entries) = console.get(&api, &format!("/api/v1/baseline?site={site}&limit=1000"));
+    let entries = entries["items"].as_array().unwrap().clone();
+    assert_eq!(entries.len() as i64, learned, "each reported once");
+    assert!(entries.iter().all(|e| e["created_by"] == "learning"));
+    let kinds: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains("policy.new_device"), "{kinds:?}");
+    assert!(kinds.contains("policy.new_connection") || kinds.contains("policy.new_protocol"));
+
+    // Learning ends by hand; the sensor restarts (its own learned baseline is gone) and sees the
+    // same plant again: it imports the site's entries and reports none of it.
+    let (status, state) = console.post(
+        &api,
+        &format!("/api/v1/sites/{site}/learning"),
+        r#"{"stop":true}"#,
+    );
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["learning"], false, "{state}");
+    let (status, _) = console.post(&api, &format!("/api/v1/sites/{site}/learning"), "{}");
+    assert_eq!(status, 400);
+    let again = dir.path().join("plant-again.pcap");
+    std::fs::copy(&plant, &again).unwrap();
+    sensor(&console, &enrolment, &sensor_data, "10", &[again]);
+    let policy = alerts_of(&console, &api, "policy");
+    assert!(
+        policy.is_empty(),
+        "learned traffic raised policy alerts: {policy:#?}"
+    );
+    let (_, after) = console.get(&api, &format!("/api/v1/baseline?site={site}&limit=1000"));
+    let after = after["items"].as_array().unwrap();
+    assert_eq!(after.len(), entries.len());
+    let suppressed: i64 = after
+        .iter()
+        .map(|e| e["suppressed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        suppressed, 0,
+        "the sensor sent alerts the site's baseline covers: it did not import it"
+    );
+    let (_, state) = console.get(&api, &format!("/api/v1/sites/{site}/learning"));
+    assert_eq!(state["learned"].as_i64().unwrap(), learned);
 }

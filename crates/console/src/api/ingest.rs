@@ -1,14 +1,17 @@
 //! Sensor enrolment and ingest, the server side of the sensor's uplink (see `docs/SENSOR.md`):
 //! a one-time token buys a sensor its own credential; batches are committed whole or not at
 //! all and acknowledged only after the commit, and a resent batch is answered "duplicate".
+//! Each answer also tells the sensor its site's learning state and baseline version, and
+//! `GET /api/v1/sensor/baseline` gives it its own site's baseline entries to import.
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ironward_model::batch::Batch;
-use ironward_store::{IngestOutcome, StoreError};
+use ironward_model::Timestamp;
+use ironward_store::{IngestOutcome, Scope, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Access, SensorPrincipal};
@@ -27,8 +30,13 @@ pub fn routes() -> Vec<RouteSpec> {
         // Public: the one-time token in the body is the credential.
         RouteSpec::post("/api/v1/sensors/enroll", Access::Public, enroll).with_body_limit(4096),
         RouteSpec::post("/api/v1/ingest", Access::Sensor, ingest).with_body_limit(MAX_BATCH_BYTES),
+        RouteSpec::get("/api/v1/sensor/baseline", Access::Sensor, sensor_baseline),
     ]
 }
+
+/// Most baseline entries one page of `GET /api/v1/sensor/baseline` carries (the sensor pages
+/// with `offset`).
+pub const SENSOR_BASELINE_PAGE: i64 = 1_000;
 
 /// Body of `POST /api/v1/sensors/enroll`.
 #[derive(Debug, Deserialize)]
@@ -123,6 +131,13 @@ pub struct IngestResponse {
     pub batch: String,
     /// `committed` or `duplicate`.
     pub status: &'static str,
+    /// The sensor's site learns until then (RFC 3339; absent: it never learned). Sensors that
+    /// predate site learning ignore it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_until: Option<String>,
+    /// The version of the site's baseline entries: a sensor fetches them again when it grows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_version: Option<i64>,
 }
 
 /// `POST /api/v1/ingest`: one batch, committed in one transaction.
@@ -143,9 +158,89 @@ pub async fn ingest(
         }
         IngestOutcome::Duplicate => "duplicate",
     };
+    // The batch is committed: a failure to read the site's state must not turn the
+    // acknowledgement into an error (the sensor would send the batch again for nothing).
+    let site = match state.store().sensor_site_learning(sensor.id).await {
+        Ok(site) => Some(site),
+        Err(error) => {
+            tracing::warn!(sensor = %sensor.name, "reading the site's learning state: {error}");
+            None
+        }
+    };
     Ok(Json(IngestResponse {
         batch: batch.id,
         status,
+        learning_until: site.and_then(|s| s.until).map(Timestamp::to_rfc3339),
+        baseline_version: site.map(|s| s.baseline_version),
+    }))
+}
+
+/// Query of `GET /api/v1/sensor/baseline`.
+#[derive(Debug, Deserialize)]
+pub struct BaselinePageQuery {
+    /// Entries to skip.
+    #[serde(default)]
+    pub offset: i64,
+}
+
+/// One baseline entry as a sensor imports it: the key of the policy alerts it covers.
+#[derive(Debug, Serialize)]
+pub struct SensorBaselineEntry {
+    /// Alert kind (`policy.new_connection`).
+    pub kind: String,
+    /// Source address (empty: none).
+    pub src: String,
+    /// Destination address (empty: none).
+    pub dst: String,
+    /// Protocol (empty: none).
+    pub protocol: String,
+}
+
+/// Answer of `GET /api/v1/sensor/baseline`.
+#[derive(Debug, Serialize)]
+pub struct SensorBaseline {
+    /// As in the ingest answer.
+    pub learning_until: Option<String>,
+    /// As in the ingest answer.
+    pub baseline_version: i64,
+    /// Entries of the site in all.
+    pub total: i64,
+    /// This page, oldest first.
+    pub entries: Vec<SensorBaselineEntry>,
+}
+
+/// `GET /api/v1/sensor/baseline?offset=N`: a page of the baseline entries of the calling
+/// sensor's own site (never another site's), with the site's learning state.
+pub async fn sensor_baseline(
+    State(state): State<AppState>,
+    Extension(sensor): Extension<SensorPrincipal>,
+    Query(query): Query<BaselinePageQuery>,
+) -> ApiResult<Json<SensorBaseline>> {
+    let store = state.store();
+    let site = store.sensor_site_learning(sensor.id).await?;
+    let scope = Scope::Sites(vec![site.site_id]);
+    let page = store
+        .list_baseline(
+            &scope,
+            Some(site.site_id),
+            SENSOR_BASELINE_PAGE,
+            query.offset.max(0),
+        )
+        .await?;
+    Ok(Json(SensorBaseline {
+        learning_until: site.until.map(Timestamp::to_rfc3339),
+        baseline_version: site.baseline_version,
+        total: page.total,
+        entries: page
+            .items
+            .into_iter()
+            .map(|e| SensorBaselineEntry {
+                kind: e.kind,
+                src: e.src,
+                dst: e.dst,
+                protocol: e.protocol,
+            })
+            .collect(),
     }))
 }
 

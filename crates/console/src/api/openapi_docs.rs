@@ -174,11 +174,41 @@ fn all() -> Vec<OperationDoc> {
                     &["batch", "status"],
                     json!({
                         "batch": { "type": "string" },
-                        "status": { "type": "string", "enum": ["committed", "duplicate"] }
+                        "status": { "type": "string", "enum": ["committed", "duplicate"] },
+                        "learning_until": { "type": "string", "format": "date-time", "description": "The sensor's site learns until then (absent: it never learned)" },
+                        "baseline_version": { "type": "integer", "description": "Grows with every change to the site's baseline entries" }
                     }),
                 )),
             ),
             ..op("POST", "/api/v1/ingest", "Deliver one batch of observations (sensors only)")
+        },
+        OperationDoc {
+            query: &[("offset", "integer", "Entries to skip (pages of 1,000)")],
+            success: (
+                200,
+                Some(object(
+                    &["baseline_version", "total", "entries"],
+                    json!({
+                        "learning_until": { "type": ["string", "null"], "format": "date-time" },
+                        "baseline_version": { "type": "integer" },
+                        "total": { "type": "integer" },
+                        "entries": { "type": "array", "items": object(
+                            &["kind", "src", "dst", "protocol"],
+                            json!({
+                                "kind": { "type": "string" },
+                                "src": { "type": "string" },
+                                "dst": { "type": "string" },
+                                "protocol": { "type": "string" }
+                            }),
+                        ) }
+                    }),
+                )),
+            ),
+            ..op(
+                "GET",
+                "/api/v1/sensor/baseline",
+                "The calling sensor's own site's baseline entries and learning state (sensors only)",
+            )
         },
         OperationDoc {
             query: DEVICE_FILTERS,

@@ -28,10 +28,11 @@ pub mod rules;
 pub mod techniques;
 pub mod tracker;
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ironward_model::{Alert, EventCategory, Fact, MacAddress};
+use ironward_model::{Alert, AlertEngine, EventCategory, Fact, MacAddress};
 
 pub use self::alerts::{
     AlertStore, AlertStoreFootprint, MAX_ALERTS, MAX_ALERTS_PER_KIND, MAX_ALERTS_PER_SOURCE,
@@ -183,6 +184,82 @@ pub struct Detector {
     iocs: Option<ioc::IocMatcher>,
     /// New alerts since the last [`Detector::take_new`] (their id hashes), for pcap capture.
     new_alerts: Vec<u64>,
+    /// The site's learning, from the console ([`Detector::set_site_learning`]).
+    site_learning: SiteLearning,
+    /// The site's baseline entries, from the console ([`Detector::import_site_entries`]).
+    site_entries: SiteEntries,
+}
+
+/// The learning of the sensor's site, as the console reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SiteLearning {
+    /// The site never learned (or no console said otherwise): the policy engine runs only
+    /// with local learning or an imported baseline.
+    #[default]
+    Never,
+    /// The site learns now.
+    Learning,
+    /// The site learned; the policy engine compares with the baseline.
+    Learned,
+}
+
+/// The key of a console baseline entry: the policy alerts it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SiteEntry {
+    /// Alert kind (`policy.new_device`).
+    pub kind: String,
+    /// Source address as text (empty: none).
+    pub src: String,
+    /// Destination address as text (empty: none).
+    pub dst: String,
+    /// Protocol (empty: none).
+    pub protocol: String,
+}
+
+impl SiteEntry {
+    /// The key of an alert, as the console builds it.
+    pub fn of(alert: &Alert) -> Self {
+        let text = |ip: Option<IpAddr>| ip.map(|ip| ip.to_string()).unwrap_or_default();
+        Self {
+            kind: alert.kind.clone(),
+            src: text(alert.src_ip),
+            dst: text(alert.dst_ip),
+            protocol: alert.protocol.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The site's baseline entries, indexed for [`SiteEntries::covers`].
+#[derive(Debug, Default)]
+struct SiteEntries {
+    /// Exact keys.
+    keys: HashSet<SiteEntry>,
+    /// Every address an entry names: the site knows these devices.
+    addresses: HashSet<String>,
+    /// (client, server, protocol) of new-connection and new-protocol entries.
+    conversations: HashSet<(String, String, String)>,
+}
+
+impl SiteEntries {
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether a policy alert is covered: its exact key; a new device the site's entries name
+    /// anywhere; a new connection or new protocol between the same pair in the same protocol
+    /// under either kind (which of the two a sensor raises depends on what it learned first,
+    /// so a restarted sensor may name the same conversation the other way).
+    fn covers(&self, alert: &Alert) -> bool {
+        let key = SiteEntry::of(alert);
+        match key.kind.as_str() {
+            "policy.new_device" => self.addresses.contains(&key.src),
+            "policy.new_connection" | "policy.new_protocol" => {
+                self.conversations
+                    .contains(&(key.src, key.dst, key.protocol))
+            }
+            _ => self.keys.contains(&key),
+        }
+    }
 }
 
 impl Detector {
@@ -215,6 +292,8 @@ impl Detector {
             operational: operational::Operational::default(),
             iocs: config.iocs.map(ioc::IocMatcher::new),
             new_alerts: Vec::new(),
+            site_learning: SiteLearning::Never,
+            site_entries: SiteEntries::default(),
         }
     }
 
@@ -272,7 +351,52 @@ impl Detector {
 
     /// The alerts raised or repeated since the last call, most urgent first.
     pub fn take_updated(&mut self) -> Vec<Alert> {
-        self.store.take_updated()
+        let mut updated = self.store.take_updated();
+        if !self.site_entries.is_empty() {
+            updated.retain(|a| a.engine != AlertEngine::Policy || !self.site_entries.covers(a));
+        }
+        updated
+    }
+
+    /// Follows the learning of the sensor's site, as the console decides it (by its clock,
+    /// not capture time: a capture file replayed today belongs to today's learning). While the
+    /// site learns, the policy engine reports what the baseline lacks and learns it, so that
+    /// each is reported once and the console makes a baseline entry of it; once it learned, it
+    /// reports what the baseline lacks.
+    pub fn set_site_learning(&mut self, learning: SiteLearning) {
+        self.site_learning = learning;
+        self.policy_on |= learning != SiteLearning::Never;
+    }
+
+    /// Whether the site learns (see [`Detector::set_site_learning`]).
+    pub fn is_site_learning(&self) -> bool {
+        self.site_learning == SiteLearning::Learning
+    }
+
+    /// Replaces the site's baseline entries (from the console): policy alerts they cover are
+    /// not reported, so that a restarted sensor, whose local baseline is gone, does not report
+    /// again what the site learned. At most [`baseline::MAX_BASELINE_ENTRIES`] are kept.
+    pub fn import_site_entries(&mut self, entries: impl IntoIterator<Item = SiteEntry>) {
+        let mut index = SiteEntries::default();
+        for entry in entries.into_iter().take(baseline::MAX_BASELINE_ENTRIES) {
+            for address in [&entry.src, &entry.dst] {
+                if !address.is_empty() {
+                    index.addresses.insert(address.clone());
+                }
+            }
+            if matches!(
+                entry.kind.as_str(),
+                "policy.new_connection" | "policy.new_protocol"
+            ) {
+                index.conversations.insert((
+                    entry.src.clone(),
+                    entry.dst.clone(),
+                    entry.protocol.clone(),
+                ));
+            }
+            index.keys.insert(entry);
+        }
+        self.site_entries = index;
     }
 
     /// Id hashes of the alerts raised for the first time since the last call.
@@ -293,7 +417,15 @@ impl Detector {
 
     /// One occurrence of a dissector event.
     pub fn on_event(&mut self, event: &EventInput<'_>) {
-        if self.is_learning(event.time) {
+        if self.is_learning(event.time) || self.is_site_learning() {
+            // Site learning: what the baseline lacks is reported (the console makes baseline
+            // entries of it), then learned, so that it is reported once.
+            if self.policy_active(event.time) {
+                let raised = self.policy.on_event(&self.baseline, &mut self.store, event);
+                for r in raised.into_iter().flatten() {
+                    self.note(r);
+                }
+            }
             if let (Some(src), Some(dst)) = (event.src, event.dst) {
                 self.baseline.learn_device(src);
                 self.baseline.learn_operation(
@@ -326,7 +458,13 @@ impl Detector {
 
     /// A finished flow.
     pub fn on_flow(&mut self, flow: &FlowInput) {
-        if self.is_learning(flow.first_seen) {
+        if self.is_learning(flow.first_seen) || self.is_site_learning() {
+            if self.policy_active(flow.first_seen) {
+                let raised = self.policy.on_flow(&self.baseline, &mut self.store, flow);
+                for r in raised.into_iter().flatten() {
+                    self.note(r);
+                }
+            }
             let (client, server) = (flow.client.ip(), flow.server.ip());
             self.baseline.learn_device(client);
             if flow.answered && !flow.server_is_group {

@@ -16,6 +16,9 @@ use super::pin::{Fingerprint, PinVerifier};
 /// Largest response body read from the console.
 pub const MAX_RESPONSE: u64 = 64 << 10;
 
+/// Largest page of baseline entries read (1,000 entries of at most a few hundred bytes).
+pub const MAX_BASELINE_PAGE: u64 = 2 << 20;
+
 /// A secret the console issued to one sensor. Never printed: its `Debug` is redacted and it
 /// has no `Display`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +143,67 @@ pub enum IngestOutcome {
 #[derive(Deserialize)]
 struct IngestReply {
     status: String,
+    #[serde(default)]
+    learning_until: Option<String>,
+    #[serde(default)]
+    baseline_version: Option<i64>,
+}
+
+/// What an ingest answer says about the sensor's site (absent from consoles that predate
+/// site learning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteState {
+    /// The site learns until then (ns since the epoch); `None`: it never learned.
+    pub learning_until: Option<i64>,
+    /// The version of the site's baseline entries.
+    pub baseline_version: i64,
+}
+
+impl SiteState {
+    fn parse(learning_until: Option<&str>, baseline_version: Option<i64>) -> Option<Self> {
+        let learning_until = match learning_until {
+            Some(text) => Some(ironward_model::Timestamp::parse_rfc3339(text)?.as_nanos()),
+            None => None,
+        };
+        Some(Self {
+            learning_until,
+            baseline_version: baseline_version?,
+        })
+    }
+}
+
+/// One page of the site's baseline entries (`GET /api/v1/sensor/baseline`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BaselinePage {
+    /// The site learns until then (RFC 3339).
+    #[serde(default)]
+    pub learning_until: Option<String>,
+    /// The version of the entries.
+    pub baseline_version: i64,
+    /// Entries in all.
+    pub total: i64,
+    /// This page.
+    pub entries: Vec<BaselinePageEntry>,
+}
+
+impl BaselinePage {
+    /// The site's state this page states, when it is well formed.
+    pub fn state(&self) -> Option<SiteState> {
+        SiteState::parse(self.learning_until.as_deref(), Some(self.baseline_version))
+    }
+}
+
+/// One baseline entry: the key of the policy alerts it covers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BaselinePageEntry {
+    /// Alert kind.
+    pub kind: String,
+    /// Source address (empty: none).
+    pub src: String,
+    /// Destination address (empty: none).
+    pub dst: String,
+    /// Protocol (empty: none).
+    pub protocol: String,
 }
 
 #[derive(Deserialize)]
@@ -221,40 +285,98 @@ impl ConsoleClient {
 
     /// Sends one batch (its JSON bytes as stored in the outbox).
     pub fn ingest(&self, credential: &Credential, batch: &[u8]) -> IngestOutcome {
+        self.ingest_with_state(credential, batch).0
+    }
+
+    /// Fetches one page of the site's baseline entries, from `offset`.
+    pub fn baseline_page(
+        &self,
+        credential: &Credential,
+        offset: usize,
+    ) -> Result<BaselinePage, ClientError> {
         let request = self
             .agent
-            .post(&format!("{}/api/v1/ingest", self.base))
-            .set("Content-Type", "application/json")
+            .get(&format!(
+                "{}/api/v1/sensor/baseline?offset={offset}",
+                self.base
+            ))
             .set("Authorization", &format!("Bearer {}", credential.expose()));
-        match self.send(request, batch) {
-            Err(error) => IngestOutcome::Retry(error),
-            Ok((200, reply)) => match serde_json::from_slice::<IngestReply>(&reply) {
-                Ok(r) if r.status == "committed" => {
-                    IngestOutcome::Acknowledged(Ingested::Committed)
-                }
-                Ok(r) if r.status == "duplicate" => {
-                    IngestOutcome::Acknowledged(Ingested::Duplicate)
-                }
-                // A 200 the sensor does not understand is not an acknowledgement it can trust
-                // to delete data on.
-                Ok(r) => IngestOutcome::Retry(ClientError::BadResponse(format!(
-                    "unknown ingest status {:?}",
-                    r.status.chars().take(80).collect::<String>()
-                ))),
-                Err(e) => IngestOutcome::Retry(ClientError::BadResponse(e.to_string())),
-            },
-            Ok((400, reply)) => IngestOutcome::Rejected(error_text(&reply)),
-            Ok((401, reply)) => IngestOutcome::Unauthorized(error_text(&reply)),
-            Ok((413, _)) => IngestOutcome::TooLarge,
-            Ok((status, reply)) => IngestOutcome::Retry(ClientError::Status {
+        match self.send_limited(request, &[], MAX_BASELINE_PAGE)? {
+            (200, reply) => serde_json::from_slice(&reply)
+                .map_err(|e| ClientError::BadResponse(format!("baseline page: {e}"))),
+            (401, reply) => Err(ClientError::Refused(error_text(&reply))),
+            (status, reply) => Err(ClientError::Status {
                 status,
                 message: error_text(&reply),
             }),
         }
     }
 
+    /// Sends one batch, and reads what the acknowledgement says about the sensor's site.
+    pub fn ingest_with_state(
+        &self,
+        credential: &Credential,
+        batch: &[u8],
+    ) -> (IngestOutcome, Option<SiteState>) {
+        let request = self
+            .agent
+            .post(&format!("{}/api/v1/ingest", self.base))
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {}", credential.expose()));
+        match self.send(request, batch) {
+            Err(error) => (IngestOutcome::Retry(error), None),
+            Ok((200, reply)) => match serde_json::from_slice::<IngestReply>(&reply) {
+                Ok(r) => {
+                    let state = SiteState::parse(r.learning_until.as_deref(), r.baseline_version);
+                    (acknowledgement(&r.status), state)
+                }
+                Err(e) => (
+                    IngestOutcome::Retry(ClientError::BadResponse(e.to_string())),
+                    None,
+                ),
+            },
+            Ok((400, reply)) => (IngestOutcome::Rejected(error_text(&reply)), None),
+            Ok((401, reply)) => (IngestOutcome::Unauthorized(error_text(&reply)), None),
+            Ok((413, _)) => (IngestOutcome::TooLarge, None),
+            Ok((status, reply)) => (
+                IngestOutcome::Retry(ClientError::Status {
+                    status,
+                    message: error_text(&reply),
+                }),
+                None,
+            ),
+        }
+    }
+
     /// Sends a request; any HTTP answer is `Ok((status, body))`.
     fn send(&self, request: ureq::Request, body: &[u8]) -> Result<(u16, Vec<u8>), ClientError> {
+        self.send_limited(request, body, MAX_RESPONSE)
+    }
+}
+
+/// What a 200 answer's `status` means for the batch.
+fn acknowledgement(status: &str) -> IngestOutcome {
+    match status {
+        "committed" => IngestOutcome::Acknowledged(Ingested::Committed),
+        "duplicate" => IngestOutcome::Acknowledged(Ingested::Duplicate),
+        // A 200 the sensor does not understand is not an acknowledgement it can trust to
+        // delete data on.
+        other => IngestOutcome::Retry(ClientError::BadResponse(format!(
+            "unknown ingest status {:?}",
+            other.chars().take(80).collect::<String>()
+        ))),
+    }
+}
+
+impl ConsoleClient {
+    /// Sends a request; any HTTP answer is `Ok((status, body))`, its body read up to `limit`
+    /// bytes.
+    fn send_limited(
+        &self,
+        request: ureq::Request,
+        body: &[u8],
+        limit: u64,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
         let response = match request.send_bytes(body) {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
@@ -275,7 +397,7 @@ impl ConsoleClient {
         let mut reply = Vec::new();
         response
             .into_reader()
-            .take(MAX_RESPONSE)
+            .take(limit)
             .read_to_end(&mut reply)
             .map_err(|e| ClientError::Transport(format!("reading the answer: {e}")))?;
         Ok((status, reply))

@@ -20,6 +20,7 @@ pub mod health;
 pub mod outbox;
 pub mod pin;
 pub mod run;
+pub mod site_sync;
 pub mod uploader;
 pub mod windows;
 

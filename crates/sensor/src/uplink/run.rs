@@ -21,6 +21,7 @@ use super::files::{file_identity, FinishedFiles};
 use super::health::HealthTracker;
 use super::outbox::{Outbox, OutboxError, OutboxLimits, Pushed};
 use super::pin::{Fingerprint, PinVerifier};
+use super::site_sync::SiteSync;
 use super::uploader::{upload, UploadCounters, UploadError};
 use super::windows::{file_series, file_window_id, live_window_id, BatchLimits, WindowBatcher};
 use crate::capture;
@@ -325,6 +326,12 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
         .detection
         .clone()
         .map(|detection| Detector::new(detection).shared());
+    // The site's learning and baseline, before the first window: a console that cannot be
+    // reached now sends them with its first answer.
+    let mut site = SiteSync::new(detector.clone());
+    if let Err(error) = site.fetch(&client, &enrolment.credential) {
+        tracing::warn!("fetching the site's learning state and baseline: {error}");
+    }
 
     let capture_result = std::thread::scope(|scope| {
         let uploader = std::thread::Builder::new()
@@ -337,6 +344,7 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
                     config.backoff,
                     control,
                     &counters,
+                    &mut site,
                 );
                 if result.is_err() {
                     // The capture side stops too: nothing it writes could be sent.

@@ -20,6 +20,7 @@ use super::backoff::{Backoff, BackoffConfig};
 use super::client::{ClientError, ConsoleClient, Credential, IngestOutcome, Ingested};
 use super::outbox::{Entry, Outbox, OutboxError};
 use super::run::SensorControl;
+use super::site_sync::SiteSync;
 use super::windows::split_batch;
 
 /// What the uploader did, for the run's summary and for tests.
@@ -67,7 +68,8 @@ fn pause(control: &SensorControl, delay: Duration) {
     }
 }
 
-/// Sends batches until the run is aborted, or until the capture is done and the outbox empty.
+/// Sends batches until the run is aborted, or until the capture is done and the outbox empty;
+/// what the answers say about the site goes to `site`.
 pub fn upload(
     outbox: &Outbox,
     client: &ConsoleClient,
@@ -75,6 +77,7 @@ pub fn upload(
     backoff: BackoffConfig,
     control: &SensorControl,
     counters: &UploadCounters,
+    site: &mut SiteSync,
 ) -> Result<(), UploadError> {
     let mut backoff = Backoff::new(backoff);
     let mut failing_since: Option<Instant> = None;
@@ -94,9 +97,13 @@ pub fn upload(
         let Some(body) = read_batch(outbox, &entry, counters)? else {
             continue;
         };
-        match client.ingest(credential, &body) {
+        let (outcome, state) = client.ingest_with_state(credential, &body);
+        match outcome {
             IngestOutcome::Acknowledged(how) => {
                 outbox.remove(&entry)?;
+                if let Some(state) = state {
+                    site.on_ack(client, credential, state);
+                }
                 let counter = match how {
                     Ingested::Committed => &counters.committed,
                     Ingested::Duplicate => &counters.duplicates,
