@@ -161,33 +161,44 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let detector = config.detector.clone();
     let mut engine = Engine::with_dissectors(config, registry);
     let mut failed = false;
+    // Captures are written as they finish: how many alerts get one is not bounded by what the
+    // engine holds.
+    let mut pcaps = match &args.pcap_dir {
+        Some(dir) => Some(output::PcapDir::new((), dir)?),
+        None => None,
+    };
 
     if let Some(interface) = &args.interface {
-        capture_live(&args, interface, &mut engine)?;
+        capture_live(&args, interface, &mut engine, &mut pcaps)?;
     } else {
-        failed = analyze_files(&args.files, &mut engine, !args.no_progress)?;
+        failed = analyze_files(&args.files, &mut engine, &mut pcaps, !args.no_progress)?;
     }
 
     // Standard output is line-buffered: a report of thousands of lines needs a real buffer.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let started = Instant::now();
-    let pcap_dir = args.pcap_dir.as_deref();
     match args.format {
         // Streamed: the report is never held in memory whole.
-        Format::Json => match pcap_dir {
-            Some(dir) => {
-                let mut sink = output::PcapDir::new(output::JsonStream::new(&mut out), dir)?;
+        Format::Json => match pcaps {
+            Some(pcaps) => {
+                let mut sink = pcaps.with_inner(output::JsonStream::new(&mut out));
                 engine.finish_into(&mut sink)?;
-                report_captures(sink.files(), dir)?;
+                report_captures(sink.files(), args.pcap_dir.as_deref())?;
             }
             None => {
                 engine.finish_into(&mut output::JsonStream::new(&mut out))?;
             }
         },
-        Format::Table => output::write_table(&report_of(engine, pcap_dir, started)?, &mut out)?,
+        Format::Table => output::write_table(
+            &report_of(engine, pcaps, args.pcap_dir.as_deref(), started)?,
+            &mut out,
+        )?,
         Format::Csv => {
             let dir = args.out.as_deref().unwrap_or(Path::new("."));
-            output::write_csv_dir(&report_of(engine, pcap_dir, started)?, dir)?;
+            output::write_csv_dir(
+                &report_of(engine, pcaps, args.pcap_dir.as_deref(), started)?,
+                dir,
+            )?;
             writeln!(
                 io::stderr(),
                 "wrote {} and {}",
@@ -243,24 +254,42 @@ pub(crate) fn parse_duration_ns(text: &str) -> Result<i64, String> {
 /// when given.
 fn report_of(
     engine: Engine,
+    pcaps: Option<output::PcapDir<()>>,
     pcap_dir: Option<&Path>,
     started: Instant,
 ) -> anyhow::Result<ironward_model::AnalysisReport> {
-    let Some(dir) = pcap_dir else {
+    let Some(pcaps) = pcaps else {
         return Ok(finish(engine, started).report);
     };
-    let mut sink = output::PcapDir::new(ironward_sensor::engine::CollectReport::default(), dir)?;
+    let mut sink = pcaps.with_inner(ironward_sensor::engine::CollectReport::default());
     engine.finish_into(&mut sink)?;
-    report_captures(sink.files(), dir)?;
+    report_captures(sink.files(), pcap_dir)?;
     Ok(sink.into_inner().report)
 }
 
-fn report_captures(files: usize, dir: &Path) -> anyhow::Result<()> {
-    writeln!(
-        io::stderr(),
-        "wrote {files} alert pcap(s) to {}",
-        dir.display()
-    )?;
+fn report_captures(files: usize, dir: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(dir) = dir {
+        writeln!(
+            io::stderr(),
+            "wrote {files} alert pcap(s) to {}",
+            dir.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// Processes one frame and writes the alert captures it finished.
+fn process(
+    engine: &mut Engine,
+    frame: &Frame<'_>,
+    pcaps: &mut Option<output::PcapDir<()>>,
+) -> anyhow::Result<()> {
+    engine.process(frame);
+    if let Some(pcaps) = pcaps {
+        if engine.has_alert_captures() {
+            pcaps.drain(engine)?;
+        }
+    }
     Ok(())
 }
 
@@ -293,7 +322,12 @@ fn report_warnings(name: &str, reader: &mut CaptureReader, engine: &mut Engine) 
 }
 
 /// Opens and analyses every file. Returns whether any input failed to open.
-fn analyze_files(files: &[PathBuf], engine: &mut Engine, progress: bool) -> anyhow::Result<bool> {
+fn analyze_files(
+    files: &[PathBuf],
+    engine: &mut Engine,
+    pcaps: &mut Option<output::PcapDir<()>>,
+    progress: bool,
+) -> anyhow::Result<bool> {
     let mut failed = false;
     let mut readers: Vec<(String, CaptureReader)> = Vec::with_capacity(files.len());
     for path in files {
@@ -331,7 +365,7 @@ fn analyze_files(files: &[PathBuf], engine: &mut Engine, progress: bool) -> anyh
     if readers.len() == 1 {
         if let Some((name, reader)) = readers.first_mut() {
             while let Some(frame) = reader.next_frame() {
-                engine.process(&frame);
+                process(engine, &frame, pcaps)?;
                 if engine.packets() % PROGRESS_EVERY == 0 {
                     if let Some(bar) = &bar {
                         bar.set_position(reader.position());
@@ -342,7 +376,7 @@ fn analyze_files(files: &[PathBuf], engine: &mut Engine, progress: bool) -> anyh
             report_warnings(name, reader, engine);
         }
     } else {
-        merge_timeline(&mut readers, engine, bar.as_ref());
+        merge_timeline(&mut readers, engine, pcaps, bar.as_ref())?;
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -390,8 +424,9 @@ fn refill(reader: &mut CaptureReader, pending: &mut Option<Pending>) {
 fn merge_timeline(
     readers: &mut [(String, CaptureReader)],
     engine: &mut Engine,
+    pcaps: &mut Option<output::PcapDir<()>>,
     bar: Option<&ProgressBar>,
-) {
+) -> anyhow::Result<()> {
     let mut pending: Vec<Option<Pending>> = Vec::with_capacity(readers.len());
     for (_, reader) in readers.iter_mut() {
         let mut slot = None;
@@ -406,13 +441,14 @@ fn merge_timeline(
             .min();
         let Some((_, index)) = next else { break };
         if let Some(p) = &pending[index] {
-            engine.process(&Frame {
+            let frame = Frame {
                 timestamp_ns: p.timestamp_ns,
                 linktype: p.linktype,
                 data: &p.data,
                 original_len: p.original_len,
                 interface: p.interface,
-            });
+            };
+            process(engine, &frame, pcaps)?;
         }
         let (name, reader) = &mut readers[index];
         refill(reader, &mut pending[index]);
@@ -426,10 +462,16 @@ fn merge_timeline(
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
-fn capture_live(args: &AnalyzeArgs, interface: &str, engine: &mut Engine) -> anyhow::Result<()> {
+fn capture_live(
+    args: &AnalyzeArgs,
+    interface: &str,
+    engine: &mut Engine,
+    pcaps: &mut Option<output::PcapDir<()>>,
+) -> anyhow::Result<()> {
     use ironward_sensor::capture::live::{LiveCapture, LiveConfig};
 
     let config = LiveConfig {
@@ -459,7 +501,7 @@ fn capture_live(args: &AnalyzeArgs, interface: &str, engine: &mut Engine) -> any
         && deadline.is_none_or(|d| Instant::now() < d)
     {
         if let Some(frame) = live.next_frame(Duration::from_millis(100)) {
-            engine.process(&frame);
+            process(engine, &frame, pcaps)?;
             frames += 1;
         }
     }
@@ -474,7 +516,12 @@ fn capture_live(args: &AnalyzeArgs, interface: &str, engine: &mut Engine) -> any
 }
 
 #[cfg(not(target_os = "linux"))]
-fn capture_live(_: &AnalyzeArgs, _: &str, _: &mut Engine) -> anyhow::Result<()> {
+fn capture_live(
+    _: &AnalyzeArgs,
+    _: &str,
+    _: &mut Engine,
+    _: &mut Option<output::PcapDir<()>>,
+) -> anyhow::Result<()> {
     bail!("live capture needs Linux (AF_PACKET)")
 }
 

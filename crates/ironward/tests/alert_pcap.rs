@@ -43,8 +43,7 @@ fn mixed_capture(stop: &Path, other: &Path, out: &Path) -> usize {
     let start = stop[0].0;
     let mut all: Vec<(i64, Vec<u8>, u32)> = Vec::new();
     let mut noise = other.into_iter().take(120);
-    // 40 unrelated frames in the second before the stop, then one between each stop frame,
-    // then the rest after.
+    // 40 unrelated frames in the second before the stop, then one between each stop frame.
     for i in 0..40 {
         if let Some((_, data, len)) = noise.next() {
             all.push((start - 1_000_000_000 + i * 20_000_000, data, len));
@@ -56,9 +55,11 @@ fn mixed_capture(stop: &Path, other: &Path, out: &Path) -> usize {
             all.push((ts + 1_000 + i as i64, d, l));
         }
     }
+    // The rest 11 s later: the alert's capture ends by time while the input goes on (and is
+    // written then, not at the end).
     let last = all.iter().map(|f| f.0).max().unwrap();
     for (i, (_, data, len)) in noise.enumerate() {
-        all.push((last + 1_000_000 * (i as i64 + 1), data, len));
+        all.push((last + 11_000_000_000 + 1_000_000 * i as i64, data, len));
     }
     all.sort_by_key(|f| f.0);
     let mut writer =

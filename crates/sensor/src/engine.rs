@@ -574,6 +574,25 @@ impl Engine {
         }
     }
 
+    /// Whether finished alert captures wait to be taken with [`Engine::take_alert_captures`]
+    /// (a field read: cheap enough to ask after every frame).
+    pub fn has_alert_captures(&self) -> bool {
+        self.ring
+            .as_ref()
+            .is_some_and(crate::packet_ring::PacketRing::has_finished)
+    }
+
+    /// The alert captures finished so far. A caller that takes them as they come (e.g.
+    /// `analyze --pcap-dir`, after every frame that finished one) is not limited by the
+    /// [`RingConfig::max_finished`](crate::packet_ring::RingConfig::max_finished) captures the
+    /// ring holds; the rest reach the report sink at the end.
+    pub fn take_alert_captures(&mut self) -> Vec<ironward_model::AlertCapture> {
+        self.ring
+            .as_mut()
+            .map(crate::packet_ring::PacketRing::take_finished)
+            .unwrap_or_default()
+    }
+
     /// What the packet ring did (`None` without one).
     pub fn packet_ring_stats(&self) -> Option<crate::packet_ring::RingStats> {
         self.ring

@@ -201,6 +201,11 @@ impl PacketRing {
         self.stats
     }
 
+    /// Whether finished captures wait to be taken.
+    pub fn has_finished(&self) -> bool {
+        !self.finished.is_empty()
+    }
+
     /// Whether no capture is in progress.
     pub fn is_idle(&self) -> bool {
         self.active.is_empty()

@@ -38,6 +38,42 @@ impl<S> PcapDir<S> {
         self.inner
     }
 
+    /// The same files, handing the report to `inner` (captures written while the analysis
+    /// ran, before there was a report to write, keep their names in the alerts).
+    pub(crate) fn with_inner<T>(self, inner: T) -> PcapDir<T> {
+        PcapDir {
+            inner,
+            dir: self.dir,
+            written: self.written,
+        }
+    }
+
+    /// Writes `capture` as `<alert id>.pcap` (once per alert id).
+    pub(crate) fn write(&mut self, capture: AlertCapture) -> anyhow::Result<()> {
+        if self.written.contains_key(&capture.alert_id) {
+            return Ok(());
+        }
+        let used: std::collections::HashSet<&str> =
+            self.written.values().map(String::as_str).collect();
+        let stem = file_stem(&capture.alert_id, |s| used.contains(s));
+        let path = self.dir.join(format!("{stem}.pcap"));
+        std::fs::write(&path, &capture.pcap)
+            .with_context(|| format!("writing {}", path.display()))?;
+        self.written.insert(capture.alert_id, stem);
+        Ok(())
+    }
+
+    /// Writes the captures `engine` finished so far.
+    pub(crate) fn drain(
+        &mut self,
+        engine: &mut ironward_sensor::engine::Engine,
+    ) -> anyhow::Result<()> {
+        for capture in engine.take_alert_captures() {
+            self.write(capture)?;
+        }
+        Ok(())
+    }
+
     /// Files written.
     pub(crate) fn files(&self) -> usize {
         self.written.len()
@@ -89,17 +125,7 @@ where
     }
 
     fn alert_capture(&mut self, capture: AlertCapture) -> anyhow::Result<()> {
-        if self.written.contains_key(&capture.alert_id) {
-            return Ok(());
-        }
-        let used: std::collections::HashSet<&str> =
-            self.written.values().map(String::as_str).collect();
-        let stem = file_stem(&capture.alert_id, |s| used.contains(s));
-        let path = self.dir.join(format!("{stem}.pcap"));
-        std::fs::write(&path, &capture.pcap)
-            .with_context(|| format!("writing {}", path.display()))?;
-        self.written.insert(capture.alert_id, stem);
-        Ok(())
+        self.write(capture)
     }
 
     fn alert(&mut self, mut alert: Alert) -> anyhow::Result<()> {
