@@ -19,7 +19,9 @@ import time
 NOTES_MARKER = "<!-- notes -->"
 FULL_PACKETS = 1_000_000
 FULL_RUNS = 3
-TOOLS = ["ironward", "ndpiReader", "tshark"]
+TOOLS = ["ironward", "ironward-detect", "ndpiReader", "tshark"]
+# The peers of the main table (Ironward with detection has its own section).
+PEERS = ["ironward", "ndpiReader", "tshark"]
 STATUS_FIELDS = ["VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads"]
 
 
@@ -105,7 +107,7 @@ def report(args):
         return frames / wall if wall > 0 else None
 
     rows = []
-    for tool in TOOLS:
+    for tool in PEERS:
         if tool in best:
             wall, rss, _ = best[tool]
             p = pps(wall)
@@ -162,6 +164,53 @@ def report(args):
         f"| ≤ 1/4 of ndpiReader's peak memory | {mem_t[0]} | {mem_t[1]}{qualifier if mem_t[1] != 'not evaluated' else ''} |",
         f"| single-threaded | {thr_t[0]} | {thr_t[1]} |",
     ]
+
+    # Detection: Ironward with every engine on, against itself and the peers.
+    detect = []
+    idt = best.get("ironward-detect")
+    if idt and iw:
+        learning = meta.get("learning", "?")
+        detect.append("## With detection\n")
+        detect.append(
+            f"`ironward analyze --format json --detect --learning {learning} FILE`: every detection "
+            f"engine on (policy after learning the first {learning} of capture time; protocol, "
+            "malware, anomaly and operational from the first frame), its alerts in the JSON report. "
+            f"Same capture, runs interleaved with the others, best of RUNS; load average "
+            f"{meta.get('loadavg_start', '?')} before and {meta.get('loadavg_end', '?')} after the "
+            f"runs on {meta.get('nproc', '?')} cores, so the wall times and their ratios carry the "
+            "machine's noise (the instruction counts below do not):\n"
+        )
+        hdr = ["run", "packets/s", "wall (s)", "peak RSS (MiB)", "wall / without detection",
+               "RSS / without detection"]
+        for peer in ("ndpiReader", "tshark"):
+            if peer in best:
+                hdr += [f"packets/s ratio to {peer} ({peer} wall / wall)", f"memory ratio to {peer} (RSS / {peer} RSS)"]
+        detect.append("| " + " | ".join(hdr) + " |")
+        detect.append("|" + "|".join([" --- "] + [" ---: "] * (len(hdr) - 1)) + "|")
+        for name, (wall, rss, _) in (("Ironward", iw), ("Ironward with detection", idt)):
+            p = pps(wall)
+            cells = [name, f"{p / 1e6:.2f} M" if p else "below timer resolution", f"{wall:.2f}", mib(rss),
+                     f"{wall / iw[0]:.2f}" if iw[0] > 0 else "n/a", f"{rss / iw[1]:.2f}"]
+            for peer in ("ndpiReader", "tshark"):
+                if peer in best:
+                    pw, pr, _ = best[peer]
+                    cells += [f"{pw / wall:.2f}×" if wall > 0 else "n/a", f"{rss / pr:.2f}"]
+            detect.append("| " + " | ".join(cells) + " |")
+        detect.append("")
+        ci, cd = meta.get("callgrind:ironward"), meta.get("callgrind:ironward-detect")
+        if ci and cd and ci.isdigit() and cd.isdigit() and int(ci) > 0:
+            ci, cd = int(ci), int(cd)
+            detect.append(
+                f"Instructions (callgrind, whole run, independent of the machine's load): "
+                f"{ci / 1e9:.2f} G without detection, {cd / 1e9:.2f} G with it: **×{cd / ci:.3f}**, "
+                f"{(cd - ci) / frames:.0f} instructions per packet for detection.\n"
+            )
+        if "detect_alerts" in meta:
+            detect.append(
+                f"The detection run reported {meta['detect_alerts']} alerts counting "
+                f"{meta.get('detect_occurrences', '?')} occurrences (most frequent kinds, distinct "
+                f"alerts: {meta.get('detect_kinds', '?').replace(',', ', ')}).\n"
+            )
 
     # Memory split observed in the verification pass.
     mem_rows = [
@@ -250,6 +299,7 @@ def report(args):
     L.append("Ironward, single-threaded, against ndpiReader on the same capture:\n")
     L += targets
     L.append("")
+    L += detect
     L.append("## What was measured, and how\n")
     L.append("### Machine\n")
     L.append(f"- {meta.get('nproc', '?')} cores (`nproc`), {meta.get('cpu', '?')}, {meta.get('mem', '?')} memory")
@@ -275,11 +325,12 @@ def report(args):
     )
     L.append("### Commands\n")
     L.append(
-        "After `cat FILE > /dev/null` (page cache warm), each command runs RUNS times, the three "
-        "tools round-robin, each under `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS in KiB):\n"
+        "After `cat FILE > /dev/null` (page cache warm), each command runs RUNS times, the tools "
+        "round-robin, each under `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS in KiB):\n"
     )
     L.append("```sh")
     L.append("ironward analyze --format json FILE > /dev/null")
+    L.append(f"ironward analyze --format json --detect --learning {meta.get('learning', '115h')} FILE > /dev/null")
     L.append("ndpiReader -i FILE -q          # prints nothing with -q, exit status 0")
     L.append("tshark -r FILE -q -z conv,tcp > /dev/null")
     L.append("```\n")
@@ -380,6 +431,9 @@ def report(args):
     L.append(
         "- `PACKETS` (default 1000000): packets to generate, at least (whole passes over the inputs).\n"
         "- `RUNS` (default 3): timed runs per tool; the best is kept.\n"
+        "- `LEARNING` (default 115h): learning period of the run with detection.\n"
+        "- `CALLGRIND` (default 1 when valgrind is installed): count Ironward's instructions with "
+        "and without detection under callgrind (a few minutes more); 0 skips it.\n"
         "- `BENCH_DIR` (default `/tmp/ironward-bench`): capture and raw results "
         "(`results/`: per-run times, verification output, memory samples); never inside the repository.\n"
         "- `IRONWARD_DATA` (default `../shared/data`): data directory whose `pcaps/` holds the real captures.\n"
