@@ -174,3 +174,114 @@ impl Store {
         Ok(e)
     }
 }
+
+/// Most entries one import takes.
+pub const MAX_BASELINE_IMPORT: usize = 10_000;
+
+/// One baseline entry to import (as an export writes it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct BaselineImport {
+    /// Alert kind it covers (`policy.new_connection`).
+    pub kind: String,
+    /// Source address (empty: none).
+    #[serde(default)]
+    pub src: String,
+    /// Destination address (empty: none).
+    #[serde(default)]
+    pub dst: String,
+    /// Protocol (empty: none).
+    #[serde(default)]
+    pub protocol: String,
+    /// What was learned, in words.
+    #[serde(default)]
+    pub detail: String,
+}
+
+fn check_text(what: &str, index: usize, text: &str, max: usize, required: bool) -> Result<()> {
+    if (required && text.is_empty()) || text.len() > max || text.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "entries[{index}].{what}: {}at most {max} bytes of printable text",
+            if required { "1 to " } else { "" }
+        )));
+    }
+    Ok(())
+}
+
+/// The entry's key, checked: addresses are empty or IP addresses (written canonically, as
+/// alerts carry them), texts bounded and printable.
+fn checked(index: usize, e: &BaselineImport) -> Result<BaselineKey> {
+    check_text("kind", index, &e.kind, 200, true)?;
+    check_text("protocol", index, &e.protocol, 64, false)?;
+    check_text("detail", index, &e.detail, 500, false)?;
+    let address = |what: &str, text: &str| -> Result<String> {
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        text.parse::<std::net::IpAddr>()
+            .map(|ip| ip.to_string())
+            .map_err(|_| StoreError::Invalid(format!("entries[{index}].{what}: not an IP address")))
+    };
+    Ok(BaselineKey {
+        kind: e.kind.clone(),
+        src: address("src", &e.src)?,
+        dst: address("dst", &e.dst)?,
+        protocol: e.protocol.clone(),
+    })
+}
+
+impl Store {
+    /// Imports baseline entries into a site of `scope` in one transaction (all checked first;
+    /// at most [`MAX_BASELINE_IMPORT`]); entries the site already has are left as they are.
+    /// Returns how many were new.
+    pub async fn import_baseline(
+        &self,
+        scope: &Scope,
+        site: SiteId,
+        entries: &[BaselineImport],
+        created_by: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        if !scope.allows(site) {
+            return Err(StoreError::NotFound);
+        }
+        if entries.len() > MAX_BASELINE_IMPORT {
+            return Err(StoreError::Invalid(format!(
+                "at most {MAX_BASELINE_IMPORT} entries per import"
+            )));
+        }
+        let keys = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| checked(i, e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tx = self.write().await?;
+        sqlx::query("SELECT id FROM sites WHERE id = $1")
+            .bind(site.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let count = |n: &AnyRow| n.try_get::<i64, _>("n");
+        let before = count(
+            &sqlx::query("SELECT COUNT(*) AS n FROM baseline_entries WHERE site_id = $1")
+                .bind(site.0)
+                .fetch_one(&mut *tx)
+                .await?,
+        )?;
+        for (key, e) in keys.iter().zip(entries) {
+            let detail = if e.detail.is_empty() {
+                &e.kind
+            } else {
+                &e.detail
+            };
+            insert_entry(&mut tx, site.0, key, detail, created_by, now).await?;
+        }
+        let after = count(
+            &sqlx::query("SELECT COUNT(*) AS n FROM baseline_entries WHERE site_id = $1")
+                .bind(site.0)
+                .fetch_one(&mut *tx)
+                .await?,
+        )?;
+        tx.commit().await?;
+        Ok(u64::try_from(after - before).unwrap_or(0))
+    }
+}

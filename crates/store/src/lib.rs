@@ -52,7 +52,7 @@ pub use alerts::{
     MAX_ALERT_COMMENTS,
 };
 pub use audit::AuditEntry;
-pub use baseline::BaselineEntry;
+pub use baseline::{BaselineEntry, BaselineImport, MAX_BASELINE_IMPORT};
 pub use cidr::Subnet;
 pub use db::{Backend, Store, SQLITE_FILE};
 pub use devices::{DeviceDetail, DeviceQuery, DeviceRow, DeviceSort, FactRecord, HistoryRecord};

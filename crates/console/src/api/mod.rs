@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod audit_log;
+pub mod baseline_io;
 pub mod devices;
 pub mod devices_csv;
 pub mod extract;
@@ -32,6 +33,7 @@ pub fn routes() -> Vec<RouteSpec> {
     routes.extend(devices::routes());
     routes.extend(traffic::routes());
     routes.extend(alerts::routes());
+    routes.extend(baseline_io::routes());
     routes.extend(forwarding::routes());
     routes.extend(sites::routes());
     routes.extend(sensors::routes());

@@ -828,6 +828,51 @@ fn alert_operations() -> Vec<OperationDoc> {
             success: (204, None),
             ..op("DELETE", "/api/v1/baseline/{id}", "Delete a learned baseline entry")
         },
+        OperationDoc {
+            query: &[("site", "integer", "The site (required)")],
+            success: (
+                200,
+                Some(object(
+                    &["format", "site", "site_id", "exported_at", "entries"],
+                    json!({
+                        "format": { "type": "string", "enum": ["ironward-baseline-1"] },
+                        "site": { "type": "string" },
+                        "site_id": { "type": "integer" },
+                        "exported_at": { "type": "string", "format": "date-time" },
+                        "entries": { "type": "array", "items": schema("BaselineImport") }
+                    }),
+                )),
+            ),
+            ..op(
+                "GET",
+                "/api/v1/baseline/export",
+                "A site's baseline entries as a JSON file (up to 100,000)",
+            )
+        },
+        OperationDoc {
+            body: Some(object(
+                &["site_id", "entries"],
+                json!({
+                    "site_id": { "type": "integer", "description": "The site the entries go to" },
+                    "entries": { "type": "array", "maxItems": 10_000, "items": schema("BaselineImport") }
+                }),
+            )),
+            success: (
+                200,
+                Some(object(
+                    &["imported", "entries"],
+                    json!({
+                        "imported": { "type": "integer", "description": "Entries the site did not have" },
+                        "entries": { "type": "integer" }
+                    }),
+                )),
+            ),
+            ..op(
+                "POST",
+                "/api/v1/baseline/import",
+                "Add baseline entries to a site (an export file with site_id set; checked whole, at most 10,000)",
+            )
+        },
     ]
 }
 
@@ -972,6 +1017,13 @@ pub fn schemas() -> Value {
             "id": { "type": "integer" },
             "name": { "type": "string" },
             "created_at": time
+        })),
+        "BaselineImport": object(&["kind"], json!({
+            "kind": { "type": "string", "description": "Alert kind the entry covers" },
+            "src": { "type": "string", "description": "Source address (empty: none)" },
+            "dst": { "type": "string", "description": "Destination address (empty: none)" },
+            "protocol": { "type": "string" },
+            "detail": { "type": "string" }
         })),
         "SiteLearning": object(&["site_id", "until", "learning", "learned", "baseline_version"], json!({
             "site_id": { "type": "integer" },

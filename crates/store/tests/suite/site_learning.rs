@@ -186,3 +186,75 @@ on_both!(
     site_learning,
     super::learning_turns_policy_alerts_into_baseline
 );
+
+async fn baseline_imports_are_checked_whole_and_idempotent(store: Store) {
+    use ironward_store::BaselineImport;
+    let w = world(&store).await;
+    let e = |kind: &str, src: &str| BaselineImport {
+        kind: kind.to_owned(),
+        src: src.to_owned(),
+        dst: String::new(),
+        protocol: String::new(),
+        detail: String::new(),
+    };
+    let entries = [
+        e("policy.new_device", "10.0.0.1"),
+        e("policy.new_device", "::ffff:10.0.0.2"),
+        e("policy.new_device", "10.0.0.1"),
+    ];
+    let n = store
+        .import_baseline(&Scope::All, w.site_a, &entries, "import", t(5))
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "a repeat within the request is one entry");
+    let again = store
+        .import_baseline(&Scope::All, w.site_a, &entries, "import", t(6))
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let state = store.site_learning(&Scope::All, w.site_a).await.unwrap();
+    assert_eq!(state.baseline_version, 2);
+    let listed = store
+        .list_baseline(&Scope::All, Some(w.site_a), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].detail, "policy.new_device");
+    assert_eq!(listed.items[1].src, "::ffff:10.0.0.2");
+    assert!(matches!(
+        store
+            .import_baseline(
+                &Scope::All,
+                w.site_b,
+                &[e("policy.new_device", "10.1.0.1"), e("policy.x", "nope")],
+                "import",
+                t(7),
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store
+            .list_baseline(&Scope::All, Some(w.site_b), 10, 0)
+            .await
+            .unwrap()
+            .total,
+        0,
+        "nothing of a refused import is written"
+    );
+    assert!(matches!(
+        store
+            .import_baseline(
+                &Scope::Sites(vec![w.site_a]),
+                w.site_b,
+                &entries,
+                "import",
+                t(7)
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+on_both!(
+    baseline_import,
+    super::baseline_imports_are_checked_whole_and_idempotent
+);
