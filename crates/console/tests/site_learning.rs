@@ -255,3 +255,72 @@ async fn a_sensor_reads_its_own_site_s_baseline_and_state() {
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_baseline_page_lists_a_site_s_entries_and_deletes_them() {
+    let console = TestConsole::new().await;
+    let seeded = console.seed_two_sites().await;
+    console.user("ann", "analyst", &[seeded.site_a]).await;
+    let (a, b) = (seeded.site_a.0, seeded.site_b.0);
+    let entry = |src: &str| ironward_store::BaselineImport {
+        kind: "policy.new_device".to_owned(),
+        src: src.to_owned(),
+        dst: String::new(),
+        protocol: String::new(),
+        detail: format!("New device {src}"),
+    };
+    for (site, src) in [(seeded.site_a, "10.0.0.77"), (seeded.site_b, "10.1.0.77")] {
+        console
+            .store
+            .import_baseline(
+                &ironward_store::Scope::All,
+                site,
+                &[entry(src)],
+                "test",
+                ironward_console::state::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let session = console.sign_in("ann").await;
+    let page = console
+        .call(Method::GET, &format!("/sites/{a}/baseline"), &session, None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("New device 10.0.0.77"), "{html}");
+    assert!(!html.contains("10.1.0.77"));
+    assert!(html.contains(&format!("/api/v1/baseline/export?site={a}")));
+    let listed = console
+        .get_json(&format!("/api/v1/baseline?site={a}"), &session)
+        .await;
+    let id = listed["items"][0]["id"].as_i64().unwrap();
+    let action = format!("/sites/{a}/baseline/{id}/delete");
+    assert!(html.contains(&format!("action=\"{action}\"")), "{html}");
+    // Site B is not hers.
+    let other = console
+        .call(Method::GET, &format!("/sites/{b}/baseline"), &session, None)
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let As::Session { csrf, .. } = &session else {
+        unreachable!()
+    };
+    let answer = console
+        .call(
+            Method::POST,
+            &action,
+            &session,
+            Some(&format!("_csrf={csrf}")),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    let listed = console
+        .get_json(&format!("/api/v1/baseline?site={a}"), &session)
+        .await;
+    assert_eq!(listed["total"], 0);
+    let audit = audit_actions(&console).await;
+    assert!(audit
+        .iter()
+        .any(|(action, target, _)| action == "baseline.delete"
+            && target == &format!("baseline:{id}")));
+}

@@ -33,7 +33,8 @@ fn ui_pages(world: &UiWorld, ids: &PageIds) -> Vec<(String, Access)> {
                 .replace("/devices/{id}", &format!("/devices/{}", world.plc_alpha))
                 .replace("/groups/{id}", &format!("/groups/{}", ids.group))
                 .replace("/alerts/{id}", &format!("/alerts/{}", ids.alert))
-                .replace("/playbooks/{id}", &format!("/playbooks/{}", ids.playbook));
+                .replace("/playbooks/{id}", &format!("/playbooks/{}", ids.playbook))
+                .replace("/sites/{id}", &format!("/sites/{}", world.alpha));
             assert!(!path.contains('{'), "no id for {}", r.path);
             (path, r.access)
         })

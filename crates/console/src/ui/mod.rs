@@ -101,6 +101,16 @@ pub fn routes() -> Vec<RouteSpec> {
             Access::User(P::ManageAlerts),
             sites::set_learning,
         ),
+        RouteSpec::get(
+            "/sites/{id}/baseline",
+            Access::User(P::ViewAlerts),
+            sites::baseline,
+        ),
+        RouteSpec::post(
+            "/sites/{id}/baseline/{entry}/delete",
+            Access::User(P::ManageAlerts),
+            sites::delete_baseline_entry,
+        ),
         RouteSpec::get("/groups", view, groups::groups),
         RouteSpec::get("/groups/{id}", view, groups::group),
         RouteSpec::post("/groups", groups, groups::create_group),

@@ -206,6 +206,7 @@ fn learning_panel(
                     "Not learning: policy alerts compare with the baseline."
                 }
             }
+            p { a href={"/sites/" (site) "/baseline"} { "Baseline entries" } }
             @if manage {
                 div.actions {
                     form.inline method="post" action={"/sites/" (site) "/learning"} {
@@ -594,5 +595,105 @@ pub(crate) async fn enrol_sensor(
             .await;
             render(&state, &user, status, Some(&message), None).await
         }
+    }
+}
+
+/// Most baseline entries the page lists (the API pages through all of them).
+const BASELINE_PAGE: i64 = 500;
+
+/// `GET /sites/{id}/baseline`: the site's baseline entries, newest last, with Delete for those
+/// who manage the baseline, and the export link.
+pub(crate) async fn baseline(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    Path(id): Path<i64>,
+) -> Response {
+    let store = state.store();
+    let site = match store.get_site(&user.scope, SiteId(id)).await {
+        Ok(site) => site,
+        Err(e) => return failure(e),
+    };
+    let page = match store
+        .list_baseline(&user.scope, Some(site.id), BASELINE_PAGE, 0)
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return failure(e),
+    };
+    let manage = user.role.allows(Permission::ManageAlerts);
+    let content = html! {
+        h1 { "Baseline of " (site.name) }
+        p {
+            (page.total) " entries: alerts with their kind, source, destination and protocol are "
+            "suppressed at ingest. "
+            a href={"/api/v1/baseline/export?site=" (site.id)} { "Export (JSON)" }
+            " · import with POST /api/v1/baseline/import."
+        }
+        @if page.total > BASELINE_PAGE {
+            p.muted { "The first " (BASELINE_PAGE) " are listed." }
+        }
+        table.compact {
+            thead { tr {
+                th { "Kind" } th { "Source" } th { "Destination" } th { "Protocol" }
+                th { "Learned" } th { "By" } th { "Suppressed" } @if manage { th { "Actions" } }
+            } }
+            tbody {
+                @for e in &page.items {
+                    tr {
+                        td { (e.kind) } td { (e.src) } td { (e.dst) } td { (e.protocol) }
+                        td { (e.detail) " (" (crate::ui::widgets::when(Some(e.created_at))) ")" }
+                        td { (e.created_by) } td { (e.suppressed) }
+                        @if manage {
+                            td {
+                                form.inline method="post" action={"/sites/" (site.id) "/baseline/" (e.id) "/delete"} data-confirm="Delete this entry? Its traffic alerts again." {
+                                    (csrf_field(&user))
+                                    button.danger type="submit" { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    html_response(page_markup(&user, &site.name, content)).into_response()
+}
+
+fn page_markup(user: &UserPrincipal, site: &str, content: Markup) -> Markup {
+    page(user, &format!("Baseline of {site}"), "/sites", content)
+}
+
+/// `POST /sites/{id}/baseline/{entry}/delete`.
+pub(crate) async fn delete_baseline_entry(
+    State(state): State<AppState>,
+    Extension(user): Extension<UserPrincipal>,
+    addr: ClientAddr,
+    Path((site, entry)): Path<(i64, i64)>,
+) -> Response {
+    // The entry must belong to this site, and the site be the caller's.
+    let result = if user.scope.allows(SiteId(site)) {
+        state
+            .store()
+            .delete_baseline_entry(&Scope::Sites(vec![SiteId(site)]), entry)
+            .await
+    } else {
+        Err(ironward_store::StoreError::NotFound)
+    };
+    match result {
+        Ok(e) => {
+            let detail = format!("{} {} -> {} {}", e.kind, e.src, e.dst, e.protocol);
+            audit::record(
+                &state,
+                Some(&user),
+                addr.0,
+                "baseline.delete",
+                &format!("baseline:{entry}"),
+                &detail,
+                Outcome::Ok,
+            )
+            .await;
+            see_other(&format!("/sites/{site}/baseline"))
+        }
+        Err(e) => failure(e),
     }
 }
