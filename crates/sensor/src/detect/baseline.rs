@@ -207,7 +207,16 @@ impl Baseline {
         category: EventCategory,
         operation: &str,
     ) {
-        if self.pair_categories.len() >= MAX_BASELINE_ENTRIES {
+        let key = StableHash::default()
+            .ip(Some(client))
+            .ip(Some(server))
+            .bytes(protocol.as_bytes())
+            .num(category as u64)
+            .bytes(operation.as_bytes())
+            .finish();
+        // A repeat (every poll while learning): everything below was recorded with it the first
+        // time, so one hash and one lookup settle it.
+        if self.pair_categories.len() >= MAX_BASELINE_ENTRIES || self.operations.contains(&key) {
             return;
         }
         self.pairs.insert(pair_key(client, server, protocol));
@@ -217,13 +226,6 @@ impl Baseline {
         }
         self.pair_categories
             .insert(category_key(client, server, protocol, category));
-        let key = StableHash::default()
-            .ip(Some(client))
-            .ip(Some(server))
-            .bytes(protocol.as_bytes())
-            .num(category as u64)
-            .bytes(operation.as_bytes())
-            .finish();
         if self.operations.len() < MAX_BASELINE_ENTRIES && self.operations.insert(key) {
             self.file.operations.insert(LearnedOperation {
                 client,
@@ -312,5 +314,21 @@ mod tests {
         assert!(!again.has_category(c, s, "modbus", EventCategory::ProgramDownload));
         assert!(again.has_server(s, "modbus"));
         assert_eq!(again.file(), b.file());
+    }
+
+    #[test]
+    fn a_repeated_operation_is_learned_once_and_others_still_are() {
+        let mut b = Baseline::default();
+        let (c, s) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        for _ in 0..3 {
+            b.learn_operation(c, s, "s7comm", EventCategory::Read, "read_var");
+        }
+        assert_eq!(b.file().operations.len(), 1);
+        // Same pair and protocol, another category: recorded in full.
+        b.learn_operation(c, s, "s7comm", EventCategory::ModeChange, "plc_stop");
+        assert_eq!(b.file().operations.len(), 2);
+        assert!(b.has_category(c, s, "s7comm", EventCategory::ModeChange));
+        assert!(b.is_engineering(c));
+        assert!(b.has_pair(c, s, "s7comm") && b.has_server(s, "s7comm"));
     }
 }
