@@ -25,11 +25,65 @@ use super::site_sync::SiteSync;
 use super::uploader::{upload, UploadCounters, UploadError};
 use super::windows::{file_series, file_window_id, live_window_id, BatchLimits, WindowBatcher};
 use crate::capture;
-use crate::detect::{Detector, DetectorConfig, SharedDetector};
+use crate::detect::{BaselineFile, Detector, DetectorConfig, SharedDetector};
 use crate::engine::{Engine, EngineConfig, ReportSink};
 
 /// The outbox's directory inside the sensor's data directory.
 pub const OUTBOX_DIR: &str = "outbox";
+
+/// The detector's learned baseline inside the data directory (JSON, the `--baseline-in`
+/// format): written when a window changed it, read on start, so that a restarted sensor keeps
+/// what it learned (during its site's learning or `--learning`).
+pub const BASELINE_FILE: &str = "baseline.json";
+
+/// Largest baseline file read back (four tables of at most 100,000 entries).
+const MAX_BASELINE_FILE: u64 = 128 << 20;
+
+/// The baseline a previous run saved, if any (an unreadable one is logged and ignored).
+fn saved_baseline(dir: &Path) -> Option<BaselineFile> {
+    use std::io::Read;
+    let path = dir.join(BASELINE_FILE);
+    let mut bytes = Vec::new();
+    match std::fs::File::open(&path) {
+        Ok(file) => {
+            if let Err(e) = file.take(MAX_BASELINE_FILE + 1).read_to_end(&mut bytes) {
+                tracing::warn!(file = %path.display(), "cannot read the saved baseline: {e}");
+                return None;
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(file = %path.display(), "cannot read the saved baseline: {e}");
+            return None;
+        }
+    }
+    if bytes.len() as u64 > MAX_BASELINE_FILE {
+        tracing::warn!(file = %path.display(), "the saved baseline is too large; ignored");
+        return None;
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), "the saved baseline is damaged; ignored: {e}");
+            None
+        }
+    }
+}
+
+/// `a` with `b`'s entries added.
+fn merged(a: Option<BaselineFile>, b: BaselineFile) -> BaselineFile {
+    let mut a = a.unwrap_or_default();
+    a.devices.extend(b.devices);
+    a.protocols.extend(b.protocols);
+    a.connections.extend(b.connections);
+    a.operations.extend(b.operations);
+    a
+}
+
+/// Entries of a baseline, to notice that it changed.
+fn baseline_size(file: &BaselineFile) -> usize {
+    file.devices.len() + file.protocols.len() + file.connections.len() + file.operations.len()
+}
 
 /// What the sensor listens to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,10 +376,16 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
     let client = ConsoleClient::new(&config.console, verifier, config.request_timeout)?;
     let counters = UploadCounters::default();
     let mut summary = RunSummary::default();
-    let detector = config
-        .detection
-        .clone()
-        .map(|detection| Detector::new(detection).shared());
+    let detector = config.detection.clone().map(|mut detection| {
+        if let Some(saved) = saved_baseline(&config.data_dir) {
+            tracing::info!(
+                entries = baseline_size(&saved),
+                "starting from the saved baseline"
+            );
+            detection.baseline = Some(merged(detection.baseline.take(), saved));
+        }
+        Detector::new(detection).shared()
+    });
     // The site's learning and baseline, before the first window: a console that cannot be
     // reached now sends them with its first answer.
     let mut site = SiteSync::new(detector.clone());
@@ -364,6 +424,7 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
             summary: &mut summary,
             detector: detector.clone(),
             alerts: AlertDeltas::new(),
+            baseline_saved: None,
         };
         let captured = capture.run();
         control.capture_done.store(true, Ordering::SeqCst);
@@ -407,6 +468,8 @@ struct Capture<'a> {
     detector: Option<SharedDetector>,
     /// What the console was sent of each alert.
     alerts: AlertDeltas,
+    /// Entries of the baseline last saved.
+    baseline_saved: Option<usize>,
 }
 
 /// A window being filled.
@@ -685,7 +748,35 @@ impl Capture<'_> {
         }
         self.summary.windows += 1;
         self.control.window_written(self.summary.windows);
+        self.save_baseline();
         Ok(Closed::Written)
+    }
+
+    /// Saves the detector's baseline when a window changed it (atomically: a temporary file
+    /// renamed over the old one). A failure is logged: detection goes on.
+    fn save_baseline(&mut self) {
+        let Some(detector) = &self.detector else {
+            return;
+        };
+        let (size, body) = {
+            let detector = crate::detect::lock(detector);
+            let file = detector.baseline().file();
+            let size = baseline_size(file);
+            if size == 0 || self.baseline_saved == Some(size) {
+                return;
+            }
+            (size, serde_json::to_vec(file))
+        };
+        let dir = &self.config.data_dir;
+        let temporary = dir.join(format!("{BASELINE_FILE}.tmp"));
+        let written = body
+            .map_err(std::io::Error::from)
+            .and_then(|body| std::fs::write(&temporary, body))
+            .and_then(|()| std::fs::rename(&temporary, dir.join(BASELINE_FILE)));
+        match written {
+            Ok(()) => self.baseline_saved = Some(size),
+            Err(e) => tracing::warn!(dir = %dir.display(), "cannot save the baseline: {e}"),
+        }
     }
 }
 
