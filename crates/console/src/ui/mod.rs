@@ -147,11 +147,7 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::get("/playbooks", admin, playbooks::playbooks),
         RouteSpec::post("/playbooks", admin, playbooks::create_playbook),
         RouteSpec::get("/playbooks/{id}", admin, playbooks::playbook),
-        RouteSpec::post(
-            "/playbooks/{id}/enabled",
-            admin,
-            playbooks::set_enabled,
-        ),
+        RouteSpec::post("/playbooks/{id}/enabled", admin, playbooks::set_enabled),
         RouteSpec::post("/playbooks/{id}/delete", admin, playbooks::delete_playbook),
     ]
 }
