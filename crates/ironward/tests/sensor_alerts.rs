@@ -3,6 +3,8 @@
 //! (HTTPS, an API token) with their engine, ATT&CK techniques and evidence, and the counts the
 //! console holds equal those of a whole-file `ironward analyze --detect` — batches carry
 //! deltas, the console adds them up, so an alert repeated across windows is not counted twice.
+//! The alert's pcap (the sensor's packet ring) downloads through the same API and tshark reads
+//! the stop PDU in it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -93,15 +95,18 @@ impl Console {
     /// `GET path` with an API token over HTTPS (the console's certificate pinned): status and
     /// JSON body.
     fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        self.request("GET", token, path, "")
+        let (status, _, body) = self.request("GET", token, path, "");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     /// `POST path` with a JSON body.
     fn post(&self, token: &str, path: &str, body: &str) -> (u16, Value) {
-        self.request("POST", token, path, body)
+        let (status, _, body) = self.request("POST", token, path, body);
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
-    fn request(&self, method: &str, token: &str, path: &str, body: &str) -> (u16, Value) {
+    /// Status, head (lower case) and body bytes of a request.
+    fn request(&self, method: &str, token: &str, path: &str, body: &str) -> (u16, String, Vec<u8>) {
         let verifier = Arc::new(PinVerifier::pinned(self.fingerprint.parse().unwrap()));
         let config = Arc::new(verifier.client_config().unwrap());
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
@@ -124,29 +129,32 @@ impl Console {
         if let Err(e) = tls.read_to_end(&mut raw) {
             assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
         }
-        let text = String::from_utf8(raw).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP answer");
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let body = &raw[split + 4..];
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let chunked = head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked");
-        let body = if chunked {
+        let body = if head.contains("transfer-encoding: chunked") {
             unchunk(body)
         } else {
-            body.to_owned()
+            body.to_vec()
         };
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        (status, head, body)
     }
 }
 
-fn unchunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+fn unchunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line) = body.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&body[..line]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             break;
         }
-        out.push_str(&rest[..size]);
+        let rest = &body[line + 2..];
+        out.extend_from_slice(&rest[..size]);
         body = &rest[size + 2..];
     }
     out
@@ -423,4 +431,95 @@ fn a_sensor_follows_its_site_s_learning_and_keeps_the_baseline_after_a_restart()
     );
     let (_, state) = console.get(&api, &format!("/api/v1/sites/{site}/learning"));
     assert_eq!(state["learned"].as_i64().unwrap(), learned);
+}
+
+/// The S7 stop alert's pcap, made by the sensor's packet ring, downloads from the console and
+/// tshark reads the stop PDU in it; it is the same file `ironward analyze --pcap-dir` writes.
+#[test]
+fn a_sensor_s_alert_pcap_downloads_from_the_console() {
+    let Some(stop) = capture("s7comm/step7_s300_stop.pcap") else {
+        return;
+    };
+    if Command::new("tshark").arg("--version").output().is_err() {
+        println!("skipped: tshark is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let console_data = dir.path().join("console");
+    std::fs::create_dir_all(&console_data).unwrap();
+    let (enrolment, api, _) = prepare(&console_data, None);
+    let console = Console::start(&console_data);
+    sensor(
+        &console,
+        &enrolment,
+        &dir.path().join("sensor"),
+        "60",
+        std::slice::from_ref(&stop),
+    );
+
+    let (status, list) = console.get(&api, "/api/v1/alerts?limit=500");
+    assert_eq!(status, 200, "{list}");
+    let stop_alert = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "malware.s7_plc_stop")
+        .unwrap_or_else(|| panic!("no S7 stop alert in {list:#}"));
+    let id = stop_alert["id"].as_i64().unwrap();
+    let key = stop_alert["key"].as_str().unwrap();
+    let (status, head, pcap) =
+        console.request("GET", &api, &format!("/api/v1/alerts/{id}/pcap"), "");
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.tcpdump.pcap"),
+        "{head}"
+    );
+    let file = dir.path().join("download.pcap");
+    std::fs::write(&file, &pcap).unwrap();
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "s7comm.param.func",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().any(|l| l.ends_with("0x29")), "{text}");
+    for line in text.lines() {
+        assert!(
+            line.contains("134.249.62.199") || line.contains("134.249.61.163"),
+            "{line}"
+        );
+    }
+
+    // The same packets `analyze --pcap-dir` writes for the same alert.
+    let pcaps = dir.path().join("pcaps");
+    let out = Command::new(env!("CARGO_BIN_EXE_ironward"))
+        .args(["analyze", "--format", "json", "--pcap-dir"])
+        .arg(&pcaps)
+        .arg(&stop)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(pcaps.join(format!("{key}.pcap"))).unwrap(),
+        pcap
+    );
+
+    // An alert without a capture, or none at all, is 404.
+    let (status, _, _) = console.request("GET", &api, "/api/v1/alerts/999999/pcap", "");
+    assert_eq!(status, 404);
 }
