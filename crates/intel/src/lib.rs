@@ -13,6 +13,8 @@ Device profiles and identity resolution.
   from what a device does, and a Purdue-level estimate with its reason.
 - [`ioc`]: indicators of compromise (addresses, domains, JA3/JA4, file hashes): the list
   format, its loader and the lookups the detector makes.
+- [`vuln`]: vulnerability records (CVE, CVSS, affected products and versions, KEV), the shape
+  threat-intelligence packages carry and the matcher reads.
 
 Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this crate.
 */
@@ -22,6 +24,7 @@ pub mod classify;
 pub mod identity;
 pub mod ioc;
 pub mod rules;
+pub mod vuln;
 
 pub use behaviour::{infer_role, network_role, purdue_level, Behaviour, PurdueEstimate};
 pub use classify::{classify, classify_with, Derived, MatchCache};
