@@ -15,6 +15,8 @@ Device profiles and identity resolution.
   format, its loader and the lookups the detector makes.
 - [`vuln`]: vulnerability records (CVE, CVSS, affected products and versions, KEV), the shape
   threat-intelligence packages carry and the matcher reads.
+- [`ti`]: threat-intelligence packages: import of public sources (CSAF advisories, CISA KEV,
+  ATT&CK for ICS), the signed package file and its keys.
 
 Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this crate.
 */
@@ -24,6 +26,7 @@ pub mod classify;
 pub mod identity;
 pub mod ioc;
 pub mod rules;
+pub mod ti;
 pub mod vuln;
 
 pub use behaviour::{infer_role, network_role, purdue_level, Behaviour, PurdueEstimate};
