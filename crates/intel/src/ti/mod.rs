@@ -1,12 +1,16 @@
 /*!
-Threat-intelligence packages: importing public sources, the signed package file, and (h5's
-half) matching devices against it.
+Threat-intelligence packages: importing public sources, the signed package file, and matching
+devices against it.
 
+- [`csaf`]: CSAF 2.0 advisories (CISA's ICS advisories) → vulnerability records.
+- [`kev`]: CISA's Known Exploited Vulnerabilities catalog → the records' known-exploited flag.
 - [`version`]: version semantics: device versions and advisories' affected-version ranges.
 - [`normalize`]: a device's vendor, product, order number and firmware from its identity.
 - [`matching`]: devices against vulnerability records, each match explained, with a confidence.
 */
 
+pub mod csaf;
+pub mod kev;
 pub mod matching;
 pub mod normalize;
 pub mod version;
