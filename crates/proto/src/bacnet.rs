@@ -589,9 +589,13 @@ impl BacnetDissector {
         datagram: &[u8],
         out: &mut Observations,
     ) {
-        let Ok(bvlc) = Bvlc::parse(datagram) else {
-            return;
+        let bvlc = match Bvlc::parse(datagram) {
+            Ok(bvlc) => bvlc,
+            Err(error) => return report(flow, direction, out, "malformed", error),
         };
+        if let Some(violation) = check_bvlc(datagram) {
+            report(flow, direction, out, "violation", violation);
+        }
         let mut origin = Origin {
             flow: *flow,
             direction,
@@ -606,11 +610,21 @@ impl BacnetDissector {
             origin.device = Some(DeviceKey::Ip(source.ip()));
         }
         match bvlc.npdu {
-            Some(npdu) => {
-                if let Ok(npdu) = Npdu::parse(npdu) {
+            Some(bytes) => match Npdu::parse(bytes) {
+                Ok(npdu) => {
+                    if let Some(&control) = bytes.get(1).filter(|&&c| c & NPDU_RESERVED != 0) {
+                        let what = format_args!(
+                            "NPDU control 0x{control:02x}: reserved bits 0x{NPDU_RESERVED:02x} must be 0"
+                        );
+                        report(&origin.flow, direction, out, "violation", what);
+                    }
                     self.on_npdu(origin, &npdu, out);
                 }
-            }
+                Err(error @ BacnetError::BadNpduVersion(_)) => {
+                    report(&origin.flow, direction, out, "violation", error);
+                }
+                Err(error) => report(&origin.flow, direction, out, "malformed", error),
+            },
             None => on_bvlc_management(flow, direction, &bvlc, out),
         }
     }
@@ -623,10 +637,15 @@ impl BacnetDissector {
             on_network_message(&origin, ty, npdu.payload, out);
             return;
         }
-        let Ok(apdu) = Apdu::parse(npdu.payload) else {
-            return;
+        let apdu = match Apdu::parse(npdu.payload) {
+            Ok(apdu) => apdu,
+            Err(error) => {
+                return report(&origin.flow, origin.direction, out, "malformed", error);
+            }
         };
-        let _ = self.on_apdu(&origin, &apdu, out);
+        if let Err(error) = self.on_apdu(&origin, &apdu, out) {
+            report(&origin.flow, origin.direction, out, "malformed", error);
+        }
     }
 
     fn on_apdu(
@@ -1568,6 +1587,74 @@ fn bvlc_category(function: u8) -> EventCategory {
         function::READ_BDT | function::READ_FDT => EventCategory::Diagnostics,
         _ => EventCategory::Other,
     }
+}
+
+/// NPDU control bits that ASHRAE 135 §6.2.2 reserves (bits 6 and 4): they must be 0.
+const NPDU_RESERVED: u8 = 0x50;
+
+/// A rule of the BVLC header (annex J) that a datagram breaks while still being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BvlcViolation {
+    /// The BVLC length is not the datagram's length.
+    Length {
+        /// The length field.
+        length: u16,
+        /// The datagram's length.
+        present: usize,
+    },
+    /// A BVLC function code annex J does not define.
+    Function(u8),
+}
+
+impl std::fmt::Display for BvlcViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::Length { length, present } => {
+                write!(
+                    f,
+                    "BVLC length {length} but the datagram has {present} bytes"
+                )
+            }
+            Self::Function(code) => write!(f, "BVLC function 0x{code:02x} not defined"),
+        }
+    }
+}
+
+/// The first BVLC rule a datagram whose header parsed breaks, if any.
+pub fn check_bvlc(datagram: &[u8]) -> Option<BvlcViolation> {
+    let [_, function, hi, lo, ..] = *datagram else {
+        return None;
+    };
+    if function > function::SECURE_BVLL {
+        return Some(BvlcViolation::Function(function));
+    }
+    let length = u16::from_be_bytes([hi, lo]);
+    (usize::from(length) != datagram.len()).then_some(BvlcViolation::Length {
+        length,
+        present: datagram.len(),
+    })
+}
+
+/// Reports a message sent in `direction` that breaks the protocol (category Other):
+/// `malformed` when it cannot be decoded, `violation` when it decodes but breaks a rule. Only
+/// error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    let mut detail = ValueBuf::<128>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        "bacnet",
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
 }
 
 impl Dissector for BacnetDissector {

@@ -191,6 +191,37 @@ pub fn parse_tpdu(bytes: &[u8]) -> Result<Tpdu<'_>, CotpError> {
     }
 }
 
+/// A rule of RFC 1006 or ISO 8073 class 0 that a record breaks while still being readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CotpViolation {
+    /// The TPKT reserved byte (the second) is not 0.
+    TpktReserved(u8),
+    /// A class 0 DT TPDU whose length indicator is not 2 (code and EOT/number only).
+    DataHeaderLength(u8),
+}
+
+impl fmt::Display for CotpViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TpktReserved(b) => write!(f, "TPKT reserved byte 0x{b:02x}, must be 0"),
+            Self::DataHeaderLength(li) => {
+                write!(f, "COTP DT length indicator {li}, class 0 has 2")
+            }
+        }
+    }
+}
+
+/// The first rule a whole TPKT record (header included) breaks, if any.
+pub fn check_record(record: &[u8]) -> Option<CotpViolation> {
+    let [_, reserved, _, _, li, code, ..] = *record else {
+        return None;
+    };
+    if reserved != 0 {
+        return Some(CotpViolation::TpktReserved(reserved));
+    }
+    (code & 0xf0 == tpdu::DT && li != 2).then_some(CotpViolation::DataHeaderLength(li))
+}
+
 /// What [`CotpReader`] hands to its consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit<'a> {
@@ -198,6 +229,8 @@ pub enum Unit<'a> {
     Connect(Tpdu<'a>),
     /// A whole transport service data unit (the joined DT payloads up to EOT).
     Data(&'a [u8]),
+    /// A record that breaks a rule but is read all the same (handed over before its content).
+    Violation(CotpViolation),
 }
 
 /// Reads one direction of an ISO-on-TCP stream into [`Unit`]s.
@@ -292,6 +325,9 @@ impl CotpReader {
                 }
                 owned = std::mem::take(&mut self.record);
                 record = &owned;
+            }
+            if let Some(violation) = check_record(record) {
+                unit(Unit::Violation(violation));
             }
             let tpdu = match parse_tpdu(&record[TPKT_HEADER_LEN..]) {
                 Ok(tpdu) => tpdu,

@@ -342,6 +342,13 @@ impl Dnp3Dissector {
                 Err(Dnp3Error::Truncated { .. }) => break,
                 Err(error) => {
                     match error {
+                        Dnp3Error::BadStart => {
+                            let what = format_args!("{error}, bytes skipped to the next start");
+                            report(flow, direction, out, "malformed", what);
+                        }
+                        _ => report(flow, direction, out, "violation", error),
+                    }
+                    match error {
                         Dnp3Error::BadCrc { offset } if offset > 0 => {
                             // The header was sound: skip the whole frame.
                             self.errors.bad_crc += 1;
@@ -460,9 +467,12 @@ impl Dnp3Dissector {
         fragment: &[u8],
         out: &mut Observations,
     ) {
-        let Ok((header, offset)) = AppHeader::parse(fragment) else {
-            self.errors.bad_objects += 1;
-            return;
+        let (header, offset) = match AppHeader::parse(fragment) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                self.errors.bad_objects += 1;
+                return report(flow, direction, out, "malformed", error);
+            }
         };
         let objects = ObjectHeaders::new(fragment, offset, app::carries_data(header.function));
         if app::is_response(header.function) {
@@ -1067,6 +1077,28 @@ impl Dissector for Dnp3Dissector {
     ) {
         self.consume(flow, direction, payload, out, MAX_FRAMES_PER_DATAGRAM);
     }
+}
+
+/// Reports a frame sent in `direction` that breaks the protocol (category Other): `malformed`
+/// when it cannot be decoded, `violation` when it breaks a rule of the link layer (a CRC, the
+/// length). Only error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    let mut detail = ValueBuf::<128>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        "dnp3",
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
 }
 
 /// Whether `payload` starts with a DNP3 link header whose CRC is right (a strict content

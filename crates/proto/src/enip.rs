@@ -483,11 +483,19 @@ impl EnipDissector {
             let header = match Header::parse(rest) {
                 Ok(h) => h,
                 Err(EnipError::Truncated { .. }) => return at,
-                Err(_) => {
+                Err(error) => {
+                    // A stream taken by its port that never held a message is another
+                    // protocol; one that did has lost its framing or gone bad.
+                    let side = &mut self.sides[direction.index()];
+                    if side.messages > 0 {
+                        report(flow, direction, out, "malformed", error);
+                    }
                     self.sides[direction.index()].done = true;
                     return view.len();
                 }
             };
+            let side = &mut self.sides[direction.index()];
+            side.messages = side.messages.saturating_add(1);
             let total = header.total_len();
             if total > MAX_MESSAGE {
                 if rest.len() < total {
@@ -515,6 +523,14 @@ impl EnipDissector {
         message: &[u8],
         out: &mut Observations,
     ) {
+        if header.options != 0 {
+            let what = format_args!(
+                "encapsulation options 0x{:08x} in {}, must be 0",
+                header.options,
+                command_name(header.command).unwrap_or("a message")
+            );
+            report(flow, direction, out, "violation", what);
+        }
         let body = message.get(HEADER_LEN..).unwrap_or_default();
         let reply = match header.command {
             // Discovery requests carry no data.
@@ -827,6 +843,28 @@ impl EnipDissector {
     }
 }
 
+/// Reports a message sent in `direction` that breaks the protocol (category Other):
+/// `malformed` when it cannot be decoded, `violation` when it decodes but breaks a rule of the
+/// encapsulation. Only error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    let mut detail = crate::value::ValueBuf::<128>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        "enip",
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
+}
+
 impl Dissector for EnipDissector {
     fn protocol(&self) -> &'static str {
         "enip"
@@ -839,9 +877,19 @@ impl Dissector for EnipDissector {
         payload: &[u8],
         out: &mut Observations,
     ) {
-        let Ok(header) = Header::parse(payload) else {
-            return;
+        let header = match Header::parse(payload) {
+            Ok(header) => header,
+            Err(error) => return report(flow, direction, out, "malformed", error),
         };
+        let present = payload.len() - HEADER_LEN;
+        if usize::from(header.length) != present {
+            // A datagram is whole: the length field must match what came.
+            let what = format_args!(
+                "encapsulation length {} but {present} bytes follow the header",
+                header.length
+            );
+            report(flow, direction, out, "violation", what);
+        }
         if let Some(message) = payload.get(..header.total_len()) {
             self.message(flow, direction, &header, message, out);
         }
@@ -1259,5 +1307,67 @@ mod tests {
         }
         let (_, events) = run(Transport::Tcp, &[(C, rr(1, &msg))]);
         assert!(events.is_empty());
+    }
+
+    fn spec(events: &[(String, EventCategory, String, bool)]) -> Vec<(&str, &str, bool)> {
+        events
+            .iter()
+            .filter(|(op, ..)| op == "malformed" || op == "violation")
+            .map(|(op, _, detail, from_client)| (op.as_str(), detail.as_str(), *from_client))
+            .collect()
+    }
+
+    #[test]
+    fn encapsulation_rules() {
+        let mut options = encap(command::LIST_IDENTITY, 0, 1, &[]);
+        options[20] = 1;
+        let mut long = encap(command::LIST_IDENTITY, 0, 2, &[]);
+        long[2] = 8;
+        let (_, events) = run(
+            Transport::Udp,
+            &[
+                (C, options),
+                (C, long),
+                (C, vec![0x63, 0, 0, 0]),
+                (C, encap(0x0999, 0, 3, &[])),
+            ],
+        );
+        assert_eq!(
+            spec(&events),
+            [
+                (
+                    "violation",
+                    "encapsulation options 0x00000001 in list_identity, must be 0",
+                    true
+                ),
+                (
+                    "violation",
+                    "encapsulation length 8 but 0 bytes follow the header",
+                    true
+                ),
+                (
+                    "malformed",
+                    "EtherNet/IP message truncated at sender context (offset 12)",
+                    true
+                ),
+                ("malformed", "unknown EtherNet/IP command 0x0999", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stream_that_goes_bad_is_malformed_and_one_never_enip_is_not() {
+        let mut stream = encap(command::LIST_IDENTITY, 0, 1, &[]);
+        stream.extend_from_slice(&encap(0x0999, 0, 3, &[]));
+        let (_, events) = run(Transport::Tcp, &[(C, stream)]);
+        assert_eq!(
+            spec(&events),
+            [("malformed", "unknown EtherNet/IP command 0x0999", true)]
+        );
+        let (_, events) = run(
+            Transport::Tcp,
+            &[(C, b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n".to_vec())],
+        );
+        assert_eq!(spec(&events), []);
     }
 }

@@ -568,17 +568,24 @@ impl Iec104Dissector {
         while let Some(rest) = data.get(at..).filter(|r| !r.is_empty()) {
             match Apdu::parse(rest) {
                 Ok(apdu) => {
+                    if let Some(violation) = check_apci(&rest[..apdu.len]) {
+                        report(flow, direction, out, "violation", violation);
+                    }
                     self.on_apdu(flow, direction, &apdu, out);
                     at += apdu.len;
                 }
                 Err(Iec104Error::Truncated { .. }) => break,
-                Err(Iec104Error::BadStart(_)) => {
+                Err(error @ Iec104Error::BadStart(_)) => {
                     let skip = rest.iter().position(|&b| b == START).unwrap_or(rest.len());
                     self.errors.skipped_bytes += skip as u64;
+                    let what = format_args!("{error}, bytes skipped to the next start byte");
+                    report(flow, direction, out, "malformed", what);
                     at += skip;
                 }
                 Err(Iec104Error::BadLength(length)) => {
                     self.errors.bad_lengths += 1;
+                    let what = format_args!("APDU length {length} outside 4-{MAX_APDU_LEN}");
+                    report(flow, direction, out, "violation", what);
                     // A length too small to hold a control field: pass over what it claims.
                     let skip = if length < 4 {
                         2 + usize::from(length)
@@ -634,10 +641,99 @@ impl Iec104Dissector {
             }
             Apci::I { .. } => match Asdu::parse(apdu.asdu, asdu::IEC104) {
                 Ok(asdu) => self.reporter.on_asdu(flow, direction, &asdu, out),
-                Err(_) => self.errors.bad_asdus += 1,
+                Err(error) => {
+                    self.errors.bad_asdus += 1;
+                    report(flow, direction, out, "malformed", error);
+                }
             },
         }
     }
+}
+
+/// A rule of the APCI (IEC 60870-5-104 §5) that an APDU breaks while still being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Iec104Violation {
+    /// Bits the format reserves (must be 0) are set in the control field.
+    Reserved {
+        /// `I`, `S` or `U`.
+        format: char,
+        /// The four control octets.
+        control: [u8; 4],
+    },
+    /// An S- or U-format APDU with bytes after its control field.
+    Length {
+        /// `S` or `U`.
+        format: char,
+        /// The APDU length byte.
+        length: u8,
+    },
+    /// A U-format control octet without exactly one function bit.
+    UFunction(u8),
+}
+
+impl std::fmt::Display for Iec104Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::Reserved { format, control } => {
+                let [a, b, c, d] = control;
+                write!(
+                    f,
+                    "{format}-format control {a:02x} {b:02x} {c:02x} {d:02x}: reserved bits set"
+                )
+            }
+            Self::Length { format, length } => write!(
+                f,
+                "{format}-format APDU length {length}, S and U frames have 4"
+            ),
+            Self::UFunction(c) => {
+                write!(f, "U-format control 0x{c:02x} without exactly one function")
+            }
+        }
+    }
+}
+
+/// The first rule the control field of a whole APDU (start byte first) breaks, if any.
+pub fn check_apci(apdu: &[u8]) -> Option<Iec104Violation> {
+    let [_, length, c1, c2, c3, c4, ..] = *apdu else {
+        return None;
+    };
+    let control = [c1, c2, c3, c4];
+    let (format, reserved) = if c1 & 1 == 0 {
+        ('I', c3 & 1 != 0)
+    } else if c1 & 3 == 1 {
+        ('S', c1 != 1 || c2 != 0 || c3 & 1 != 0)
+    } else {
+        if UFunction::from_control(c1) == UFunction::Other(c1) {
+            return Some(Iec104Violation::UFunction(c1));
+        }
+        ('U', c2 != 0 || c3 != 0 || c4 != 0)
+    };
+    if reserved {
+        return Some(Iec104Violation::Reserved { format, control });
+    }
+    (format != 'I' && length != 4).then_some(Iec104Violation::Length { format, length })
+}
+
+/// Reports an APDU sent in `direction` that breaks the protocol (category Other): `malformed`
+/// when it cannot be decoded, `violation` when it decodes but breaks a rule of the APCI. Only
+/// error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    let mut detail = ValueBuf::<128>::new();
+    let _ = std::fmt::Write::write_fmt(&mut detail, format_args!("{what}"));
+    out.event(
+        flow,
+        direction,
+        "iec104",
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
 }
 
 impl Dissector for Iec104Dissector {
@@ -787,16 +883,26 @@ mod tests {
             d.on_stream(&flow(), S2C, StreamChunk::Data(byte), &mut out);
         }
         assert_eq!(d.errors.skipped_bytes, 3);
+        let (garbage, events): (Vec<_>, Vec<_>) = out
+            .events()
+            .into_iter()
+            .partition(|e| e.operation == "malformed");
         assert_eq!(
-            ops(&out.events()),
+            ops(&events),
             [
                 ("testfr_act ".to_owned(), 1),
                 ("m_me_nc_1 ca 7, spont".to_owned(), 1)
             ]
         );
+        assert!(!garbage.is_empty());
+        assert!(garbage[0].detail.starts_with("IEC 104 start byte 0x15"));
         // Monitoring repeats aggregate.
         d.on_stream(&flow(), S2C, StreamChunk::Data(&stream[6..]), &mut out);
-        assert_eq!(out.events()[1].count, 2);
+        let poll = out
+            .events()
+            .into_iter()
+            .find(|e| e.operation == "m_me_nc_1");
+        assert_eq!(poll.map(|e| e.count), Some(2));
     }
 
     #[test]
@@ -814,9 +920,51 @@ mod tests {
     #[test]
     fn short_length_and_bad_asdu_are_counted() {
         let (events, _, d) = run(&[(C2S, &[0x68, 2, 0, 1, 0x68, 5, 0, 0, 0, 0, 45])]);
-        assert!(events.is_empty());
         assert_eq!(d.errors.bad_lengths, 1);
         assert_eq!(d.errors.bad_asdus, 1);
+        assert_eq!(
+            ops(&events),
+            [
+                ("violation APDU length 2 outside 4-253".to_owned(), 1),
+                (
+                    "malformed ASDU truncated at data unit identifier (offset 0)".to_owned(),
+                    1
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn control_field_rules() {
+        let (events, _, _) = run(&[
+            // S-format with a reserved bit in the first octet, and with an ASDU after it.
+            (C2S, &[0x68, 4, 0x05, 0, 2, 0]),
+            (C2S, &[0x68, 5, 0x01, 0, 2, 0, 9]),
+            // U-format with two function bits, and with a non-zero second octet.
+            (C2S, &[0x68, 4, 0x0f, 0, 0, 0]),
+            (C2S, &[0x68, 4, 0x43, 1, 0, 0]),
+            // Well-formed S and U frames break nothing.
+            (C2S, &[0x68, 4, 0x01, 0, 2, 0]),
+            (C2S, &[0x68, 4, 0x43, 0, 0, 0]),
+        ]);
+        let spec: Vec<_> = ops(&events)
+            .into_iter()
+            .filter(|(op, _)| op.starts_with("violation"))
+            .collect();
+        assert_eq!(
+            spec,
+            [
+                "violation S-format control 05 00 02 00: reserved bits set",
+                "violation S-format APDU length 5, S and U frames have 4",
+                "violation U-format control 0x0f without exactly one function",
+                "violation U-format control 43 01 00 00: reserved bits set",
+            ]
+            .map(|d| (d.to_owned(), 1))
+        );
+        assert!(events
+            .iter()
+            .filter(|e| e.operation == "violation")
+            .all(|e| e.src.ip == Some(flow().client.ip())));
     }
 
     #[test]

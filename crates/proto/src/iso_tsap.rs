@@ -6,6 +6,8 @@
 //! transport data unit to that protocol's [`TsduHandler`]. Its protocol name is the decided
 //! one (`cotp` until then).
 
+use ironward_model::EventCategory;
+
 use crate::cotp::{self, Connect, CotpReader, Tpdu, Unit};
 use crate::{
     Direction, Dissector, DissectorFactory, DissectorRegistry, FlowMeta, Observations, StreamChunk,
@@ -152,6 +154,7 @@ impl IsoTsapDissector {
     ) {
         if let Carried::Undecided(pending) = &mut self.carried {
             match unit {
+                Unit::Violation(_) => {}
                 Unit::Connect(Tpdu::ConnectionRequest(c)) => {
                     pending[0] = PendingConnect::new(direction, &c, false);
                     return;
@@ -175,6 +178,10 @@ impl IsoTsapDissector {
                 }
             }
         }
+        if let Unit::Violation(violation) = unit {
+            report(self.name(), flow, direction, out, "violation", violation);
+            return;
+        }
         match (&mut self.carried, unit) {
             (Carried::S7comm(h), Unit::Data(tsdu)) => h.on_tsdu(flow, direction, tsdu, out),
             (Carried::S7commPlus(h), Unit::Data(tsdu)) => h.on_tsdu(flow, direction, tsdu, out),
@@ -184,14 +191,45 @@ impl IsoTsapDissector {
     }
 }
 
-impl Dissector for IsoTsapDissector {
-    fn protocol(&self) -> &'static str {
+/// Reports a record sent in `direction` that breaks TPKT or COTP (category Other): `malformed`
+/// when it cannot be framed or parsed, `violation` when it is read but breaks a rule. Only
+/// error paths come here; the detail is built on the stack.
+fn report(
+    protocol: &'static str,
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    use std::fmt::Write as _;
+    let mut detail = crate::value::ValueBuf::<128>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        protocol,
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
+}
+
+impl IsoTsapDissector {
+    /// The decided protocol's name (`cotp` until a data unit decides).
+    fn name(&self) -> &'static str {
         match self.carried {
             Carried::S7comm(_) => crate::s7comm::Session::PROTOCOL,
             Carried::S7commPlus(_) => crate::s7comm_plus::Session::PROTOCOL,
             Carried::Mms(_) => crate::mms::Session::PROTOCOL,
             Carried::Undecided(_) | Carried::Unknown => "cotp",
         }
+    }
+}
+
+impl Dissector for IsoTsapDissector {
+    fn protocol(&self) -> &'static str {
+        self.name()
     }
 
     fn on_stream(
@@ -205,11 +243,14 @@ impl Dissector for IsoTsapDissector {
             return;
         }
         let mut reader = std::mem::take(&mut self.readers[direction.index()]);
-        // Framing errors end the direction (the reader stops itself); nothing else to do.
-        let _ = reader.feed(chunk, MAX_TSDU, |unit| {
+        // Framing errors end the direction (the reader stops itself).
+        let framing = reader.feed(chunk, MAX_TSDU, |unit| {
             self.unit(flow, direction, unit, out)
         });
         self.readers[direction.index()] = reader;
+        if let Err(error) = framing {
+            report(self.name(), flow, direction, out, "malformed", error);
+        }
     }
 
     fn on_end(&mut self, flow: &FlowMeta, out: &mut Observations) {

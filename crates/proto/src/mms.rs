@@ -1544,8 +1544,19 @@ impl TsduHandler for Session {
         tsdu: &[u8],
         out: &mut Observations,
     ) {
-        // A malformed unit reports nothing; the next one is read afresh.
-        let _ = self.tsdu(flow, direction, tsdu, out);
+        // A malformed unit is reported; the next one is read afresh.
+        if let Err(error) = self.tsdu(flow, direction, tsdu, out) {
+            let mut detail = ValueBuf::<128>::new();
+            let _ = write!(detail, "{error}");
+            out.event(
+                flow,
+                direction,
+                PROTOCOL,
+                EventCategory::Other,
+                "malformed",
+                detail.as_str(),
+            );
+        }
     }
 }
 

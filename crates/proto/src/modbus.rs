@@ -43,6 +43,7 @@
 //! a header that is not MBAP (protocol id not 0, length out of range) or a gap in the stream
 //! ends the dissection of that direction, since ADU boundaries are lost.
 
+pub mod spec;
 pub mod umas;
 
 use std::fmt::Write as _;
@@ -723,8 +724,14 @@ impl ModbusDissector {
                     self.on_adu(flow, direction, header, pdu, out);
                 }
                 Err(ModbusError::Truncated { .. }) => return at,
-                Err(_) => {
-                    // Not Modbus, or the ADU boundaries are lost: stop reading this side.
+                Err(error) => {
+                    // Not Modbus, or the ADU boundaries are lost: stop reading this side. A
+                    // stream taken by its port that never held an ADU is another protocol, not
+                    // a broken Modbus one; a bad length after protocol id 0 is Modbus gone bad.
+                    let side = &mut self.sides[direction.index()];
+                    if side.messages > 0 || matches!(error, ModbusError::BadLength(_)) {
+                        report(flow, direction, out, "violation", error);
+                    }
                     self.sides[direction.index()].done = true;
                     return view.len();
                 }
@@ -777,6 +784,19 @@ impl ModbusDissector {
         let to_server = self.responses.reverse();
         let function = pdu.first().copied().unwrap_or_default();
         let parsed = Request::parse(pdu);
+        match &parsed {
+            Ok(_) => {
+                if let Some(violation) = spec::check_request(pdu) {
+                    let what = format_args!("unit {}, {violation}", header.unit);
+                    report(flow, to_server, out, "violation", what);
+                }
+            }
+            Err(error) => {
+                let what =
+                    format_args!("unit {}, {}: {error}", header.unit, function_name(function));
+                report(flow, to_server, out, "malformed", what);
+            }
+        }
         if let Ok(request @ Request::Read { .. }) = parsed {
             // Polls repeat at packet rate: the unit and the request bytes (function, start,
             // quantity) determine the detail, written only the first time.
@@ -900,6 +920,15 @@ impl ModbusDissector {
         };
         let pending = self.take_pending(&header, function);
         let to_server = self.responses.reverse();
+        let broken = if function & 0x80 != 0 {
+            spec::check_exception(pdu)
+        } else {
+            spec::check_response(pdu)
+        };
+        if let Some(violation) = broken {
+            let what = format_args!("unit {}, {violation}", header.unit);
+            report(flow, self.responses, out, "violation", what);
+        }
         if function & 0x80 != 0 {
             let code = data.first().copied().unwrap_or_default();
             let (operation, category) = match pending {
@@ -1324,9 +1353,30 @@ impl Dissector for ModbusDissector {
         out: &mut Observations,
     ) {
         let mut rest = payload;
-        while let Ok((header, pdu)) = split_adu(rest) {
-            self.on_adu(flow, direction, header, pdu, out);
-            rest = rest.get(header.adu_len()..).unwrap_or_default();
+        while !rest.is_empty() {
+            match split_adu(rest) {
+                Ok((header, pdu)) => {
+                    self.on_adu(flow, direction, header, pdu, out);
+                    rest = rest.get(header.adu_len()..).unwrap_or_default();
+                }
+                Err(ModbusError::Truncated { .. }) => {
+                    // A datagram is whole: the length field must match what came.
+                    return match Mbap::parse(rest) {
+                        Ok(header) => {
+                            let violation = spec::Violation::MbapLength {
+                                length: header.length,
+                                present: rest.len() - 6,
+                            };
+                            report(flow, direction, out, "violation", violation)
+                        }
+                        Err(_) => {
+                            let error = truncated("MBAP header", payload.len() - rest.len());
+                            report(flow, direction, out, "malformed", error)
+                        }
+                    };
+                }
+                Err(error) => return report(flow, direction, out, "violation", error),
+            }
         }
     }
 
@@ -1341,6 +1391,28 @@ impl Dissector for ModbusDissector {
             this.adus(flow, direction, bytes, out)
         });
     }
+}
+
+/// Reports a PDU sent in `direction` that breaks the protocol (category Other): `malformed`
+/// when it cannot be decoded, `violation` when it decodes but breaks a rule of the
+/// specification. Only error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    let mut detail = ValueBuf::<192>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        PROTOCOL,
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
 }
 
 #[cfg(test)]

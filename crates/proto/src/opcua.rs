@@ -394,10 +394,23 @@ impl OpcuaDissector {
                 Ok(h) => h,
                 Err(OpcuaError::Truncated { .. }) => return at,
                 Err(_) => {
+                    // A stream taken by its port that never held a message is another
+                    // protocol; one that did has lost its framing or gone bad.
+                    if self.sides[direction.index()].messages > 0 {
+                        report(flow, direction, out, "malformed", BadHeader(rest));
+                    }
                     self.sides[direction.index()].done = true;
                     return view.len();
                 }
             };
+            if header.chunk != b'F' && &header.kind != b"MSG" {
+                let what = format_args!(
+                    "OPC UA {} chunk type {}, only MSG may be split or aborted",
+                    std::str::from_utf8(&header.kind).unwrap_or("?"),
+                    char::from(header.chunk)
+                );
+                report(flow, direction, out, "violation", what);
+            }
             let size = header.size as usize;
             if size > MAX_MESSAGE {
                 let side = &mut self.sides[direction.index()];
@@ -415,7 +428,9 @@ impl OpcuaDissector {
             };
             self.sides[direction.index()].messages += 1;
             at += size;
-            let _ = self.on_message(flow, direction, &header, message, out);
+            if let Err(error) = self.on_message(flow, direction, &header, message, out) {
+                report(flow, direction, out, "malformed", error);
+            }
         }
         at
     }
@@ -830,6 +845,48 @@ fn endpoints(
 /// Whether a NodeId is a namespace-0 numeric id (helper for peers' tests).
 pub fn numeric_ns0(id: &NodeId<'_>) -> Option<u32> {
     id.ns0()
+}
+
+/// Why the message header at the start of its bytes was refused (type, chunk type or size),
+/// for the report.
+struct BadHeader<'a>(&'a [u8]);
+
+impl std::fmt::Display for BadHeader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, chunk, s0, s1, s2, s3, ..] = *self.0 else {
+            return f.write_str("OPC UA message header truncated");
+        };
+        let size = u32::from_le_bytes([s0, s1, s2, s3]);
+        if Header::parse(&[a, b, c, b'F', 8, 0, 0, 0]).is_err() {
+            write!(f, "OPC UA message type 0x{a:02x}{b:02x}{c:02x} unknown")
+        } else if !matches!(chunk, b'F' | b'C' | b'A') {
+            write!(f, "OPC UA chunk type 0x{chunk:02x}, not F, C or A")
+        } else {
+            write!(f, "OPC UA message size {size} outside 8-{MAX_DECLARED}")
+        }
+    }
+}
+
+/// Reports a message sent in `direction` that breaks the protocol (category Other):
+/// `malformed` when it cannot be decoded, `violation` when it decodes but breaks a rule. Only
+/// error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl std::fmt::Display,
+) {
+    let mut detail = ValueBuf::<128>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        "opcua",
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
 }
 
 impl Dissector for OpcuaDissector {

@@ -551,9 +551,13 @@ impl TsduHandler for Session {
         tsdu: &[u8],
         out: &mut Observations,
     ) {
-        let Ok(pdu) = Pdu::parse(tsdu) else {
-            return;
+        let pdu = match Pdu::parse(tsdu) {
+            Ok(pdu) => pdu,
+            Err(error) => return report(flow, direction, out, "malformed", error),
         };
+        if let Some(violation) = check_pdu(tsdu, &pdu) {
+            report(flow, direction, out, "violation", violation);
+        }
         match pdu.header.rosctr {
             rosctr::JOB => self.job(flow, direction, &pdu, out),
             rosctr::ACK | rosctr::ACK_DATA => self.ack(flow, direction, &pdu, out),
@@ -577,6 +581,74 @@ impl TsduHandler for Session {
             transfer_event(flow, out, t, EventCategory::ProgramUpload, "upload", true);
         }
     }
+}
+
+/// A rule of the S7comm header that a PDU breaks while still being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S7Violation {
+    /// The reserved (redundancy identification) field after the ROSCTR is not 0.
+    Reserved(u16),
+    /// The data unit holds more than the header, parameter and data lengths announce.
+    Length {
+        /// Header, parameter and data lengths together.
+        announced: usize,
+        /// Bytes of the data unit.
+        present: usize,
+    },
+}
+
+impl fmt::Display for S7Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reserved(value) => {
+                write!(f, "S7comm reserved header field 0x{value:04x}, must be 0")
+            }
+            Self::Length { announced, present } => write!(
+                f,
+                "S7comm header and lengths announce {announced} bytes but the PDU has {present}"
+            ),
+        }
+    }
+}
+
+/// The first header rule a parsed PDU breaks, if any (`tsdu` is what it was parsed from).
+pub fn check_pdu(tsdu: &[u8], pdu: &Pdu<'_>) -> Option<S7Violation> {
+    let reserved = u16::from_be_bytes([*tsdu.get(2)?, *tsdu.get(3)?]);
+    if reserved != 0 {
+        return Some(S7Violation::Reserved(reserved));
+    }
+    let header = if matches!(pdu.header.rosctr, rosctr::ACK | rosctr::ACK_DATA) {
+        12
+    } else {
+        10
+    };
+    let announced = header + pdu.param.len() + pdu.data.len();
+    (announced != tsdu.len()).then_some(S7Violation::Length {
+        announced,
+        present: tsdu.len(),
+    })
+}
+
+/// Reports a PDU sent in `direction` that breaks the protocol (category Other): `malformed`
+/// when it cannot be decoded, `violation` when it decodes but breaks a rule of the header.
+/// Only error paths come here; the detail is built on the stack.
+fn report(
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+    operation: &'static str,
+    what: impl fmt::Display,
+) {
+    let mut detail = ValueBuf::<128>::new();
+    let _ = write!(detail, "{what}");
+    out.event(
+        flow,
+        direction,
+        Session::PROTOCOL,
+        EventCategory::Other,
+        operation,
+        detail.as_str(),
+    );
 }
 
 fn transfer_event(

@@ -462,10 +462,14 @@ fn truncated_and_hostile_datagrams() {
     datagram.extend_from_slice(&deep);
     let mut d = BacnetDissector::default();
     d.on_datagram(&f, C, &datagram, &mut out);
-    assert_eq!(
-        out.events().last().map(|e| e.operation.as_ref()),
-        Some("write_property")
-    );
+    // The write is reported with what was read, then the value as malformed.
+    let events = out.events();
+    let n = events.len();
+    assert_eq!(events[n - 2].operation, "write_property");
+    assert_eq!(events[n - 1].operation, "malformed");
+    assert!(events[n - 1]
+        .detail
+        .starts_with("BACnet tags nested too deep"));
     assert!(!looks_like_bvlc(b"\x81\x0a\x00\x05\x02"));
     assert!(!looks_like_bvlc(b"GET / HTTP/1.1"));
     assert!(looks_like_bvlc(&hex(ITI[0].1)));
@@ -497,4 +501,40 @@ fn the_side_that_answers_is_the_server() {
         d.on_datagram(&f, dir, &datagram(text), &mut out);
     }
     assert!(!d.roles_reversed());
+}
+
+#[test]
+fn header_rules_and_undecodable_pdus_are_reported() {
+    let f = flow();
+    let mut out = Observations::default();
+    let mut d = BacnetDissector::default();
+    // Who-Is with a BVLC length two bytes short, an NPDU with reserved control bits, an
+    // undefined BVLC function, NPDU version 2, and an APDU cut in its header.
+    for bytes in [
+        "810b 0006 0100 1008",
+        "810b 0008 0150 1008",
+        "811f 0004",
+        "810b 0006 0200",
+        "810a 0007 0104 00",
+    ] {
+        d.on_datagram(&f, C, &hex(bytes), &mut out);
+    }
+    let spec: Vec<String> = out
+        .events()
+        .iter()
+        .filter(|e| matches!(&*e.operation, "malformed" | "violation"))
+        .map(|e| format!("{} {}", e.operation, e.detail))
+        .collect();
+    assert_eq!(
+        spec,
+        [
+            "violation BVLC length 6 but the datagram has 8 bytes",
+            // Read as far as the length says, the NPDU holds no APDU.
+            "malformed BACnet truncated at apdu type (offset 0)",
+            "violation NPDU control 0x50: reserved bits 0x50 must be 0",
+            "violation BVLC function 0x1f not defined",
+            "violation BACnet NPDU version 2 (1 expected)",
+            "malformed BACnet truncated at max apdu (offset 1)",
+        ]
+    );
 }

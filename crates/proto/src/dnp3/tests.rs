@@ -149,9 +149,40 @@ fn bad_crc_is_counted_and_the_stream_resyncs() {
     stream.extend_from_slice(&bad_header);
     stream.extend_from_slice(&request(&[0xc1, 13]));
     let (events, _, d) = run(&[(C2S, &stream)]);
+    let (spec, events): (Vec<Event>, Vec<Event>) = events
+        .into_iter()
+        .partition(|e| matches!(&*e.operation, "malformed" | "violation"));
     assert_eq!(ops(&events), ["cold_restart ModeChange outstation 4"]);
     assert_eq!(d.errors.bad_crc, 2);
     assert!(d.errors.skipped_bytes >= 2);
+    // Each is reported from the master that sent it: the garbage, the data CRC (the block at
+    // offset 10), the header CRC.
+    let spec: Vec<_> = spec
+        .iter()
+        .map(|e| format!("{} {}", e.operation, e.detail))
+        .collect();
+    assert_eq!(
+        spec,
+        [
+            "malformed DNP3 start bytes not 0x0564 at offset 0, bytes skipped to the next start",
+            "violation DNP3 CRC mismatch for the block at offset 10",
+            "violation DNP3 CRC mismatch for the block at offset 0",
+        ]
+    );
+}
+
+#[test]
+fn short_link_length_and_application_header() {
+    let mut short = link(0xc4, 4, 3, &[]);
+    short[2] = 4;
+    let (events, _, _) = run(&[(C2S, &short)]);
+    assert_eq!(events[0].operation, "violation");
+    assert_eq!(events[0].detail, "DNP3 link length 4 at offset 2");
+    // A transport segment with FIR and FIN but no application control byte.
+    let (events, _, d) = run(&[(C2S, &link(0xc4, 4, 3, &[0xc0]))]);
+    assert_eq!(d.errors.bad_objects, 1);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].operation, "malformed");
 }
 
 #[test]

@@ -559,8 +559,11 @@ fn truncated_requests_are_still_events() {
         "5a 00",
     ] {
         let r = tcp(&[(C2S, &adu(1, 1, &hex(pdu)))]);
-        assert_eq!(r.events.len(), 1, "{pdu}");
-        assert!(r.events[0].detail.ends_with("truncated request"), "{pdu}");
+        assert_eq!(r.events.len(), 2, "{pdu}");
+        assert!(r.events[1].detail.ends_with("truncated request"), "{pdu}");
+        // And the PDU is reported as malformed, naming where it is cut.
+        assert_eq!(r.events[0].operation, "malformed", "{pdu}");
+        assert!(r.events[0].detail.contains("truncated at"), "{pdu}");
     }
     assert!(Request::parse(&[]).is_err());
 }
@@ -652,4 +655,120 @@ fn umas_helpers_are_bounded() {
     assert_eq!(umas::function_name(0x99), "umas_function");
     let r = tcp(&[(C2S, &adu(1, 0, &hex("5a 00 99")))]);
     assert_eq!(r.events[0].detail, "unit 0, umas function 0x99");
+}
+
+/// Operations `malformed` and `violation`, with their details.
+fn spec_events(r: &Run) -> Vec<(String, String)> {
+    r.events
+        .iter()
+        .filter(|e| matches!(&*e.operation, "malformed" | "violation"))
+        .map(|e| (e.operation.to_string(), e.detail.clone()))
+        .collect()
+}
+
+#[test]
+fn spec_violations_are_reported_from_their_sender() {
+    let r = tcp(&[
+        (C2S, &adu(1, 1, &hex("03 0000 0000"))),
+        (C2S, &adu(2, 1, &hex("05 0001 1234"))),
+        (C2S, &adu(3, 1, &hex("10 0000 0002 03 000100"))),
+        (S2C, &adu(3, 1, &hex("90 09"))),
+        (S2C, &adu(4, 1, &hex("03 04 0001"))),
+        (C2S, &adu(5, 1, &hex("03 00"))),
+    ]);
+    assert_eq!(
+        spec_events(&r),
+        [
+            ("violation", "unit 1, read_holding_registers quantity 0 outside 1-125"),
+            ("violation", "unit 1, write_single_coil value 0x1234, not 0x0000 or 0xFF00"),
+            (
+                "violation",
+                "unit 1, write_multiple_registers byte count 3 but the quantity makes 4"
+            ),
+            ("violation", "unit 1, exception code 9 not defined"),
+            (
+                "violation",
+                "unit 1, read_holding_registers PDU of 4 bytes, its fields make 6"
+            ),
+            (
+                "malformed",
+                "unit 1, read_holding_registers: Modbus ADU truncated at starting address (offset 1)"
+            ),
+        ]
+        .map(|(o, d)| (o.to_owned(), d.to_owned()))
+    );
+    let sources: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e.operation == "violation")
+        .map(|e| e.src.ip)
+        .collect();
+    assert_eq!(
+        sources[3],
+        Some([10, 0, 0, 3].into()),
+        "the server sent the bad exception"
+    );
+    assert_eq!(sources[0], Some([10, 0, 0, 57].into()));
+}
+
+#[test]
+fn a_stream_that_goes_bad_is_a_violation_and_one_never_modbus_is_not() {
+    let mut bad = adu(1, 1, &hex("03 0000 000a"));
+    bad.extend_from_slice(&hex("0002 0007 0006 01 03 0000 000a"));
+    let r = tcp(&[(C2S, &bad)]);
+    assert_eq!(
+        spec_events(&r),
+        [(
+            "violation".to_owned(),
+            "MBAP protocol id 7 is not Modbus (offset 2)".to_owned()
+        )]
+    );
+    let r = tcp(&[(C2S, &hex("0001 0000 0300 01 03 0000 000a"))]);
+    assert_eq!(
+        spec_events(&r),
+        [(
+            "violation".to_owned(),
+            "MBAP length 768 out of range (offset 4)".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn datagram_lengths_must_match() {
+    let f = flow(Transport::Udp, 40000, PORT);
+    let mut long = adu(1, 1, &hex("03 0000 000a"));
+    long[5] = 9;
+    let short = hex("0001 0000");
+    let r = run(
+        &f,
+        &[
+            (C2S, StreamChunk::Data(&long)),
+            (C2S, StreamChunk::Data(&short)),
+        ],
+    );
+    assert_eq!(
+        spec_events(&r),
+        [
+            ("violation", "MBAP length 9 but 6 bytes follow"),
+            (
+                "malformed",
+                "Modbus ADU truncated at MBAP header (offset 0)"
+            ),
+        ]
+        .map(|(o, d)| (o.to_owned(), d.to_owned()))
+    );
+}
+
+#[test]
+fn a_flood_of_the_same_violation_is_one_counted_event() {
+    let one = adu(1, 1, &hex("03 0000 0000"));
+    let flood: Vec<u8> = one.iter().copied().cycle().take(one.len() * 1000).collect();
+    let r = tcp(&[(C2S, &flood)]);
+    let violations: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e.operation == "violation")
+        .collect();
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].count, 1000);
 }

@@ -519,3 +519,41 @@ fn errors_and_hostile_input() {
         "{events:?}"
     );
 }
+
+fn spec(events: &[(EventCategory, String, String, u64)]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|(_, op, ..)| op == "malformed" || op == "violation")
+        .map(|(_, op, detail, _)| format!("{op} {detail}"))
+        .collect()
+}
+
+#[test]
+fn header_rules_and_undecodable_messages_are_reported() {
+    let mut split_hello = hello();
+    split_hello[3] = b'C';
+    // A HEL whose endpoint URL runs past the message.
+    let mut cut_hello = W::default().u32(0).u32(65535).u32(65535).u32(0).u32(0);
+    cut_hello.0.extend_from_slice(&100u32.to_le_bytes());
+    let cut_hello = cut_hello.raw(b"HEL");
+    let (_, events) = run(&[
+        (C, hello()),
+        (C, split_hello),
+        (C, cut_hello),
+        (C, b"XYZF\x08\x00\x00\x00".to_vec()),
+    ]);
+    assert_eq!(
+        spec(&events),
+        [
+            "violation OPC UA HEL chunk type C, only MSG may be split or aborted",
+            "malformed OPC UA message truncated at endpoint url (offset 28)",
+            "malformed OPC UA message type 0x58595a unknown",
+        ]
+    );
+}
+
+#[test]
+fn a_stream_never_opc_ua_is_not_reported() {
+    let (_, events) = run(&[(C, b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n".to_vec())]);
+    assert_eq!(spec(&events), Vec::<String>::new());
+}

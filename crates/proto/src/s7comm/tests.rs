@@ -681,3 +681,58 @@ fn truncated_and_hostile_pdus() {
         assert!(s.fragments.buf.len() <= MAX_USERDATA_REASSEMBLY);
     }
 }
+
+/// TPKT, COTP and S7 header rules, through the port-102 dissector: each reported from its
+/// sender under the protocol the flow carries.
+#[test]
+fn header_rules_and_undecodable_pdus_are_reported() {
+    fn tpkt(reserved: u8, li: u8, payload: &[u8]) -> Vec<u8> {
+        let cotp_len = usize::from(li) + 1;
+        let mut r = vec![3, reserved];
+        r.extend_from_slice(&((payload.len() + 4 + cotp_len) as u16).to_be_bytes());
+        r.push(li);
+        r.extend_from_slice(&[0xf0, 0x80]);
+        r.resize(4 + cotp_len, 0);
+        r.extend_from_slice(payload);
+        r
+    }
+    let mut read = vec![func::READ_VAR, 1];
+    read.extend(any(2, 2, 0, 0x81, 4, 0));
+    let good = pdu(rosctr::JOB, 1, None, &read, &[]);
+    let mut reserved = good.clone();
+    reserved[3] = 1;
+    let mut long = good.clone();
+    long.push(0);
+    let mut stream = tpkt(0, 2, &good);
+    stream.extend(tpkt(7, 2, &good));
+    stream.extend(tpkt(0, 4, &good));
+    stream.extend(tpkt(0, 2, &reserved));
+    stream.extend(tpkt(0, 2, &long));
+    stream.extend(tpkt(0, 2, &[0x32, 9, 0, 0, 0, 1, 0, 0, 0, 0]));
+    stream.extend(tpkt(0, 2, &[0x32, 1, 0, 0, 0, 1, 0, 9, 0, 0]));
+    // Then TPKT version 2: the framing is lost.
+    stream.extend([2, 0, 0, 7, 2, 0xf0, 0x80]);
+    let mut d = crate::iso_tsap::IsoTsapDissector::default();
+    let mut out = Observations::default();
+    d.on_stream(&flow(), C2S, StreamChunk::Data(&stream), &mut out);
+    let spec: Vec<String> = out
+        .events()
+        .iter()
+        .filter(|e| matches!(&*e.operation, "malformed" | "violation"))
+        .inspect(|e| assert_eq!(e.protocol, "s7comm"))
+        .inspect(|e| assert_eq!(e.src.ip, Some("10.0.0.1".parse().unwrap())))
+        .map(|e| format!("{} {}", e.operation, e.detail))
+        .collect();
+    assert_eq!(
+        spec,
+        [
+            "violation TPKT reserved byte 0x07, must be 0",
+            "violation COTP DT length indicator 4, class 0 has 2",
+            "violation S7comm reserved header field 0x0001, must be 0",
+            "violation S7comm header and lengths announce 24 bytes but the PDU has 25",
+            "malformed S7comm: unknown ROSCTR 9",
+            "malformed S7comm: truncated parameter at offset 10",
+            "malformed TPKT: version 2, expected 3",
+        ]
+    );
+}
