@@ -353,9 +353,10 @@ impl<'a> Matcher<'a> {
         self.targets.get(id as usize)?.vendor
     }
 
-    /// Products of `vendor` whose name has every token of `name` (and `name` has a token with
-    /// a digit in it: `PLC` alone names no product), not found already, and not another
-    /// variant (a product listed by order numbers when the device's own did not match).
+    /// Products of `vendor` whose name has every token of `name` (and `name` has a token that
+    /// names something: `PLC` or `CPU module` alone names no product), not found already, and
+    /// not another variant (a product listed by order numbers when the device's own did not
+    /// match).
     fn match_name<'m>(
         &'m self,
         vendor: u32,
@@ -364,7 +365,7 @@ impl<'a> Matcher<'a> {
         found: &mut Vec<(u32, Basis<'m>)>,
     ) {
         let tokens = product_tokens(name);
-        if !tokens.iter().any(|t| t.chars().any(|c| c.is_ascii_digit())) {
+        if !tokens.iter().any(|t| is_distinctive(t)) {
             return;
         }
         let mut ids = Vec::with_capacity(tokens.len());
@@ -441,6 +442,48 @@ impl<'a> Matcher<'a> {
             explanation,
         })
     }
+}
+
+/// Words that say what kind of device, not which product.
+const GENERIC_WORDS: &[&str] = &[
+    "plc",
+    "cpu",
+    "controller",
+    "controllers",
+    "device",
+    "module",
+    "modules",
+    "series",
+    "system",
+    "server",
+    "switch",
+    "router",
+    "gateway",
+    "hmi",
+    "panel",
+    "station",
+    "unit",
+    "network",
+    "ethernet",
+    "web",
+    "firmware",
+    "adapter",
+    "communications",
+    "programmable",
+    "logic",
+    "industrial",
+    "family",
+    "the",
+    "and",
+    "for",
+    "with",
+];
+
+/// A name token that can tell products apart: one with a digit (`1516`, `s7`), or a word of
+/// at least three letters that is not generic (`fbxi`, `mxview`).
+fn is_distinctive(token: &str) -> bool {
+    token.chars().any(|c| c.is_ascii_digit())
+        || (token.len() >= 3 && !GENERIC_WORDS.contains(&token))
 }
 
 fn describe_identity(device: &DeviceProduct) -> String {

@@ -151,9 +151,10 @@ const CATALOG_FAMILIES: &[(&str, &str)] = &[
     ("1756-L6", "ControlLogix 5560"),
     ("1756-L7", "ControlLogix 5570"),
     ("1756-L8", "ControlLogix 5580"),
-    ("1769-L1", "CompactLogix 5370 L1"),
-    ("1769-L2", "CompactLogix 5370 L2"),
-    ("1769-L3", "CompactLogix 5370 L3"),
+    // Advisories name the 5370 both as a whole and by its L1/L2/L3 lines, with one range.
+    ("1769-L1", "CompactLogix 5370"),
+    ("1769-L2", "CompactLogix 5370"),
+    ("1769-L3", "CompactLogix 5370"),
     ("5069-L3", "CompactLogix 5380"),
     ("5069-L4", "CompactLogix 5480"),
     ("1766-L32", "MicroLogix 1400"),
@@ -343,7 +344,7 @@ mod tests {
     #[test]
     fn catalog_numbers_name_their_family() {
         assert_eq!(catalog_family("1756-L73"), Some("ControlLogix 5570"));
-        assert_eq!(catalog_family("1769-L33ER"), Some("CompactLogix 5370 L3"));
+        assert_eq!(catalog_family("1769-L33ER"), Some("CompactLogix 5370"));
         assert_eq!(catalog_family("1756-EN2T"), None);
     }
 
@@ -351,13 +352,7 @@ mod tests {
     fn s7_identity_gives_order_number_and_firmware_with_sources() {
         let device = DeviceKey::Ip("10.0.0.5".parse().unwrap());
         let fact = |attribute, value: &'static str| {
-            Fact::new(
-                device,
-                attribute,
-                value,
-                Source::S7comm,
-                Timestamp(1),
-            )
+            Fact::new(device, attribute, value, Source::S7comm, Timestamp(1))
         };
         let facts = [
             fact(Attribute::Vendor, "Siemens"),

@@ -105,7 +105,8 @@ fn qualifier_word(word: &str) -> Option<(Stage, &str)> {
     let merged = match word {
         "sp" | "servicepack" => "sp",
         "update" | "upd" | "u" => "update",
-        "hf" | "hotfix" => "hf",
+        "hf" | "hotfix" | "hotfixrev" => "hf",
+        "uc" => "uc",
         "patch" | "p" => "patch",
         "fp" => "fp",
         "cu" => "cu",
@@ -128,7 +129,7 @@ fn qualifier_word(word: &str) -> Option<(Stage, &str)> {
 fn word_rank(word: &str) -> u8 {
     match word {
         "sp" | "fp" | "cu" | "mp" | "pc" => 3,
-        "update" | "rev" => 2,
+        "update" | "rev" | "uc" => 2,
         "hf" | "patch" | "build" | "ga" => 1,
         _ => 0,
     }
@@ -610,7 +611,35 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
 struct Constraint {
     comparator: Comparator,
     version: Version,
+    /// More upper bounds, one per later release line (`<V33.017_V34.014`: `V34.014`).
+    lines: Vec<Version>,
     caveat: Option<String>,
+}
+
+/// The versions that follow an upper bound's version, when each is on another release line
+/// (`<V33.017_V34.014_V35.013`, in any order: every line below its own fix), and the text
+/// after them. More versions of one line, or after another comparator, cannot be read.
+fn line_bounds<'t>(
+    comparator: Comparator,
+    first: &Version,
+    mut rest: &'t str,
+    body: &str,
+) -> Result<(Vec<Version>, &'t str), VersionError> {
+    let mut lines: Vec<Version> = Vec::new();
+    while let Ok((next, after)) = Version::parse_prefix(rest) {
+        let other_line = |seen: &Version| {
+            next.line == seen.line
+                && matches!((next.release.first(), seen.release.first()), (Some(a), Some(b)) if a != b)
+        };
+        let upper = matches!(comparator, Comparator::Less | Comparator::LessEqual);
+        let readable = upper && other_line(first) && lines.iter().all(other_line);
+        if !readable || lines.len() >= MAX_CONSTRAINTS {
+            return Err(VersionError::Unsupported(body.to_owned()));
+        }
+        lines.push(next);
+        rest = strip_trailing_and(after.trim_matches(|c: char| !c.is_ascii_alphanumeric()));
+    }
+    Ok((lines, rest))
 }
 
 /// Splits a range body into constraints: a comparator starts one, `|` and the words `and`
@@ -657,15 +686,13 @@ fn constraints(body: &str) -> Result<Vec<Constraint>, VersionError> {
         let (version, rest) = Version::parse_prefix(piece)?;
         let rest = rest.trim_matches(|c: char| !c.is_ascii_alphanumeric());
         let rest = strip_trailing_and(rest);
-        // `<v36.011_v35.013_v34.014` (one bound per release line) is several versions, not a
-        // version and a caveat: better unknown than read wrong.
-        if Version::parse_prefix(rest).is_ok() {
-            return Err(VersionError::Unsupported(body.to_owned()));
-        }
+        // `<V33.017_V34.014_V35.013_V36.011` (Rockwell): one upper bound per release line.
+        let (lines, rest) = line_bounds(comparator, &version, rest, body)?;
         let caveat = (!rest.is_empty()).then(|| rest.replace('_', " "));
         found.push(Constraint {
             comparator,
             version,
+            lines,
             caveat,
         });
         if found.len() > MAX_CONSTRAINTS {
@@ -716,11 +743,13 @@ fn dash_span(body: &str) -> Option<Result<Vec<Constraint>, VersionError>> {
             Constraint {
                 comparator: Comparator::GreaterEqual,
                 version: low,
+                lines: Vec::new(),
                 caveat: None,
             },
             Constraint {
                 comparator: Comparator::LessEqual,
                 version: Version::parse(high.trim())?,
+                lines: Vec::new(),
                 caveat: None,
             },
         ])
@@ -742,7 +771,16 @@ fn intervals(constraints: Vec<Constraint>) -> Result<VersionRange, VersionError>
                 caveats.push(caveat);
             }
         }
-        let version = constraint.version;
+        let (version, lines) = if constraint.lines.is_empty() {
+            (constraint.version, constraint.lines)
+        } else {
+            // The lowest line's bound closes the open interval; the others start at their line.
+            let mut all = constraint.lines;
+            all.push(constraint.version);
+            all.sort();
+            let lowest = all.remove(0);
+            (lowest, all)
+        };
         match constraint.comparator {
             Comparator::Greater | Comparator::GreaterEqual => {
                 if let Some(low) = open.take() {
@@ -764,6 +802,24 @@ fn intervals(constraints: Vec<Constraint>) -> Result<VersionRange, VersionError>
                 });
             }
             Comparator::Less | Comparator::LessEqual => {
+                for line in &lines {
+                    // From the line's first version (`V34` of `V34.014`) to its bound.
+                    let start = Version {
+                        line: line.line.clone(),
+                        release: line.release.first().copied().into_iter().collect(),
+                        qualifiers: Vec::new(),
+                        wildcard: false,
+                        any_at: None,
+                    };
+                    intervals.push(Interval {
+                        low: Bound::Included(start),
+                        high: if constraint.comparator == Comparator::Less {
+                            Bound::Excluded(line.clone())
+                        } else {
+                            Bound::Included(line.clone())
+                        },
+                    });
+                }
                 let high = if version.is_wildcard() {
                     if constraint.comparator == Comparator::LessEqual {
                         Bound::Excluded(version.wildcard_end())
@@ -1103,7 +1159,9 @@ mod tests {
             "<=FB",
             "<>_V1.0_and_V1.6",
             "!=1.0",
-            "<v36.011_v35.013_v34.014",
+            "<V14_V14_SP3",
+            "<v36.011_v36.014",
+            ">=V1.0_V2.0",
             "<=<_V6.23_in_connection_with_using_Create_MyConfig_CMC_V6.6",
             "TSXETY5103 *",
             "<",
@@ -1173,6 +1231,25 @@ mod tests {
             "<V16_Update_8",
             &["V16 Update 7", "V15.1"],
             &["V16 Update 8", "V17"],
+        );
+        // Rockwell ICSA-24-284-20: fixed in V33.017, V34.014, V35.013 and V36.011: each line
+        // below its fix, and every older line.
+        check(
+            "<V33.017_V34.014_V35.013_V36.011",
+            &["V32.9", "V33.016", "V34.0", "V34.013", "V35.012", "V36.010"],
+            &[
+                "V33.017", "V33.99", "V34.014", "V35.013", "V36.011", "V37.0",
+            ],
+        );
+        check(
+            "<v36.011_v35.013_v34.014",
+            &["v36.010", "v34.011"],
+            &["v36.011", "v35.013"],
+        );
+        check(
+            "<V9.1_SP2_UC04",
+            &["V9.1 SP2 UC03", "V9.1 SP1"],
+            &["V9.1 SP2 UC04"],
         );
         // S7-300: "All versions < V3.X.16": every V3 line below its .16, and older lines.
         check(
