@@ -74,13 +74,17 @@ const BENIGN: &[(&str, &[&str])] = &[
     // because it is a test bench. In the second half 10.0.0.9 writes a single coil (twice) and a
     // single register on 10.0.0.3, which it only read before: unauthorised writes by the rule.
     // And at 1386 s (frame 88) 10.0.0.8 opens a TCP connection from its port 502 to 10.0.0.57
-    // port 4446 (its own SYN): a connection the first half never had.
+    // port 4446 (its own SYN): a connection the first half never had. The run's robustness
+    // test sends 10.0.0.8 ADUs with MBAP length 0x8804 (frame 76), and 10.0.0.8 answers Read
+    // Device Identification with an MBAP length 3 short (frame 111): protocol violations,
+    // one alert per receiver (detect_protocol_violations.rs lists each report).
     (
         "modbus/digitalbond_modbus_test_data_part1.pcap",
         &[
             "malware.modbus_force_listen_only",
             "policy.new_connection",
             "policy.unauthorized_write",
+            "protocol.violation",
         ],
     ),
     // Spliced: 0.006 s of loopback traffic, then 2.7 days later 192.168.1.6 polls Modbus on
@@ -107,13 +111,21 @@ const BENIGN: &[(&str, &[&str])] = &[
     // and double (C_DC_NA_1) commands to 172.27.248.79: control commands the pair never
     // exchanged (interrogation and clock synchronisation, also new, are not control commands).
     // (The outstation's negative confirmations answer them and raise nothing of their own.)
+    // It is Wireshark's dissector test, with deliberately broken APDUs among the good ones
+    // (tshark: 12 errors): malformed APDUs and APCI violations.
     (
         "iec104/iec104_TestDissectIec104.pcap",
-        &["policy.unauthorized_command"],
+        &[
+            "policy.unauthorized_command",
+            "protocol.malformed",
+            "protocol.violation",
+        ],
     ),
     ("enip/icsnpp_enip_cip_example.pcap", &[]),
     ("dnp3/icsnpp_dnp3_example.pcap", &[]),
-    ("bacnet/icsnpp_bacnet_example.pcap", &[]),
+    // Its ReinitializeDevice password-guessing run (frames 572 on) is crafted with a BVLC
+    // length of 17 whatever the datagram's size, the answers likewise: BVLC violations.
+    ("bacnet/icsnpp_bacnet_example.pcap", &["protocol.violation"]),
 ];
 
 #[test]

@@ -120,6 +120,12 @@ pub fn event_log(path: &Path) -> Vec<(u64, Event)> {
     logged_analysis(path).event_log
 }
 
+/// Whether an event is a dissector's report of a PDU that breaks its protocol (`malformed`,
+/// `violation`) rather than an operation: tshark has no such operations to compare with.
+pub fn is_spec_report(event: &Event) -> bool {
+    matches!(&*event.operation, "malformed" | "violation")
+}
+
 /// The analysis of a capture with fact and event logs kept, flows never timing out (as in
 /// tshark).
 #[allow(dead_code)]
