@@ -28,14 +28,23 @@
 //!
 //! Never stored: the community string (only compared with the table of defaults), the v3 user
 //! name, authentication and privacy parameters.
+//!
+//! Each v1/v2c request (Get, GetNext, GetBulk, Set) records the event `snmp`
+//! `community_request` (category authentication: the community is SNMP's password) from the
+//! manager to the agent, whose detail names the community only by [`community_tag`], a keyed
+//! hash: the anomaly engine tells community guessing (many distinct communities) from polling
+//! (one or two) without the community being kept, and a word list cannot be checked against
+//! the tag. Repeats only count (the detail is written once per manager, agent and community).
 
 pub use crate::ber;
 pub mod enterprises;
 
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
+use std::sync::OnceLock;
 
-use ironward_model::{Attribute, DeviceKey, Finding, Source, Timestamp};
+use ironward_model::{Attribute, DeviceKey, EventCategory, Finding, Source, Timestamp};
 
 use crate::lldp::ValueBuf;
 use crate::observations::Observations;
@@ -461,6 +470,18 @@ const DEFAULT_COMMUNITIES: &[&str] = &[
     "write",
 ];
 
+/// A keyed hash of a community: the key is drawn at random once per process and never leaves
+/// it, so tags tell communities apart within a run but cannot be reversed with a word list
+/// (an unkeyed hash of `public` would be the same everywhere).
+pub fn community_tag(community: &[u8]) -> u64 {
+    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    KEY.get_or_init(std::collections::hash_map::RandomState::new)
+        .hash_one(community)
+}
+
+/// The operation of the event a v1/v2c request records (see the module documentation).
+pub const COMMUNITY_REQUEST: &str = "community_request";
+
 /// Whether `community` is a well-known default.
 pub fn is_default_community(community: &[u8]) -> bool {
     DEFAULT_COMMUNITIES
@@ -680,6 +701,26 @@ fn observe(
     match message {
         Message::Community(message) => {
             let kind = message.pdu.kind;
+            if matches!(
+                kind,
+                PduKind::GetRequest
+                    | PduKind::GetNextRequest
+                    | PduKind::GetBulkRequest
+                    | PduKind::SetRequest
+            ) {
+                let tag = community_tag(message.community);
+                out.event_keyed(
+                    flow,
+                    direction,
+                    "snmp",
+                    EventCategory::Authentication,
+                    COMMUNITY_REQUEST,
+                    tag,
+                    |detail| {
+                        let _ = write!(detail, "community #{tag:016x}");
+                    },
+                );
+            }
             if !kind.from_agent() {
                 return;
             }
@@ -848,6 +889,58 @@ mod tests {
         assert_eq!(values(&facts, Attribute::Location), ["Chandra's cube"]);
         // The community never appears in a fact.
         assert!(facts.iter().all(|f| !f.value.contains("public")));
+    }
+
+    /// Each v1/v2c request records a `community_request` from the manager to the agent whose
+    /// detail tells communities apart by their keyed tag only: a repeated community counts in
+    /// one event, another community makes another, and neither detail holds the community.
+    /// (zeek_snmpv1_get.pcap frame 1, and the same request with the community `private`.)
+    #[test]
+    fn requests_name_their_community_by_a_tag_only() {
+        let public =
+            "302602010004067075626c6963a019020126020100020100300e300c06082b060102010102000500";
+        let private =
+            "3027020100040770726976617465a019020126020100020100300e300c06082b060102010102000500";
+        let response = "303802010004067075626c6963a22b0201260201000201003020301e06082b0601020101020006122b060104018f5101010182295d011b020201";
+        let flow = flow(AGENT_PORT);
+        let mut dissector = SnmpFactory
+            .select(&flow, C2S, &hex(public))
+            .expect("SNMP flow");
+        let mut out = Observations::default();
+        for (direction, payload) in [
+            (C2S, public),
+            (S2C, response),
+            (C2S, public),
+            (C2S, private),
+        ] {
+            dissector.on_datagram(&flow, direction, &hex(payload), &mut out);
+        }
+        let events = out.events();
+        let details: Vec<(&str, u64)> = events
+            .iter()
+            .map(|e| {
+                assert_eq!(
+                    (e.protocol.as_ref(), e.operation.as_ref()),
+                    ("snmp", COMMUNITY_REQUEST)
+                );
+                assert_eq!(e.category, EventCategory::Authentication);
+                (e.detail.as_str(), e.count)
+            })
+            .collect();
+        assert_eq!(details.len(), 2, "{details:?}");
+        assert_eq!(
+            details[0].1, 2,
+            "the repeated community counts in one event"
+        );
+        assert_eq!(details[1].1, 1);
+        assert_ne!(details[0].0, details[1].0);
+        assert_eq!(
+            details[0].0,
+            format!("community #{:016x}", community_tag(b"public"))
+        );
+        for (detail, _) in &details {
+            assert!(!detail.contains("public") && !detail.contains("private"));
+        }
     }
 
     /// zeek_snmpwalk-short.pcap frames 2 and 4: a v2c walk of a Linux net-snmp agent.

@@ -1,8 +1,10 @@
 //! The learned baseline: devices, connections, protocols and per-pair operations seen during
-//! learning. Lookups hash fixed-size keys (no allocation per event); the readable form is what
-//! is exported and imported (`--baseline-out`, `--baseline-in`).
+//! learning, the DHCP servers that answered, and the most traffic each conversation carried in
+//! one volume bucket. Lookups hash fixed-size keys (no allocation per event); the readable form
+//! is what is exported and imported (`--baseline-out`, `--baseline-in`). Tables added after the
+//! first release default to empty, so that older baseline files stay readable.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use ironward_model::EventCategory;
@@ -45,6 +47,28 @@ pub struct LearnedOperation {
     pub operation: String,
 }
 
+/// The most traffic a conversation carried in one volume bucket
+/// ([`crate::detect::anomaly::VOLUME_BUCKET_NS`]) during learning.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LearnedVolume {
+    /// Client address.
+    pub client: IpAddr,
+    /// Server address.
+    pub server: IpAddr,
+    /// IP protocol number (6 TCP, 17 UDP).
+    pub transport: u8,
+    /// Server port.
+    pub port: Option<u16>,
+    /// Most payload bytes (both directions) in one bucket.
+    pub bytes: u64,
+    /// Most packets (both directions) in one bucket.
+    pub packets: u64,
+}
+
+/// A conversation as the volume table keys it: client, server, transport, server port (the
+/// port stands for the protocol, and is known before any dissector decided).
+pub type ConversationKey = (IpAddr, IpAddr, u8, Option<u16>);
+
 /// The serialisable baseline.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaselineFile {
@@ -56,6 +80,57 @@ pub struct BaselineFile {
     pub connections: BTreeSet<LearnedConnection>,
     /// Operations seen per pair.
     pub operations: BTreeSet<LearnedOperation>,
+    /// DHCP servers that offered or acknowledged addresses (by server identifier).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub dhcp_servers: BTreeSet<IpAddr>,
+    /// Per conversation, the most traffic in one volume bucket.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub volumes: BTreeSet<LearnedVolume>,
+}
+
+impl BaselineFile {
+    /// Entries of every table (a sensor saves its baseline when this or the learned volumes
+    /// changed; see [`Baseline::revision`]).
+    pub fn entries(&self) -> usize {
+        self.devices.len()
+            + self.protocols.len()
+            + self.connections.len()
+            + self.operations.len()
+            + self.dhcp_servers.len()
+            + self.volumes.len()
+    }
+
+    /// Adds `other`'s entries; of two volumes learned for one conversation, the larger counts.
+    pub fn merge(&mut self, other: BaselineFile) {
+        self.devices.extend(other.devices);
+        self.protocols.extend(other.protocols);
+        self.connections.extend(other.connections);
+        self.operations.extend(other.operations);
+        self.dhcp_servers.extend(other.dhcp_servers);
+        let mut most: HashMap<ConversationKey, (u64, u64)> = HashMap::new();
+        for v in std::mem::take(&mut self.volumes)
+            .into_iter()
+            .chain(other.volumes)
+        {
+            let entry = most
+                .entry((v.client, v.server, v.transport, v.port))
+                .or_default();
+            *entry = (entry.0.max(v.bytes), entry.1.max(v.packets));
+        }
+        self.volumes = most
+            .into_iter()
+            .map(
+                |((client, server, transport, port), (bytes, packets))| LearnedVolume {
+                    client,
+                    server,
+                    transport,
+                    port,
+                    bytes,
+                    packets,
+                },
+            )
+            .collect();
+    }
 }
 
 /// The baseline with its lookup indexes.
@@ -76,6 +151,13 @@ pub struct Baseline {
     /// (client, server, protocol, category, operation): the operations in `file`, so that a
     /// repeated operation (every poll while learning) is recognised without building its entry.
     operations: HashSet<u64>,
+    /// DHCP servers that answered.
+    dhcp_servers: HashSet<IpAddr>,
+    /// Per conversation, the most (payload bytes, packets) in one volume bucket.
+    volumes: HashMap<ConversationKey, (u64, u64)>,
+    /// Counts every change, so that a sensor saves its baseline when a learned volume grew
+    /// though no entry was added.
+    revision: u64,
 }
 
 fn protocol_key(protocol: &str) -> u64 {
@@ -128,7 +210,22 @@ impl Baseline {
         for o in &file.operations {
             baseline.learn_operation(o.client, o.server, &o.protocol, o.category, &o.operation);
         }
+        for &server in &file.dhcp_servers {
+            baseline.learn_dhcp_server(server);
+        }
+        for v in &file.volumes {
+            baseline.learn_volume(
+                (v.client, v.server, v.transport, v.port),
+                v.bytes,
+                v.packets,
+            );
+        }
         baseline
+    }
+
+    /// Grows with every change to the baseline (an entry added, a learned volume raised).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Entry counts of the baseline's tables (each at most [`MAX_BASELINE_ENTRIES`]).
@@ -142,6 +239,8 @@ impl Baseline {
             ("baseline.servers", self.servers.len()),
             ("baseline.engineering", self.engineering.len()),
             ("baseline.operations", self.file.operations.len()),
+            ("baseline.dhcp_servers", self.dhcp_servers.len()),
+            ("baseline.volumes", self.volumes.len()),
         ] {
             out.push(super::TableFootprint {
                 name,
@@ -161,6 +260,7 @@ impl Baseline {
     pub fn learn_device(&mut self, ip: IpAddr) {
         if self.devices.len() < MAX_BASELINE_ENTRIES && self.devices.insert(ip) {
             self.file.devices.insert(ip);
+            self.revision += 1;
         }
     }
 
@@ -170,6 +270,7 @@ impl Baseline {
             && self.protocols.insert(protocol_key(protocol))
         {
             self.file.protocols.insert(protocol.to_owned());
+            self.revision += 1;
         }
     }
 
@@ -192,6 +293,7 @@ impl Baseline {
                 port,
                 protocol: protocol.map(str::to_owned),
             });
+            self.revision += 1;
         }
         if let Some(protocol) = protocol {
             self.learn_protocol(protocol);
@@ -234,8 +336,47 @@ impl Baseline {
                 category,
                 operation: operation.to_owned(),
             });
+            self.revision += 1;
         }
         self.learn_protocol(protocol);
+    }
+
+    /// Records a DHCP server that answered (offer or acknowledgement).
+    pub fn learn_dhcp_server(&mut self, server: IpAddr) {
+        if self.dhcp_servers.len() < MAX_BASELINE_ENTRIES && self.dhcp_servers.insert(server) {
+            self.file.dhcp_servers.insert(server);
+            self.revision += 1;
+        }
+    }
+
+    /// Records the traffic of a conversation in one volume bucket so far: the learned most
+    /// grows to it. The file's entry is rebuilt only when it grew (while the bucket fills).
+    pub fn learn_volume(&mut self, key: ConversationKey, bytes: u64, packets: u64) {
+        let before = match self.volumes.get(&key) {
+            Some(&most) => Some(most),
+            None if self.volumes.len() < MAX_BASELINE_ENTRIES => None,
+            None => return,
+        };
+        let old = before.unwrap_or_default();
+        let most = (old.0.max(bytes), old.1.max(packets));
+        if before == Some(most) {
+            return;
+        }
+        self.volumes.insert(key, most);
+        let (client, server, transport, port) = key;
+        let entry = |(bytes, packets): (u64, u64)| LearnedVolume {
+            client,
+            server,
+            transport,
+            port,
+            bytes,
+            packets,
+        };
+        if let Some(before) = before {
+            self.file.volumes.remove(&entry(before));
+        }
+        self.file.volumes.insert(entry(most));
+        self.revision += 1;
     }
 
     /// Whether the device was seen.
@@ -286,6 +427,22 @@ impl Baseline {
     pub fn is_engineering(&self, client: IpAddr) -> bool {
         self.engineering.contains(&client)
     }
+
+    /// Whether this DHCP server answered during learning.
+    pub fn has_dhcp_server(&self, server: IpAddr) -> bool {
+        self.dhcp_servers.contains(&server)
+    }
+
+    /// Whether any DHCP server answered during learning.
+    pub fn knows_dhcp_servers(&self) -> bool {
+        !self.dhcp_servers.is_empty()
+    }
+
+    /// The most (payload bytes, packets) the conversation carried in one volume bucket during
+    /// learning, when it was learned.
+    pub fn volume(&self, key: &ConversationKey) -> Option<(u64, u64)> {
+        self.volumes.get(key).copied()
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +471,53 @@ mod tests {
         assert!(!again.has_category(c, s, "modbus", EventCategory::ProgramDownload));
         assert!(again.has_server(s, "modbus"));
         assert_eq!(again.file(), b.file());
+    }
+
+    /// DHCP servers and learned volumes survive the file form; a volume's file entry follows
+    /// its most; a file written before these tables existed still reads.
+    #[test]
+    fn dhcp_servers_and_volumes_round_trip_and_old_files_read() {
+        let mut b = Baseline::default();
+        let (c, s) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let key = (c, s, 6, Some(502));
+        b.learn_dhcp_server(s);
+        b.learn_volume(key, 1000, 10);
+        let revision = b.revision();
+        b.learn_volume(key, 500, 5);
+        assert_eq!(b.revision(), revision, "a smaller bucket changes nothing");
+        b.learn_volume(key, 1500, 8);
+        assert!(b.revision() > revision);
+        assert_eq!(b.volume(&key), Some((1500, 10)));
+        assert_eq!(b.file().volumes.len(), 1);
+        let json = serde_json::to_string(b.file()).unwrap();
+        let again = Baseline::from_file(serde_json::from_str(&json).unwrap());
+        assert!(again.has_dhcp_server(s) && !again.has_dhcp_server(c));
+        assert_eq!(again.volume(&key), Some((1500, 10)));
+        assert_eq!(again.file(), b.file());
+
+        let old = r#"{"devices":["10.0.0.1"],"protocols":[],"connections":[],"operations":[]}"#;
+        let old: BaselineFile = serde_json::from_str(old).unwrap();
+        assert!(old.dhcp_servers.is_empty() && old.volumes.is_empty());
+        assert!(!Baseline::from_file(old.clone()).knows_dhcp_servers());
+
+        // Merging keeps the larger of two volumes learned for one conversation.
+        let mut merged = old;
+        let mut other = b.file().clone();
+        merged.merge(b.file().clone());
+        other.volumes = [LearnedVolume {
+            client: c,
+            server: s,
+            transport: 6,
+            port: Some(502),
+            bytes: 9000,
+            packets: 1,
+        }]
+        .into();
+        merged.merge(other);
+        assert_eq!(merged.volumes.len(), 1);
+        let v = merged.volumes.first().unwrap();
+        assert_eq!((v.bytes, v.packets), (9000, 10));
+        assert_eq!(merged.entries(), 3, "a device, a DHCP server, a volume");
     }
 
     #[test]

@@ -10,7 +10,9 @@ the end of each window hands the alerts raised or repeated in it to its report s
 
 Learning: the first `learning` nanoseconds of capture time (from the first frame) build the
 [`Baseline`]; the policy engine is silent until then (and off entirely without learning or an
-imported baseline). The other engines run from the first frame.
+imported baseline). The other engines run from the first frame; two anomaly checks learn
+too (the DHCP servers that answer, each conversation's most traffic per volume bucket) and
+compare with the baseline after learning.
 
 Bounds: alerts ([`MAX_ALERTS`]), evidence per alert, tracker tables
 ([`tracker::MAX_KEYS`]), baseline entries ([`baseline::MAX_BASELINE_ENTRIES`]).
@@ -494,6 +496,15 @@ impl Detector {
         for r in raised.into_iter().flatten() {
             self.note(r);
         }
+        if self.policy_on {
+            let learning = self.is_learning(flow.first_seen) || self.is_site_learning();
+            let raised =
+                self.anomaly
+                    .on_volume(&mut self.store, &mut self.baseline, learning, flow);
+            if let Some(r) = raised {
+                self.note(r);
+            }
+        }
         if let Some(r) = self.operational.on_flow(&mut self.store, flow) {
             self.note(r);
         }
@@ -512,6 +523,24 @@ impl Detector {
 
     /// A fact a dissector reported (state, firmware).
     pub fn on_fact(&mut self, frame: u64, fact: &Fact) {
+        if let Some(server) = dhcp_server(fact) {
+            let time = fact.seen_at.0;
+            let learning = self.is_learning(time) || self.is_site_learning();
+            if learning {
+                self.baseline.learn_dhcp_server(server);
+            }
+            let raised = self.anomaly.on_dhcp_server(
+                &mut self.store,
+                &self.baseline,
+                learning,
+                server,
+                time,
+                frame,
+            );
+            if let Some(r) = raised {
+                self.note(r);
+            }
+        }
         if let Some(r) = self.operational.on_fact(&mut self.store, frame, fact) {
             self.note(r);
         }
@@ -522,5 +551,20 @@ impl Detector {
         {
             self.note(r);
         }
+    }
+}
+
+/// The DHCP server a fact names: the DHCP dissector reports `service dhcp-server` about the
+/// server identifier of every offer and acknowledgement (or their sender, without one).
+fn dhcp_server(fact: &Fact) -> Option<IpAddr> {
+    match fact.subject {
+        ironward_model::DeviceKey::Ip(ip)
+            if fact.source == ironward_model::Source::Dhcp
+                && fact.attribute == ironward_model::Attribute::Service
+                && fact.value == "dhcp-server" =>
+        {
+            Some(ip)
+        }
+        _ => None,
     }
 }

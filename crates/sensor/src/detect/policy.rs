@@ -223,7 +223,8 @@ impl Policy {
             )
         };
         for (slot, ip) in [client, server].into_iter().enumerate() {
-            if !baseline.has_device(ip) {
+            // A DHCP server's broadcast reply makes 255.255.255.255 the client: no device.
+            if is_host(ip) && !baseline.has_device(ip) {
                 out[slot] = Some(store.raise(
                     &Raise {
                         kind: "policy.new_device",

@@ -73,16 +73,13 @@ fn saved_baseline(dir: &Path) -> Option<BaselineFile> {
 /// `a` with `b`'s entries added.
 fn merged(a: Option<BaselineFile>, b: BaselineFile) -> BaselineFile {
     let mut a = a.unwrap_or_default();
-    a.devices.extend(b.devices);
-    a.protocols.extend(b.protocols);
-    a.connections.extend(b.connections);
-    a.operations.extend(b.operations);
+    a.merge(b);
     a
 }
 
-/// Entries of a baseline, to notice that it changed.
+/// Entries of a baseline.
 fn baseline_size(file: &BaselineFile) -> usize {
-    file.devices.len() + file.protocols.len() + file.connections.len() + file.operations.len()
+    file.entries()
 }
 
 /// What the sensor listens to.
@@ -468,8 +465,8 @@ struct Capture<'a> {
     detector: Option<SharedDetector>,
     /// What the console was sent of each alert.
     alerts: AlertDeltas,
-    /// Entries of the baseline last saved.
-    baseline_saved: Option<usize>,
+    /// Revision of the baseline last saved ([`crate::detect::Baseline::revision`]).
+    baseline_saved: Option<u64>,
 }
 
 /// A window being filled.
@@ -760,12 +757,13 @@ impl Capture<'_> {
         };
         let (size, body) = {
             let detector = crate::detect::lock(detector);
+            // The revision, not the size: a learned volume grows without adding an entry.
+            let revision = detector.baseline().revision();
             let file = detector.baseline().file();
-            let size = baseline_size(file);
-            if size == 0 || self.baseline_saved == Some(size) {
+            if baseline_size(file) == 0 || self.baseline_saved == Some(revision) {
                 return;
             }
-            (size, serde_json::to_vec(file))
+            (revision, serde_json::to_vec(file))
         };
         let dir = &self.config.data_dir;
         let temporary = dir.join(format!("{BASELINE_FILE}.tmp"));
