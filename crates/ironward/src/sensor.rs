@@ -86,6 +86,12 @@ pub(crate) struct SensorArgs {
     /// Run no detection engine: the sensor reports inventory, connections and events only.
     #[arg(long)]
     no_detect: bool,
+
+    /// Threat intelligence: the console's package signing public key (PEM, as `ironward ti
+    /// keygen` writes KEYFILE.pub). Packages the console assigns to the sensor's site are
+    /// applied only when signed with it; without it the sensor accepts no package.
+    #[arg(long, value_name = "FILE")]
+    ti_pubkey: Option<PathBuf>,
 }
 
 /// Largest baseline file read: four tables of at most 100,000 entries
@@ -134,6 +140,12 @@ pub(crate) fn run(args: SensorArgs) -> anyhow::Result<ExitCode> {
             .filter(|t| !t.is_empty())
     });
     config.console_fingerprint = args.console_fingerprint;
+    if let Some(path) = &args.ti_pubkey {
+        config.ti_key = Some(
+            ironward_intel::ti::sign::read_verifying_key(path)
+                .with_context(|| format!("reading the package signing key {}", path.display()))?,
+        );
+    }
     config.window = Duration::from_secs(args.window);
     config.outbox = OutboxLimits {
         max_bytes: args.outbox_limit_mb.saturating_mul(1 << 20),

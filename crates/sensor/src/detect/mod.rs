@@ -401,6 +401,19 @@ impl Detector {
         self.site_entries = index;
     }
 
+    /// Replaces the malware engine's IoC list (a threat-intelligence package applied while
+    /// the sensor runs); `None` matches no IoC.
+    pub fn set_iocs(&mut self, iocs: Option<Arc<ironward_intel::ioc::IocSet>>) {
+        self.iocs = iocs.map(ioc::IocMatcher::new);
+    }
+
+    /// Replaces the attack patterns; their windows start empty, as each pattern's counts
+    /// belong to the pattern they were counted for.
+    pub fn set_attack_patterns(&mut self, patterns: Vec<Pattern>) {
+        self.malware = malware::Malware::new(&patterns);
+        self.patterns = patterns;
+    }
+
     /// Id hashes of the alerts raised for the first time since the last call.
     pub fn take_new(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.new_alerts)

@@ -19,6 +19,10 @@ pub const MAX_RESPONSE: u64 = 64 << 10;
 /// Largest page of baseline entries read (1,000 entries of at most a few hundred bytes).
 pub const MAX_BASELINE_PAGE: u64 = 2 << 20;
 
+/// Largest threat-intelligence package downloaded (a package of every CISA ICS advisory, KEV
+/// and ATT&CK for ICS is a few MiB).
+pub const MAX_TI_PACKAGE: u64 = 64 << 20;
+
 /// A secret the console issued to one sensor. Never printed: its `Debug` is redacted and it
 /// has no `Display`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +151,8 @@ struct IngestReply {
     learning_until: Option<String>,
     #[serde(default)]
     baseline_version: Option<i64>,
+    #[serde(default)]
+    ti_package_sequence: Option<u64>,
 }
 
 /// What an ingest answer says about the sensor's site (absent from consoles that predate
@@ -157,6 +163,9 @@ pub struct SiteState {
     pub learning_until: Option<i64>,
     /// The version of the site's baseline entries.
     pub baseline_version: i64,
+    /// The sequence of the threat-intelligence package assigned to the site (`None`: none,
+    /// or a console without package distribution).
+    pub ti_package_sequence: Option<u64>,
 }
 
 impl SiteState {
@@ -168,6 +177,7 @@ impl SiteState {
         Some(Self {
             learning_until,
             baseline_version: baseline_version?,
+            ti_package_sequence: None,
         })
     }
 }
@@ -312,6 +322,49 @@ impl ConsoleClient {
         }
     }
 
+    /// Downloads the threat-intelligence package assigned to the sensor's site (its signed
+    /// bytes, not yet verified: [`super::ti_sync`] verifies them with the sensor's own key).
+    pub fn ti_package(&self, credential: &Credential) -> Result<Vec<u8>, ClientError> {
+        let request = self
+            .agent
+            .get(&format!("{}/api/v1/sensor/ti-package", self.base))
+            .set("Authorization", &format!("Bearer {}", credential.expose()));
+        match self.send_limited(request, &[], MAX_TI_PACKAGE + 1)? {
+            (200, bytes) if bytes.len() as u64 > MAX_TI_PACKAGE => Err(ClientError::BadResponse(
+                format!("the package is larger than {} MiB", MAX_TI_PACKAGE >> 20),
+            )),
+            (200, bytes) => Ok(bytes),
+            (401, reply) => Err(ClientError::Refused(error_text(&reply))),
+            (status, reply) => Err(ClientError::Status {
+                status,
+                message: error_text(&reply),
+            }),
+        }
+    }
+
+    /// Reports the sensor's threat-intelligence status (`POST /api/v1/sensor/ti-status`).
+    pub fn ti_status(
+        &self,
+        credential: &Credential,
+        report: &super::ti_sync::TiReport,
+    ) -> Result<(), ClientError> {
+        let body =
+            serde_json::to_vec(report).map_err(|e| ClientError::BadResponse(e.to_string()))?;
+        let request = self
+            .agent
+            .post(&format!("{}/api/v1/sensor/ti-status", self.base))
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {}", credential.expose()));
+        match self.send(request, &body)? {
+            (200 | 204, _) => Ok(()),
+            (401, reply) => Err(ClientError::Refused(error_text(&reply))),
+            (status, reply) => Err(ClientError::Status {
+                status,
+                message: error_text(&reply),
+            }),
+        }
+    }
+
     /// Sends one batch, and reads what the acknowledgement says about the sensor's site.
     pub fn ingest_with_state(
         &self,
@@ -327,7 +380,11 @@ impl ConsoleClient {
             Err(error) => (IngestOutcome::Retry(error), None),
             Ok((200, reply)) => match serde_json::from_slice::<IngestReply>(&reply) {
                 Ok(r) => {
-                    let state = SiteState::parse(r.learning_until.as_deref(), r.baseline_version);
+                    let state = SiteState::parse(r.learning_until.as_deref(), r.baseline_version)
+                        .map(|s| SiteState {
+                            ti_package_sequence: r.ti_package_sequence,
+                            ..s
+                        });
                     (acknowledgement(&r.status), state)
                 }
                 Err(e) => (

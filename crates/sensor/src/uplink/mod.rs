@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod pin;
 pub mod run;
 pub mod site_sync;
+pub mod ti_sync;
 pub mod uploader;
 pub mod windows;
 

@@ -22,6 +22,7 @@ use super::health::HealthTracker;
 use super::outbox::{Outbox, OutboxError, OutboxLimits, Pushed};
 use super::pin::{Fingerprint, PinVerifier};
 use super::site_sync::SiteSync;
+use super::ti_sync::TiSync;
 use super::uploader::{upload, UploadCounters, UploadError};
 use super::windows::{file_series, file_window_id, live_window_id, BatchLimits, WindowBatcher};
 use crate::capture;
@@ -126,6 +127,9 @@ pub struct SensorConfig {
     /// serves the whole run: it outlives windows, so an alert repeated across windows stays
     /// one alert whose count grows.
     pub detection: Option<DetectorConfig>,
+    /// The key threat-intelligence packages must be signed with (the console's package
+    /// signing key, `--ti-pubkey`); `None` accepts no package.
+    pub ti_key: Option<ironward_intel::ti::sign::VerifyingKey>,
 }
 
 impl SensorConfig {
@@ -147,6 +151,7 @@ impl SensorConfig {
             drain_grace: Duration::from_secs(5),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             detection: Some(DetectorConfig::default()),
+            ti_key: None,
         }
     }
 }
@@ -389,6 +394,10 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
     if let Err(error) = site.fetch(&client, &enrolment.credential) {
         tracing::warn!("fetching the site's learning state and baseline: {error}");
     }
+    // The package of the last run is in force before the first frame; the console's answers
+    // bring newer ones.
+    let mut ti = TiSync::new(config.ti_key, detector.clone(), &config.data_dir);
+    ti.load_saved();
 
     let capture_result = std::thread::scope(|scope| {
         let uploader = std::thread::Builder::new()
@@ -402,6 +411,7 @@ pub fn run(config: &SensorConfig, control: &SensorControl) -> Result<RunSummary,
                     control,
                     &counters,
                     &mut site,
+                    &mut ti,
                 );
                 if result.is_err() {
                     // The capture side stops too: nothing it writes could be sent.

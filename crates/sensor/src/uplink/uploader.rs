@@ -21,6 +21,7 @@ use super::client::{ClientError, ConsoleClient, Credential, IngestOutcome, Inges
 use super::outbox::{Entry, Outbox, OutboxError};
 use super::run::SensorControl;
 use super::site_sync::SiteSync;
+use super::ti_sync::TiSync;
 use super::windows::split_batch;
 
 /// What the uploader did, for the run's summary and for tests.
@@ -69,7 +70,8 @@ fn pause(control: &SensorControl, delay: Duration) {
 }
 
 /// Sends batches until the run is aborted, or until the capture is done and the outbox empty;
-/// what the answers say about the site goes to `site`.
+/// what the answers say about the site goes to `site`, and its package to `ti`.
+#[allow(clippy::too_many_arguments)]
 pub fn upload(
     outbox: &Outbox,
     client: &ConsoleClient,
@@ -78,6 +80,7 @@ pub fn upload(
     control: &SensorControl,
     counters: &UploadCounters,
     site: &mut SiteSync,
+    ti: &mut TiSync,
 ) -> Result<(), UploadError> {
     let mut backoff = Backoff::new(backoff);
     let mut failing_since: Option<Instant> = None;
@@ -103,6 +106,7 @@ pub fn upload(
                 outbox.remove(&entry)?;
                 if let Some(state) = state {
                     site.on_ack(client, credential, state);
+                    ti.on_ack(client, credential, state);
                 }
                 let counter = match how {
                     Ingested::Committed => &counters.committed,
