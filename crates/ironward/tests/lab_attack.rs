@@ -9,6 +9,10 @@
 //! SSH (OpenSSH, public key) and to a Telnet-managed device (inetutils telnetd; with a mistyped
 //! password, the lab has no account there). The polling goes on through the attack phase, and
 //! the workstation logs in again after the attacks: normal traffic that must raise no alert.
+//! The gateway also serves DHCP (dnsmasq), the workstation asks it for a lease (busybox
+//! udhcpc, the address not applied), and the SCADA server reads the remote I/O rack's system
+//! description over SNMP (net-snmp snmpget and snmpd, community `plant-ro`); both again after
+//! the attacks.
 //!
 //! Attack phase, from a new host: nmap SYN scan of the subnet on four ports (an ARP sweep and
 //! horizontal scans), nmap connect scan of 1024 ports of the Modbus PLC (vertical scan),
@@ -18,7 +22,12 @@
 //! holding registers (pymodbus client), an S7 PLC STOP (python-snap7 client), and IEC 104
 //! single commands opening ten breakers of a substation RTU (c104), as Industroyer does. A rack
 //! of 40 remote I/O addresses (one namespace holding them) gives the subnet the hosts a
-//! horizontal scan finds on a real plant floor.
+//! horizontal scan finds on a real plant floor. Then a rogue DHCP server (a second dnsmasq,
+//! on the attacker, naming itself the router) answers the workstation's next DHCP request
+//! beside the gateway's; onesixtyone guesses the rack's SNMP community from a word list; and
+//! the workstation pulls 4 MB through its usually short SSH conversation with the gateway (a
+//! bulk transfer: traffic far above the learned volume, the one expected alert on a host
+//! other than the attacker).
 //!
 //! Each expectation names the attack, the engine, a technique and the addresses; the test
 //! prints the table of expected against found (alert kind, count, evidence) and lists every
@@ -27,7 +36,8 @@
 //! traffic kept flowing.
 //!
 //! Needs root (network namespaces), tcpdump, nmap, hydra, OpenSSH's sshd and ssh, inetutils
-//! telnetd and inetd, and the PyPI packages pymodbus, python-snap7 and c104 (`scripts/test`
+//! telnetd and inetd, dnsmasq, busybox, net-snmp's snmpd and snmpget, onesixtyone, and the
+//! PyPI packages pymodbus, python-snap7 and c104 (`scripts/test`
 //! installs them as root); otherwise it prints `skipped: <reason>` and passes. Only lab
 //! addresses (10.10.7.0/24) are used and no namespace has a route elsewhere; the lab removes
 //! itself. `IRONWARD_LAB_PCAP=<path>` keeps a copy of the capture.
@@ -86,7 +96,7 @@ const DEVICES: [&Device; 10] = [
 const LEARNING: Duration = Duration::from_secs(10);
 
 /// Programs the lab runs, with the Debian package that brings each.
-const PROGRAMS: [(&str, &str); 11] = [
+const PROGRAMS: [(&str, &str); 16] = [
     ("ip", "iproute2"),
     ("ss", "iproute2"),
     ("tcpdump", "tcpdump"),
@@ -98,6 +108,11 @@ const PROGRAMS: [(&str, &str); 11] = [
     ("ssh-keygen", "openssh-client"),
     ("telnetd", "inetutils-telnetd"),
     ("inetutils-inetd", "inetutils-inetd"),
+    ("dnsmasq", "dnsmasq"),
+    ("busybox", "busybox"),
+    ("snmpd", "snmpd"),
+    ("snmpget", "snmp"),
+    ("onesixtyone", "onesixtyone"),
 ];
 
 /// Python packages the peers import, with the PyPI name of each.
@@ -263,15 +278,44 @@ fn start_servers(lab: &mut Lab) -> Vec<String> {
         .arg(inetd_conf);
     lab.spawn(&TELNET, "inetd", inetd);
 
+    // The gateway's DHCP service (the legitimate one, learned), no DNS.
+    lab.spawn(
+        &GATEWAY,
+        "dhcp-server",
+        dhcp_server(lab, "gateway", DHCP_RANGE),
+    );
+
+    // The rack's SNMP agent: v1/v2c, read-only community `plant-ro`, no MIB modules to load.
+    let snmpd_conf = lab.write(
+        "snmpd.conf",
+        &format!(
+            "agentaddress udp:{}:161\nrocommunity {SNMP_COMMUNITY} 10.10.7.0/24\n\
+             sysdescr Remote I/O rack (net-snmp)\n",
+            IO.ip
+        ),
+    );
+    let snmp_dir = lab.path("snmp");
+    std::fs::create_dir_all(&snmp_dir).unwrap();
+    let snmpd = Args::new("snmpd -f -Lo -C -I -smux -c")
+        .arg(snmpd_conf)
+        .then("-p")
+        .arg(lab.path("snmpd.pid"));
+    let env = [("SNMP_PERSISTENT_DIR", snmp_dir.as_str()), ("MIBS", "")];
+    lab.spawn_in(IO.name, "snmpd", snmpd, &env);
+
     let sockets = [
-        ("modbus-server", &PLC1, 502),
-        ("s7-server", &PLC2, 102),
-        ("iec104-server", &RTU1, 2404),
-        ("sshd", &GATEWAY, 22),
-        ("inetd", &TELNET, 23),
+        ("modbus-server", &PLC1, 't', 502),
+        ("s7-server", &PLC2, 't', 102),
+        ("iec104-server", &RTU1, 't', 2404),
+        ("sshd", &GATEWAY, 't', 22),
+        ("inetd", &TELNET, 't', 23),
+        ("dhcp-server", &GATEWAY, 'u', 67),
+        ("snmpd", &IO, 'u', 161),
     ];
-    for (label, device, port) in sockets {
-        if !wait_until(Duration::from_secs(20), || lab.listening(device, 't', port)) {
+    for (label, device, transport, port) in sockets {
+        if !wait_until(Duration::from_secs(20), || {
+            lab.listening(device, transport, port)
+        }) {
             problems.push(format!(
                 "{label} does not listen on port {port} in {}; its log:\n{}",
                 device.name,
@@ -290,14 +334,18 @@ fn start_servers(lab: &mut Lab) -> Vec<String> {
 
 /// The workstation's legitimate SSH login to the gateway (a command, then logout).
 fn ews_login(lab: &Lab, label: &str) -> (bool, String) {
-    let ssh = Args::new(
+    let ssh = ews_ssh(lab).then("echo logged-in-as-$(id -un)");
+    lab.run(&EWS, label, ssh, Duration::from_secs(15))
+}
+
+/// The workstation's SSH command line to the gateway, with its key, before the remote command.
+fn ews_ssh(lab: &Lab) -> Args {
+    Args::new(
         "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no \
          -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -i",
     )
     .arg(lab.path("ews_key"))
     .arg(format!("root@{}", GATEWAY.ip))
-    .then("echo logged-in-as-$(id -un)");
-    lab.run(&EWS, label, ssh, Duration::from_secs(15))
 }
 
 /// Notes a client that failed or did not print `wanted`.
@@ -317,6 +365,60 @@ fn ews_telnet() -> Args {
         .arg(23)
         .arg("operator")
         .arg("mistyped-password")
+}
+
+/// The community of the rack's SNMP agent (what the SCADA server uses; not in the guesser's
+/// word list).
+const SNMP_COMMUNITY: &str = "plant-ro";
+
+/// The communities onesixtyone tries (more than the anomaly engine's threshold of distinct
+/// communities; none is the rack's).
+const COMMUNITIES: &str = "public private community manager admin cisco snmp monitor write \
+                           secret siemens scada plc router switch default";
+
+/// The addresses the gateway's DHCP service leases (none in use by the lab's devices).
+const DHCP_RANGE: &str = "10.10.7.200,10.10.7.219";
+/// The addresses the rogue DHCP service leases.
+const ROGUE_DHCP_RANGE: &str = "10.10.7.220,10.10.7.239";
+
+/// A dnsmasq DHCP service (DNS off) on the device's address, leasing from `range`; it names
+/// itself the router, as a rogue server does to put itself in the middle.
+fn dhcp_server(lab: &Lab, name: &str, range: &str) -> Args {
+    Args::new(
+        "dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --port=0 \
+         --bind-interfaces --interface=eth0 --no-ping --log-facility=- --log-dhcp \
+         --user=root --group=root",
+    )
+    .arg(format!("--dhcp-range={range},255.255.255.0,10m"))
+    .arg(format!(
+        "--dhcp-leasefile={}",
+        lab.path(&format!("{name}.leases"))
+    ))
+    .arg(format!(
+        "--pid-file={}",
+        lab.path(&format!("{name}-dnsmasq.pid"))
+    ))
+}
+
+/// The workstation asks for a DHCP lease (replies broadcast) and applies nothing: the event
+/// script only prints the lease and the server that granted it.
+fn ews_dhcp(lab: &Lab, label: &str) -> (bool, String) {
+    let script = lab.write(
+        "udhcpc.script",
+        "#!/bin/sh\n[ \"$1\" = bound ] && echo \"leased $ip from $serverid\"\nexit 0\n",
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let udhcpc = Args::new("busybox udhcpc -i eth0 -f -q -n -B -t 5 -T 1 -s").arg(script);
+    lab.run(&EWS, label, udhcpc, Duration::from_secs(15))
+}
+
+/// The SCADA server reads the rack's sysDescr.0 over SNMP v2c with the rack's community.
+fn scada_snmp(lab: &Lab, label: &str) -> (bool, String) {
+    let snmpget = Args::new("snmpget -v2c -On -t 2 -r 1 -c")
+        .arg(SNMP_COMMUNITY)
+        .arg(IO.ip)
+        .arg(".1.3.6.1.2.1.1.1.0");
+    lab.run(&SCADA, label, snmpget, Duration::from_secs(10))
 }
 
 /// What the run recorded: when the attacks began, and what went wrong.
@@ -350,6 +452,18 @@ fn run_scenario(lab: &mut Lab) -> Run {
         "ews-ssh (learning)",
         ews_login(lab, "ews-ssh-learning"),
         "logged-in-as-root",
+    );
+    expect(
+        &mut problems,
+        "ews-dhcp (learning)",
+        ews_dhcp(lab, "ews-dhcp-learning"),
+        &format!("from {}", GATEWAY.ip),
+    );
+    expect(
+        &mut problems,
+        "scada-snmp (learning)",
+        scada_snmp(lab, "scada-snmp-learning"),
+        "Remote I/O rack",
     );
     for (label, first) in [
         ("hmi-modbus", "first poll done"),
@@ -449,6 +563,59 @@ fn run_scenario(lab: &mut Lab) -> Run {
         lab.run(&ATTACKER, "attacker-iec104", switch, long),
         "commands sent: 10",
     );
+    // A rogue DHCP server beside the gateway's: the workstation's next request gets offers
+    // from both.
+    lab.spawn(
+        &ATTACKER,
+        "rogue-dhcp",
+        dhcp_server(lab, "rogue", ROGUE_DHCP_RANGE).arg(format!("--dhcp-option=3,{}", ATTACKER.ip)),
+    );
+    if !wait_until(Duration::from_secs(10), || {
+        lab.listening(&ATTACKER, 'u', 67)
+    }) {
+        problems.push(format!(
+            "the rogue dnsmasq does not listen:\n{}",
+            tail(&lab.log("rogue-dhcp"))
+        ));
+    }
+    expect(
+        &mut problems,
+        "ews-dhcp (rogue server up)",
+        ews_dhcp(lab, "ews-dhcp-rogue"),
+        "leased 10.10.7.2",
+    );
+    if !lab.log("rogue-dhcp").contains("DHCPOFFER") {
+        problems.push(format!(
+            "the rogue dnsmasq made no offer:\n{}",
+            tail(&lab.log("rogue-dhcp"))
+        ));
+    }
+    let communities = lab.write(
+        "communities.txt",
+        &(COMMUNITIES
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"),
+    );
+    let guess = Args::new("onesixtyone -w 20 -c")
+        .arg(communities)
+        .arg(IO.ip);
+    let (guessed, output) = lab.run(&ATTACKER, "onesixtyone", guess, long);
+    if !guessed || output.contains("Remote I/O rack") {
+        problems.push(format!(
+            "onesixtyone failed (or found the community):\n{output}"
+        ));
+    }
+    // The bulk transfer: 4 MB from the gateway through the workstation's SSH conversation.
+    let pull = ews_ssh(lab).then("head -c 4000000 /dev/urandom");
+    let pull = Args::new("sh -c").arg(format!("{} | wc -c", pull.0.join(" ")));
+    expect(
+        &mut problems,
+        "ews bulk transfer",
+        lab.run(&EWS, "ews-bulk", pull, long),
+        "4000000",
+    );
     // The workstation's usual logins, after the attacks: still normal.
     lab.spawn(&EWS, "ews-telnet-later", ews_telnet());
     expect(
@@ -458,6 +625,18 @@ fn run_scenario(lab: &mut Lab) -> Run {
         "logged-in-as-root",
     );
 
+    expect(
+        &mut problems,
+        "ews-dhcp (after learning)",
+        ews_dhcp(lab, "ews-dhcp-later"),
+        "leased 10.10.7.",
+    );
+    expect(
+        &mut problems,
+        "scada-snmp (after learning)",
+        scada_snmp(lab, "scada-snmp-later"),
+        "Remote I/O rack",
+    );
     expect(
         &mut problems,
         "ews-telnet (after learning)",
@@ -551,7 +730,7 @@ const fn expected(
 
 /// What each attack must raise. Brute force is password guessing, ATT&CK T1110 (the catalog
 /// also maps T0806 Brute Force I/O, which the alerts carry too).
-const EXPECTED: [Expected; 15] = [
+const EXPECTED: [Expected; 18] = [
     expected(
         "nmap -sS of the subnet: ARP sweep",
         ("anomaly", "anomaly.arp_sweep", "T0846"),
@@ -642,6 +821,24 @@ const EXPECTED: [Expected; 15] = [
         ATTACKER.ip,
         Some(RTU1.ip),
     ),
+    expected(
+        "rogue dnsmasq answering DHCP",
+        ("anomaly", "anomaly.rogue_dhcp", "T0830"),
+        ATTACKER.ip,
+        None,
+    ),
+    expected(
+        "onesixtyone against the rack's SNMP agent",
+        ("anomaly", "anomaly.brute_force", "T1110"),
+        ATTACKER.ip,
+        Some(IO.ip),
+    ),
+    expected(
+        "4 MB over the EWS's learned SSH to the gateway",
+        ("anomaly", "anomaly.traffic_volume", "T0814"),
+        EWS.ip,
+        Some(GATEWAY.ip),
+    ),
 ];
 
 fn techniques(alert: &Value) -> Vec<String> {
@@ -725,10 +922,12 @@ fn check_alerts(alerts: &[Value], table: &mut String) -> Vec<String> {
         );
     }
     // The normal traffic went on after learning: it must raise nothing. Every alert involves
-    // the attacker, except operational ones (a stopped controller is the attack's effect).
+    // the attacker, except operational ones (a stopped controller is the attack's effect) and
+    // the bulk transfer's, which an expectation names.
     for a in alerts {
         let involves_attacker = a["src_ip"] == ATTACKER.ip || a["dst_ip"] == ATTACKER.ip;
-        if !involves_attacker && a["engine"] != "operational" {
+        let expected = EXPECTED.iter().any(|e| e.matches(a));
+        if !involves_attacker && !expected && a["engine"] != "operational" {
             failures.push(format!(
                 "{} alert on normal traffic: {} ({}: {} -> {})",
                 text(&a["engine"]),

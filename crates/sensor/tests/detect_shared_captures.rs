@@ -188,3 +188,37 @@ fn a_program_download_after_learning_is_a_policy_alert() {
         .expect("program download alert");
     assert_eq!(download.techniques[0].id, "T0843");
 }
+
+/// Shared DHCP and SNMP captures raise no rogue DHCP server and no community guessing: each
+/// holds one DHCP server (with nothing learned, the first of its segment), and managers using
+/// one or two communities. A DHCP server's broadcast reply makes 255.255.255.255 a flow's
+/// client (its server port is 67): it is no new device.
+#[test]
+fn dhcp_and_snmp_captures_raise_no_rogue_server_or_guessing() {
+    let captures = [
+        "dhcp/zeek_dhcp.pcap",
+        "dhcp/tcpdump_dhcp-rfc4388.pcap",
+        "dhcp/zeek_dhcp_discover_param_req_and_client_id.pcap",
+        "snmp/zeek_snmpv1_get.pcap",
+        "snmp/zeek_snmpwalk-short.pcap",
+        "snmp/zeek_snmpv3_get_next.pcap",
+    ];
+    for relative in captures {
+        let Some(path) = capture_path(relative) else {
+            continue;
+        };
+        for learning in [None, Some(0.01)] {
+            let alerts = alerts(&path, learning);
+            let wrong: Vec<_> = alerts
+                .iter()
+                .filter(|a| {
+                    a.engine == AlertEngine::Anomaly
+                        || (a.kind == "policy.new_device"
+                            && a.src_ip == Some("255.255.255.255".parse().unwrap()))
+                })
+                .map(|a| (&a.kind, &a.title))
+                .collect();
+            assert!(wrong.is_empty(), "{relative} {learning:?}: {wrong:#?}");
+        }
+    }
+}
