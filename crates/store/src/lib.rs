@@ -37,9 +37,11 @@ mod overview;
 pub mod secret;
 mod sensors;
 mod sites;
+mod ti_packages;
 mod traffic;
 mod unlock;
 mod users;
+mod vulnerabilities;
 
 pub use access::{ApiToken, Session};
 pub use alert_captures::MAX_CAPTURES_PER_SITE;
@@ -72,8 +74,16 @@ pub use overview::{
 };
 pub use sensors::SensorRecord;
 pub use sites::{Site, SiteLearning, Zone, MAX_NAME_LEN};
+pub use ti_packages::{
+    DeviceMatchResult, MatchCandidate, NewPackage, PackageCounts, PackageId, StoredPackage,
+    UnmatchedProduct, VulnerabilityMatch, MAX_PACKAGE_BYTES,
+};
 pub use traffic::{ConnectionQuery, ConnectionRecord, EventQuery, EventRecord};
 pub use users::{Role, User};
+pub use vulnerabilities::{
+    CveSummary, Severity, SeverityCount, UnmatchedGroup, VulnerabilityExclusion,
+    VulnerabilityQuery, VulnerabilityRow, MAX_EXCLUSION_REASON,
+};
 
 use ironward_model::Timestamp;
 

@@ -55,10 +55,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_site_learning.sql"),
         postgres: include_str!("../migrations/postgres/0006_site_learning.sql"),
     },
+    Migration {
+        version: 7,
+        name: "vulnerabilities",
+        sqlite: include_str!("../migrations/sqlite/0007_vulnerabilities.sql"),
+        postgres: include_str!("../migrations/postgres/0007_vulnerabilities.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].version == SCHEMA_VERSION);
 

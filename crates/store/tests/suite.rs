@@ -36,3 +36,6 @@ mod forwarding;
 
 #[path = "suite/site_learning.rs"]
 mod site_learning;
+
+#[path = "suite/vulnerabilities.rs"]
+mod vulnerabilities;
