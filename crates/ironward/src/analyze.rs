@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use ironward_intel::ti::matching::Matcher;
+use ironward_intel::ti::package::Package;
+use ironward_intel::ti::sign;
 use ironward_sensor::capture::{self, CaptureReader, Frame};
 use ironward_sensor::detect::{Detector, DetectorConfig};
 use ironward_sensor::engine::{Engine, EngineConfig};
@@ -98,6 +101,17 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "DIR")]
     pcap_dir: Option<PathBuf>,
 
+    /// Match the devices against this signed threat-intelligence package (`ironward ti build`)
+    /// and add the top-level `vulnerabilities` (KEV first, then by CVSS) and `unmatched` arrays
+    /// to the JSON report. Needs --pubkey and --format json; a package whose signature does not
+    /// verify is refused before any capture is read.
+    #[arg(long, value_name = "PKG", requires = "pubkey")]
+    ti: Option<PathBuf>,
+
+    /// The public key the --ti package must be signed with (KEYFILE.pub of `ironward ti keygen`).
+    #[arg(long, value_name = "KEYFILE.pub", requires = "ti")]
+    pubkey: Option<PathBuf>,
+
     /// Never show the progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -115,6 +129,14 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "--format csv writes devices.csv and connections.csv: give a directory with --out DIR"
         );
     }
+    if args.ti.is_some() && args.format != Format::Json {
+        bail!("--ti adds vulnerabilities to the JSON report: use --format json");
+    }
+    // Verified before any capture is read: a bad package costs nothing else.
+    let package = match (&args.ti, &args.pubkey) {
+        (Some(path), Some(pubkey)) => Some(open_package(path, pubkey)?),
+        _ => None,
+    };
     let mut config = EngineConfig::default();
     config.flows.max_flows = args.max_flows.max(1);
     let registry = if args.no_dissect {
@@ -179,13 +201,27 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     match args.format {
         // Streamed: the report is never held in memory whole.
-        Format::Json => match pcaps {
-            Some(pcaps) => {
+        Format::Json => match (pcaps, &package) {
+            (Some(pcaps), Some(package)) => {
+                let matcher = Matcher::new(package.vulnerabilities());
+                let json = output::Vulnerabilities::new(output::JsonStream::new(&mut out), matcher);
+                let mut sink = pcaps.with_inner(json);
+                engine.finish_into(&mut sink)?;
+                report_captures(sink.files(), args.pcap_dir.as_deref())?;
+            }
+            (Some(pcaps), None) => {
                 let mut sink = pcaps.with_inner(output::JsonStream::new(&mut out));
                 engine.finish_into(&mut sink)?;
                 report_captures(sink.files(), args.pcap_dir.as_deref())?;
             }
-            None => {
+            (None, Some(package)) => {
+                let matcher = Matcher::new(package.vulnerabilities());
+                engine.finish_into(&mut output::Vulnerabilities::new(
+                    output::JsonStream::new(&mut out),
+                    matcher,
+                ))?;
+            }
+            (None, None) => {
                 engine.finish_into(&mut output::JsonStream::new(&mut out))?;
             }
         },
@@ -222,6 +258,20 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Opens and verifies the --ti package with the --pubkey key.
+fn open_package(path: &Path, pubkey: &Path) -> anyhow::Result<Package> {
+    let key = sign::read_verifying_key(pubkey)
+        .with_context(|| format!("reading the public key {}", pubkey.display()))?;
+    let package = Package::open(path, &key)
+        .with_context(|| format!("refusing the package {}", path.display()))?;
+    tracing::info!(
+        package = %path.display(),
+        records = package.vulnerabilities().len(),
+        "threat-intelligence package verified"
+    );
+    Ok(package)
 }
 
 /// A duration in capture time: `20s`, `500ms`, `5m`, `1h`, `7d`, or plain seconds; in

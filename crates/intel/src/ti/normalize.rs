@@ -233,6 +233,45 @@ impl DeviceProduct {
         )
     }
 
+    /// Reads a device of a report: its shown vendor, model and firmware, and its product code,
+    /// each with the source of the fact that decided it.
+    pub fn from_device(device: &ironward_model::Device) -> Self {
+        let source_of = |attribute: Attribute, value: &str| {
+            device
+                .facts
+                .iter()
+                .find(|f| f.selected && f.attribute == attribute.as_str() && f.value == value)
+                .or_else(|| {
+                    device
+                        .facts
+                        .iter()
+                        .find(|f| f.attribute == attribute.as_str() && f.value == value)
+                })
+                .map_or_else(String::new, |f| f.source.clone().into_owned())
+        };
+        let sourced = |attribute: Attribute, value: Option<&String>| {
+            let value = value?.trim();
+            (!value.is_empty()).then(|| Sourced {
+                value: value.to_owned(),
+                source: source_of(attribute, value),
+            })
+        };
+        let product_code = device
+            .facts
+            .iter()
+            .find(|f| f.selected && f.attribute == Attribute::ProductCode.as_str())
+            .map(|f| Sourced {
+                value: f.value.clone().into_owned(),
+                source: f.source.clone().into_owned(),
+            });
+        Self::from_parts(
+            sourced(Attribute::Vendor, device.vendor.as_ref()),
+            sourced(Attribute::Model, device.model.as_ref()),
+            product_code,
+            sourced(Attribute::Firmware, device.firmware.as_ref()),
+        )
+    }
+
     /// Builds it from the four values (what [`from_identity`](Self::from_identity) reads).
     pub fn from_parts(
         vendor: Option<Sourced>,

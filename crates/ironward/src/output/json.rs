@@ -182,6 +182,19 @@ impl<'w, W: Write> JsonStream<'w, W> {
     }
 }
 
+impl<W: Write> super::vulnerabilities::TopLevel for JsonStream<'_, W> {
+    /// After the alerts, before the statistics.
+    fn top_level<T: Serialize>(&mut self, key: &str, value: &T) -> anyhow::Result<()> {
+        self.advance(Section::Done)?;
+        self.out.write_all(b"  ")?;
+        serde_json::to_writer(&mut *self.out, key)?;
+        self.out.write_all(b": ")?;
+        self.element(value, 1)?;
+        self.out.write_all(b",\n")?;
+        Ok(())
+    }
+}
+
 impl<W: Write> ReportSink for JsonStream<'_, W> {
     type Error = anyhow::Error;
 

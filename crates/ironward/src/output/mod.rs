@@ -5,11 +5,13 @@ mod event_json;
 mod json;
 mod pcap_dir;
 mod table;
+mod vulnerabilities;
 
 pub(crate) use self::csv::write_csv_dir;
 pub(crate) use self::json::JsonStream;
 pub(crate) use self::pcap_dir::PcapDir;
 pub(crate) use self::table::write_table;
+pub(crate) use self::vulnerabilities::Vulnerabilities;
 
 /// The output formats of `ironward analyze`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
