@@ -25,8 +25,9 @@ sha256,0000000000000000000000000000000000000000000000000000000000000000,critical
 ```
 
 Names and fingerprints compare case-insensitively (they are kept lowercase; a domain's trailing
-dot is dropped). `sha256` entries are loaded and can be looked up ([`IocSet::match_sha256`]), but
-nothing matches them yet: that waits for file extraction from the traffic.
+dot is dropped). `sha256` entries are matched ([`IocSet::match_sha256`]) against the hashes
+industrial dissectors compute of whole file and program transfers (S7 blocks, UMAS, DNP3,
+IEC 104, BACnet and MMS files).
 
 Every byte of the file is hostile: the file is at most [`MAX_FILE_BYTES`], a line at most
 [`MAX_LINE_BYTES`], a field at most [`MAX_FIELD_BYTES`], an entry has at most
@@ -424,8 +425,8 @@ impl IocSet {
         self.entry(self.ja4.get(lowercase(ja4, &mut buf)?))
     }
 
-    /// The `sha256` entry for this file hash (64 hex digits, any case). Nothing calls it yet:
-    /// the sensor does not extract files from traffic.
+    /// The `sha256` entry for this file hash (64 hex digits, any case): the sensor asks it for
+    /// each file or program an industrial dissector saw transferred whole.
     pub fn match_sha256(&self, sha256: &str) -> Option<(usize, &Ioc)> {
         if self.sha256.is_empty() {
             return None;

@@ -68,6 +68,11 @@ pub(crate) struct SensorArgs {
     #[arg(long, value_name = "MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     outbox_limit_mb: u64,
 
+    /// Live capture: report an interface that had traffic and then received no frame for this
+    /// many seconds (alert `operational.traffic_stopped`, checked at the end of each window).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    traffic_stopped_after: u64,
+
     /// Detection: treat this first span of capture time (from the first frame; `20s`, `5m`,
     /// `1h`, `7d`, or seconds) as learning mode; afterwards the policy engine alerts on what
     /// the baseline lacks. The protocol, malware, anomaly and operational engines always run.
@@ -79,7 +84,7 @@ pub(crate) struct SensorArgs {
     baseline_in: Option<PathBuf>,
 
     /// Detection: match these indicators of compromise (a CSV list: addresses, domains, JA3,
-    /// JA4; see docs/SENSOR.md); bad lines are reported and skipped.
+    /// JA4, file SHA-256; see docs/SENSOR.md); bad lines are reported and skipped.
     #[arg(long, value_name = "FILE", conflicts_with = "no_detect")]
     iocs: Option<PathBuf>,
 
@@ -147,6 +152,7 @@ pub(crate) fn run(args: SensorArgs) -> anyhow::Result<ExitCode> {
         );
     }
     config.window = Duration::from_secs(args.window);
+    config.traffic_stopped_after = Duration::from_secs(args.traffic_stopped_after);
     config.outbox = OutboxLimits {
         max_bytes: args.outbox_limit_mb.saturating_mul(1 << 20),
         ..OutboxLimits::default()

@@ -6,10 +6,17 @@
 //! (mode 6, `ntpq -c rv`) to a read-variables request lists the system variables, among them
 //! `version="ntpd 4.2.8p15@1.3728-o ..."`, `system="Linux/5.4.0"` and `processor="x86_64"`:
 //! the responder's NTP software and operating system.
+//!
+//! Time-synchronisation failures are events (category time sync, from the client to the
+//! server), one per reply that shows one, so that the detector can alert on them:
+//! - `kiss_of_death`: a server reply at stratum 0, whose reference id is a kiss code (RFC 5905
+//!   section 7.4: `RATE` slow down, `DENY`/`RSTR` access refused, ...), detail `code RATE`;
+//! - `server_unsynchronised`: a server reply with leap indicator 3 (clock not synchronised) or
+//!   stratum 16 (unsynchronised), detail `leap 3, stratum 16`.
 
 use std::fmt::{self, Write as _};
 
-use ironward_model::{Attribute, Source};
+use ironward_model::{Attribute, EventCategory, Source};
 
 use crate::value::ValueBuf;
 use crate::{
@@ -24,6 +31,12 @@ const TIME_HEADER_LEN: usize = 48;
 const CONTROL_HEADER_LEN: usize = 12;
 /// Control opcode: read variables.
 const OPCODE_READ_VARIABLES: u8 = 2;
+/// Leap indicator of a clock that is not synchronised.
+const LEAP_UNSYNCHRONISED: u8 = 3;
+/// Stratum of a kiss-o'-death packet (its reference id is the kiss code).
+const STRATUM_KISS: u8 = 0;
+/// Stratum of an unsynchronised server.
+const STRATUM_UNSYNCHRONISED: u8 = 16;
 
 /// Why a datagram is not a readable NTP message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +259,9 @@ pub fn observe(
     let now = flow.now;
     match message {
         Message::Time(packet) => {
+            if packet.mode == Mode::Server {
+                time_sync_failure(packet, flow, direction, out);
+            }
             let serves = packet.mode == Mode::Server
                 || (packet.mode == Mode::Broadcast && packet.stratum > 0);
             if !serves {
@@ -291,6 +307,42 @@ pub fn observe(
         }
         Message::Private { .. } => {}
     }
+}
+
+/// The event of a server reply that shows its clients cannot synchronise with it: a
+/// kiss-o'-death, or a clock the server itself calls unsynchronised. Reported from the client
+/// (the reply's receiver) to the server.
+fn time_sync_failure(
+    packet: &TimePacket<'_>,
+    flow: &FlowMeta,
+    direction: Direction,
+    out: &mut Observations,
+) {
+    let mut detail = ValueBuf::<32>::new();
+    let operation = if packet.stratum == STRATUM_KISS {
+        let _ = detail.write_str("code ");
+        // The kiss code is four ASCII letters; anything else is shown as hex.
+        if packet.reference_id.iter().all(u8::is_ascii_alphanumeric) {
+            detail.push(&packet.reference_id);
+        } else {
+            let _ = detail.write_str("0x");
+            detail.push_hex(&packet.reference_id);
+        }
+        "kiss_of_death"
+    } else if packet.leap == LEAP_UNSYNCHRONISED || packet.stratum >= STRATUM_UNSYNCHRONISED {
+        let _ = write!(detail, "leap {}, stratum {}", packet.leap, packet.stratum);
+        "server_unsynchronised"
+    } else {
+        return;
+    };
+    out.event(
+        flow,
+        direction.reverse(),
+        "ntp",
+        EventCategory::TimeSync,
+        operation,
+        detail.as_str(),
+    );
 }
 
 /// Whether a datagram starts like NTP: version 1-4, a mode, and long enough for it.
@@ -459,6 +511,95 @@ mod tests {
             run(&broadcast, Direction::ServerToClient)[0].2,
             "ntp-server stratum 3"
         );
+    }
+
+    /// The time-sync events a datagram raises: (source, destination, operation, detail).
+    fn events(payload: &[u8], direction: Direction) -> Vec<(String, String, String, String)> {
+        let mut out = Observations::default();
+        NtpDissector.on_datagram(&flow(), direction, payload, &mut out);
+        out.events()
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e.category, EventCategory::TimeSync);
+                assert_eq!(e.protocol, "ntp");
+                let ip = |ep: &ironward_model::EventEndpoint| ep.ip.unwrap().to_string();
+                (
+                    ip(&e.src),
+                    ip(&e.dst),
+                    e.operation.to_string(),
+                    e.detail.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// A 48-byte RFC 5905 time packet: leap, version 4, mode, stratum, reference id.
+    fn time_packet(leap: u8, mode: u8, stratum: u8, reference_id: &[u8; 4]) -> Vec<u8> {
+        let mut p = vec![0u8; TIME_HEADER_LEN];
+        p[0] = (leap << 6) | (4 << 3) | mode;
+        p[1] = stratum;
+        p[2] = 6; // poll 64 s
+        p[3] = 0xe9; // precision 2^-23 s
+        p[12..16].copy_from_slice(reference_id);
+        p
+    }
+
+    #[test]
+    fn failed_time_sync_replies_are_events_from_client_to_server() {
+        let failure = |operation: &str, detail: &str| {
+            vec![(
+                "192.168.100.2".to_owned(),
+                "192.168.100.1".to_owned(),
+                operation.to_owned(),
+                detail.to_owned(),
+            )]
+        };
+        // The real kiss-o'-death of tcpdump_ntp.pcap (leap 3, stratum 0, STEP): the kiss
+        // wins over the leap indicator.
+        assert_eq!(
+            events(&hex(KISS), Direction::ServerToClient),
+            failure("kiss_of_death", "code STEP")
+        );
+        for code in [b"RATE", b"DENY", b"RSTR"] {
+            let kiss = time_packet(0, 4, 0, code);
+            let want = format!("code {}", std::str::from_utf8(code).unwrap());
+            assert_eq!(
+                events(&kiss, Direction::ServerToClient),
+                failure("kiss_of_death", &want)
+            );
+        }
+        // A kiss code that is not text is shown in hex.
+        assert_eq!(
+            events(
+                &time_packet(0, 4, 0, &[0, 0xff, b'A', 1]),
+                Direction::ServerToClient
+            ),
+            failure("kiss_of_death", "code 0x00ff4101")
+        );
+        assert_eq!(
+            events(
+                &time_packet(3, 4, 2, &[10, 5, 27, 10]),
+                Direction::ServerToClient
+            ),
+            failure("server_unsynchronised", "leap 3, stratum 2")
+        );
+        assert_eq!(
+            events(&time_packet(0, 4, 16, b"INIT"), Direction::ServerToClient),
+            failure("server_unsynchronised", "leap 0, stratum 16")
+        );
+        // A healthy reply (the real stratum-2 one, and leap warnings 1 and 2 announcing a leap
+        // second), a request, and a broadcast say nothing about failures.
+        assert!(events(&hex(SERVER), Direction::ServerToClient).is_empty());
+        for leap in [1, 2] {
+            assert!(events(
+                &time_packet(leap, 4, 3, b"GPS\0"),
+                Direction::ServerToClient
+            )
+            .is_empty());
+        }
+        assert!(events(&hex(CLIENT), Direction::ClientToServer).is_empty());
+        assert!(events(&time_packet(3, 3, 0, &[0; 4]), Direction::ClientToServer).is_empty());
+        assert!(events(&time_packet(3, 5, 16, &[0; 4]), Direction::ServerToClient).is_empty());
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct EventRef<'a> {
     pub operation: &'static str,
     /// Detail text.
     pub detail: &'a str,
+    /// The SHA-256 (hex) of the file or program a transfer event carried, when it has one.
+    pub content_hash: Option<&'a str>,
     /// When it last happened (the occurrence's time).
     pub time: Timestamp,
     /// How often it happened so far.
@@ -607,6 +609,7 @@ impl Observations {
             category: record.category,
             operation: record.operation,
             detail: &record.detail,
+            content_hash: record.content_hash.as_deref(),
             time: count.last,
             count: count.count,
         })

@@ -228,7 +228,7 @@ impl Inventory {
             let Some(e) = self.observations.occurrence(index) else {
                 continue;
             };
-            detector.on_event(&crate::detect::EventInput {
+            let input = crate::detect::EventInput {
                 frame,
                 time: e.time.0,
                 src: e.src.0,
@@ -238,7 +238,11 @@ impl Inventory {
                 category: e.category,
                 operation: e.operation,
                 detail: e.detail,
-            });
+            };
+            detector.on_event(&input);
+            if let Some(sha256) = e.content_hash {
+                detector.on_file_transfer(&input, sha256);
+            }
         }
         for fact in self.observations.facts() {
             detector.on_fact(frame, fact);

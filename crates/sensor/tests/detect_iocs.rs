@@ -1,8 +1,10 @@
 //! IoC matching on shared captures: a test list naming the public Modbus peer of
 //! `modbus/icsnpp_modbus_example.pcap` and the SNI and JA3 of the TLS client in
 //! `tls/zeek_tls_client-certificate.pcap` raises one alert per indicator, on the right device,
-//! with the frame and technique; a list naming none of them raises none. (These are test
-//! indicators declared for the captures, not real threat intelligence.)
+//! with the frame and technique; a list naming none of them raises none. A list holding the
+//! SHA-256 of the DB1 block downloaded in `s7comm/s7comm_downloading_block_db1.pcap` raises the
+//! transfer's alert; a hash one digit away raises none. (These are test indicators declared for
+//! the captures, not real threat intelligence.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -77,6 +79,11 @@ domain,idrix.fr.example,major,Other name,,test,
 domain,certauth.idrix.f,major,Shorter name,,test,
 ja3,579ccef312d18482fc42e2b822ca2431,minor,Other JA3,,test,
 ";
+
+/// The SHA-256 of the 500 bytes of block DB1 that 192.168.1.10 downloads to the S7 PLC
+/// 192.168.1.40 in `s7comm/s7comm_downloading_block_db1.pcap` (the S7 dissector's hash of the
+/// block's reassembled data).
+const DB1_SHA256: &str = "6fbdbd7fb0f8c20cdc0b917b2a3f0a7c2b1e7d5f9536e5d804edb7d4a1628f2d";
 
 fn ip(text: &str) -> Option<IpAddr> {
     Some(text.parse().unwrap())
@@ -161,4 +168,52 @@ fn a_list_with_bad_lines_keeps_the_good_ones() {
     assert_eq!(parsed.set.len(), 1);
     assert_eq!(parsed.issues.len(), 1);
     assert_eq!(parsed.issues[0].line, 2);
+}
+
+#[test]
+fn a_listed_program_hash_raises_the_alert_of_the_transfer() {
+    let Some(path) = capture_path("s7comm/s7comm_downloading_block_db1.pcap") else {
+        return;
+    };
+    let list = format!(
+        "{}\nsha256,{},critical,Test tampered DB1,,test-ref,A block under test\n",
+        ironward_intel::ioc::HEADER,
+        DB1_SHA256.to_ascii_uppercase()
+    );
+    let raised = alerts(&path, &list);
+    assert_eq!(raised.len(), 1, "{raised:#?}");
+    let alert = one(&raised, "malware.ioc_sha256");
+    assert_eq!(alert.engine, AlertEngine::Malware);
+    assert_eq!(alert.severity, Severity::Critical);
+    // The engineering station that sent the block, and the PLC that received it.
+    assert_eq!(alert.src_ip, ip("192.168.1.10"));
+    assert_eq!(alert.dst_ip, ip("192.168.1.40"));
+    assert_eq!(alert.protocol.as_deref(), Some("s7comm"));
+    assert_eq!(alert.techniques[0].id, "T0843");
+    assert_eq!(alert.count, 1, "one transfer, one occurrence");
+    assert!(alert.title.contains("Test tampered DB1"), "{}", alert.title);
+    assert!(
+        alert.description.contains("s7comm download")
+            && alert.description.contains("block DB1, 500 bytes"),
+        "{}",
+        alert.description
+    );
+    assert!(alert.description.contains("A block under test"));
+    let evidence = &alert.evidence[0];
+    assert!(evidence.frame.is_some());
+    assert!(
+        evidence.summary.contains(DB1_SHA256),
+        "{}",
+        evidence.summary
+    );
+
+    // A hash one digit away, and the list without sha256 entries, raise nothing.
+    let mut near = DB1_SHA256.to_owned();
+    near.replace_range(63.., "e");
+    let near = format!(
+        "{}\nsha256,{near},critical,Other block,,test,\n",
+        ironward_intel::ioc::HEADER
+    );
+    assert!(alerts(&path, &near).is_empty());
+    assert!(alerts(&path, LIST).is_empty());
 }

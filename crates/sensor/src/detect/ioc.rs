@@ -6,7 +6,10 @@
 //! - `domain` indicators against hostname facts (DNS answers, TLS SNI, HTTP Host, names devices
 //!   give themselves): the alert is the named device's.
 //! - `ja3` / `ja4` indicators against the TLS client fingerprint facts: the alert is the client's.
-//! - `sha256` indicators wait for file extraction.
+//! - `sha256` indicators against the hash industrial dissectors compute of each file or program
+//!   they saw transferred whole (S7 block up/download, UMAS, DNP3 and IEC 104 file transfer,
+//!   BACnet file access, MMS file read): once per finished transfer, not per packet. The alert
+//!   names the requester and the other end, the protocol, operation and the block or file.
 //!
 //! One alert per (indicator, device), kind `malware.ioc_<kind>`, repeated matches counted in it.
 //! Lookups do not allocate; text is written only for a new alert and for evidence while the
@@ -21,7 +24,7 @@ pub use ironward_intel::ioc::{IocIssue, IocSet};
 use ironward_model::{AlertEngine, Attribute, DeviceKey, Fact};
 
 use super::alerts::{AlertStore, Raise, StableHash, Text};
-use super::FlowInput;
+use super::{EventInput, FlowInput};
 
 /// Technique of an indicator that names none: network indicators are mostly command and
 /// control endpoints and tooling, reached over ordinary application protocols.
@@ -156,6 +159,73 @@ impl IocMatcher {
     }
 }
 
+impl IocMatcher {
+    /// A finished file or program transfer with the content's SHA-256 (hex) against the
+    /// `sha256` indicators. One alert per (indicator, requester, other end): the requester
+    /// (the event's source) is the alert's source.
+    pub(crate) fn on_file_transfer(
+        &self,
+        store: &mut AlertStore,
+        event: &EventInput<'_>,
+        sha256: &str,
+    ) -> Option<(u64, bool)> {
+        let (index, ioc) = self.set.match_sha256(sha256)?;
+        let mut techniques = [DEFAULT_FILE_TECHNIQUE; MAX_TECHNIQUES];
+        let mut count = 0;
+        for (slot, id) in techniques.iter_mut().zip(&ioc.techniques) {
+            *slot = id;
+            count += 1;
+        }
+        let raise = Raise {
+            kind: kind_of(ioc.kind),
+            engine: AlertEngine::Malware,
+            severity: ioc.severity,
+            src: event.src,
+            dst: event.dst,
+            key: StableHash::default().num(index as u64).finish(),
+            protocol: Some(event.protocol),
+            techniques: &techniques[..count.max(1)],
+            time: event.time,
+            frame: Some(event.frame),
+        };
+        let who = |ip: Option<IpAddr>| ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string());
+        Some(store.raise(
+            &raise,
+            || {
+                let mut text = text(&self.set, ioc, event.src);
+                text.description.push_str(&format!(
+                    " The file was transferred by {} {} ({}) between {} and {}: {}.",
+                    event.protocol,
+                    event.operation,
+                    event.category.as_str(),
+                    who(event.src),
+                    who(event.dst),
+                    event.detail
+                ));
+                text
+            },
+            || {
+                format!(
+                    "{} {} {} -> {} ({}) sha256 {} matches \"{}\" ({}:{})",
+                    event.protocol,
+                    event.operation,
+                    who(event.src),
+                    who(event.dst),
+                    event.detail,
+                    ioc.value,
+                    ioc.name,
+                    self.set.source(),
+                    ioc.line
+                )
+            },
+        ))
+    }
+}
+
+/// Technique of a `sha256` indicator that names none: a listed file moved to or from a
+/// controller is a program download or upload.
+pub const DEFAULT_FILE_TECHNIQUE: &str = "T0843";
+
 /// The device an alert is about: its address, or (known only by MAC) a hash of the MAC.
 struct Device {
     ip: Option<IpAddr>,
@@ -238,7 +308,7 @@ fn text(set: &IocSet, ioc: &Ioc, device: Option<IpAddr>) -> Text {
         ),
         IocKind::Sha256 => (
             format!("{who} transferred a listed file: {} ({})", ioc.name, ioc.value),
-            "Quarantine the file and check the devices that received it.",
+            "Treat the controller's program or file as compromised: stop its distribution, restore the controller from a known-good project, and check the engineering workstation that sent or fetched it.",
         ),
     };
     let mut description = format!(
@@ -277,6 +347,7 @@ ip,203.0.113.0/24,critical,Test range,T0883,ref-1,Test C2 range
 domain,*.bad.example,major,Test domain,,,
 ja3,00112233445566778899aabbccddeeff,major,Test JA3,,,
 ja4,t13d1516h2_8daaf6152771_02713d6af862,minor,Test JA4,,,
+sha256,00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,critical,Test dropper,,,
 ";
 
     fn matcher() -> IocMatcher {
@@ -346,6 +417,58 @@ ja4,t13d1516h2_8daaf6152771_02713d6af862,minor,Test JA4,,,
         assert!(outbound.evidence[1].summary.contains("203.0.113.10:443"));
         assert!(outbound.description.contains("Test C2 range"));
         assert!(outbound.description.contains("test.csv (line 2)"));
+    }
+
+    fn transfer(hash_detail: &'static str, frame: u64) -> EventInput<'static> {
+        EventInput {
+            frame,
+            time: 7_000,
+            src: Some("10.0.0.5".parse().unwrap()),
+            dst: Some("10.0.0.9".parse().unwrap()),
+            src_mac: None,
+            protocol: "s7comm",
+            category: ironward_model::EventCategory::ProgramDownload,
+            operation: "download_block",
+            detail: hash_detail,
+        }
+    }
+
+    #[test]
+    fn a_listed_file_hash_raises_the_requesters_alert_naming_the_transfer() {
+        let m = matcher();
+        let mut store = AlertStore::default();
+        let listed = "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff";
+        let first = m.on_file_transfer(&mut store, &transfer("block OB1, 120 bytes", 40), listed);
+        assert!(first.is_some_and(|(_, new)| new));
+        // The same program sent again: the same alert, counted.
+        let again = m.on_file_transfer(&mut store, &transfer("block OB1, 120 bytes", 90), listed);
+        assert_eq!(again, first.map(|(h, _)| (h, false)));
+        let unlisted = "10112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        for hash in [unlisted, "0011", "", &listed[..63]] {
+            assert!(m
+                .on_file_transfer(&mut store, &transfer("block OB1", 91), hash)
+                .is_none());
+        }
+        let alerts = store.take_updated();
+        assert_eq!(alerts.len(), 1);
+        let alert = &alerts[0];
+        assert_eq!(alert.kind, "malware.ioc_sha256");
+        assert_eq!(alert.engine, AlertEngine::Malware);
+        assert_eq!(alert.severity, Severity::Critical);
+        assert_eq!(alert.count, 2);
+        assert_eq!(alert.src_ip, Some("10.0.0.5".parse().unwrap()));
+        assert_eq!(alert.dst_ip, Some("10.0.0.9".parse().unwrap()));
+        assert_eq!(alert.protocol.as_deref(), Some("s7comm"));
+        assert_eq!(alert.techniques[0].id, DEFAULT_FILE_TECHNIQUE);
+        assert!(alert.title.contains("Test dropper"), "{}", alert.title);
+        assert!(
+            alert.description.contains("s7comm download_block")
+                && alert.description.contains("block OB1, 120 bytes"),
+            "{}",
+            alert.description
+        );
+        assert_eq!(alert.evidence[0].frame, Some(40));
+        assert!(alert.evidence[0].summary.contains("10.0.0.5 -> 10.0.0.9"));
     }
 
     #[test]

@@ -123,6 +123,30 @@ impl FlowInput {
     }
 }
 
+/// A capture's counters over one stretch of time (a sensor window), for the operational
+/// engine: frames lost by the kernel, and traffic that stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureInput<'a> {
+    /// The sensor's name.
+    pub sensor: &'a str,
+    /// The interface captured.
+    pub interface: &'a str,
+    /// End of the stretch (ns, the clock the frames' timestamps use).
+    pub time: i64,
+    /// Length of the stretch (ns).
+    pub span_ns: i64,
+    /// Frames the sensor read in the stretch.
+    pub frames: u64,
+    /// Time of the last of them (ns), when any.
+    pub last_frame: Option<i64>,
+    /// Frames the kernel received in the stretch, dropped ones included.
+    pub kernel_frames: u64,
+    /// Frames the kernel dropped in the stretch (its ring was full).
+    pub drops: u64,
+    /// How long an interface that had traffic may see none before it is reported (ns).
+    pub stopped_after_ns: i64,
+}
+
 /// One ARP frame.
 #[derive(Debug, Clone, Copy)]
 pub struct ArpInput {
@@ -469,6 +493,30 @@ impl Detector {
         if let Some(r) = self.anomaly.on_event(&mut self.store, event) {
             self.note(r);
         }
+        if let Some(r) = self.operational.on_event(&mut self.store, event) {
+            self.note(r);
+        }
+    }
+
+    /// The counters of a stretch of live capture (see [`CaptureInput`]).
+    pub fn on_capture(&mut self, input: &CaptureInput<'_>) {
+        let raised = self.operational.on_capture(&mut self.store, input);
+        for r in raised.into_iter().flatten() {
+            self.note(r);
+        }
+    }
+
+    /// The end of a file or program transfer (an event a dissector gave the content's SHA-256,
+    /// in hex): the hash against the `sha256` indicators. Called once per finished transfer,
+    /// after [`Detector::on_event`] for the same occurrence.
+    pub fn on_file_transfer(&mut self, event: &EventInput<'_>, sha256: &str) {
+        if let Some(r) = self
+            .iocs
+            .as_ref()
+            .and_then(|iocs| iocs.on_file_transfer(&mut self.store, event, sha256))
+        {
+            self.note(r);
+        }
     }
 
     /// A finished flow.
@@ -518,7 +566,8 @@ impl Detector {
                 self.note(r);
             }
         }
-        if let Some(r) = self.operational.on_flow(&mut self.store, flow) {
+        let raised = self.operational.on_flow(&mut self.store, flow);
+        for r in raised.into_iter().flatten() {
             self.note(r);
         }
     }

@@ -127,6 +127,9 @@ pub struct SensorConfig {
     /// serves the whole run: it outlives windows, so an alert repeated across windows stays
     /// one alert whose count grows.
     pub detection: Option<DetectorConfig>,
+    /// Live capture: how long an interface that had traffic may receive nothing before the
+    /// operational engine reports that its traffic stopped (checked at each window's end).
+    pub traffic_stopped_after: Duration,
     /// The key threat-intelligence packages must be signed with (the console's package
     /// signing key, `--ti-pubkey`); `None` accepts no package.
     pub ti_key: Option<ironward_intel::ti::sign::VerifyingKey>,
@@ -134,7 +137,8 @@ pub struct SensorConfig {
 
 impl SensorConfig {
     /// A configuration with the documented defaults: 60 s windows, a 1 GiB outbox, 5,000-item
-    /// batches, backoff from 0.5 s to 30 s, detection on without learning.
+    /// batches, backoff from 0.5 s to 30 s, detection on without learning, traffic reported
+    /// stopped after 5 minutes without a frame.
     pub fn new(console: &str, data_dir: &Path, source: CaptureSource, name: &str) -> Self {
         Self {
             console: console.to_owned(),
@@ -151,6 +155,7 @@ impl SensorConfig {
             drain_grace: Duration::from_secs(5),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             detection: Some(DetectorConfig::default()),
+            traffic_stopped_after: Duration::from_secs(5 * 60),
             ti_key: None,
         }
     }
@@ -626,6 +631,8 @@ impl Capture<'_> {
         self.health.set_source(interface);
         let mut window = Window::new(self.detector.as_ref());
         let mut started = Instant::now();
+        // The kernel's cumulative counters at the last window's end.
+        let mut counted = live.stats();
         loop {
             if self.control.is_aborted() {
                 return Ok(());
@@ -633,7 +640,10 @@ impl Capture<'_> {
             let stopping = self.control.is_stopping();
             if stopping || started.elapsed() >= self.config.window {
                 let seconds = started.elapsed().as_secs_f64();
-                self.health.set_capture_drops(live.stats().drops);
+                let stats = live.stats();
+                self.health.set_capture_drops(stats.drops);
+                self.capture_health(interface, &window, seconds, counted, stats);
+                counted = stats;
                 let full = std::mem::replace(&mut window, Window::new(self.detector.as_ref()));
                 self.close_timed(full, live_window_id(), false, seconds)?;
                 started = Instant::now();
@@ -643,6 +653,7 @@ impl Capture<'_> {
             }
             if let Some(frame) = live.next_frame(Duration::from_millis(100)) {
                 window.packets += 1;
+                window.last_ns = frame.timestamp_ns;
                 self.health.packet(frame.original_len);
                 window.engine.process(&frame);
             }
@@ -650,6 +661,37 @@ impl Capture<'_> {
                 return Err(SensorError::Capture(error.to_string()));
             }
         }
+    }
+
+    /// Hands the window's capture counters to the operational engine (frames lost by the
+    /// kernel, traffic that stopped), before the window closes: its alerts go out with it.
+    #[cfg(target_os = "linux")]
+    fn capture_health(
+        &mut self,
+        interface: &str,
+        window: &Window,
+        seconds: f64,
+        before: crate::capture::live::LiveStats,
+        now_stats: crate::capture::live::LiveStats,
+    ) {
+        let Some(detector) = &self.detector else {
+            return;
+        };
+        let ns = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        let time = ns(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default());
+        crate::detect::lock(detector).on_capture(&crate::detect::CaptureInput {
+            sensor: &self.config.name,
+            interface,
+            time,
+            span_ns: (seconds * 1e9) as i64,
+            frames: window.packets,
+            last_frame: (window.packets > 0).then_some(window.last_ns),
+            kernel_frames: now_stats.packets.saturating_sub(before.packets),
+            drops: now_stats.drops.saturating_sub(before.drops),
+            stopped_after_ns: ns(self.config.traffic_stopped_after),
+        });
     }
 
     #[cfg(not(target_os = "linux"))]
