@@ -309,6 +309,82 @@ impl<'a> Iterator for CpfItems<'a> {
     }
 }
 
+/// How the Common Packet Format list of a SendRRData or SendUnitData breaks its framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpfError {
+    /// No item count.
+    NoCount,
+    /// An item's header or data runs past the end of the message.
+    ItemPastEnd {
+        /// Which item (1-based).
+        index: usize,
+        /// The item count.
+        count: u16,
+        /// Bytes left where the item starts.
+        left: usize,
+    },
+    /// Bytes after the last item the count announces.
+    Trailing {
+        /// Where the items end.
+        end: usize,
+        /// Length of the list.
+        len: usize,
+    },
+}
+
+impl CpfError {
+    /// `malformed` when the items cannot be read, `violation` when they are read but bytes
+    /// follow them.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Trailing { .. } => "violation",
+            _ => "malformed",
+        }
+    }
+}
+
+impl std::fmt::Display for CpfError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::NoCount => f.write_str("CPF list without an item count"),
+            Self::ItemPastEnd { index, count, left } => write!(
+                f,
+                "CPF item {index} of {count} runs past the message ({left} bytes left)"
+            ),
+            Self::Trailing { end, len } => {
+                write!(f, "CPF items end at byte {end} of {len}")
+            }
+        }
+    }
+}
+
+/// How a CPF list (item count first) breaks its framing, if it does: every item the count
+/// announces must fit, and nothing may follow them (lists longer than [`MAX_CPF_ITEMS`] items
+/// are only checked that far).
+pub fn check_cpf(list: &[u8]) -> Option<CpfError> {
+    let Ok(count) = le16(list, 0, "item count") else {
+        return Some(CpfError::NoCount);
+    };
+    let mut at = 2;
+    for index in 1..=usize::from(count).min(MAX_CPF_ITEMS) {
+        let length = le16(list, at + 2, "item length").ok();
+        match length.map(|l| at + 4 + usize::from(l)) {
+            Some(end) if end <= list.len() => at = end,
+            _ => {
+                return Some(CpfError::ItemPastEnd {
+                    index,
+                    count,
+                    left: list.len().saturating_sub(at),
+                })
+            }
+        }
+    }
+    (usize::from(count) <= MAX_CPF_ITEMS && at != list.len()).then_some(CpfError::Trailing {
+        end: at,
+        len: list.len(),
+    })
+}
+
 /// A ListIdentity reply's CIP identity item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdentityItem<'a> {
@@ -657,6 +733,9 @@ impl EnipDissector {
             (command::SEND_RR_DATA | command::SEND_UNIT_DATA, _) => {
                 // Interface handle (4) and timeout (2), then the CPF list.
                 let list = body.get(6..).unwrap_or_default();
+                if let Some(broken) = check_cpf(list) {
+                    report(flow, direction, out, broken.operation(), broken);
+                }
                 let mut key = u64::from_le_bytes(header.context);
                 for it in CpfItems::new(list) {
                     let message = match it.type_id {
@@ -1369,5 +1448,40 @@ mod tests {
             &[(C, b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n".to_vec())],
         );
         assert_eq!(spec(&events), []);
+    }
+
+    #[test]
+    fn cpf_framing_rules() {
+        let mut past = rr(9, &[0x4c, 2, 0x20, 0x02, 0x24, 0x01]);
+        let n = past.len();
+        past[n - 8] = 40;
+        let mut trailing = rr(10, &[0x4c, 2, 0x20, 0x02, 0x24, 0x01]);
+        trailing.extend_from_slice(&[0, 0]);
+        trailing[2] += 2;
+        let (_, events) = run(
+            Transport::Tcp,
+            &[
+                (C, rr(8, &[0x4c, 2, 0x20, 0x02, 0x24, 0x01])),
+                (C, past),
+                (C, trailing),
+            ],
+        );
+        assert_eq!(
+            spec(&events),
+            [
+                (
+                    "malformed",
+                    "CPF item 2 of 2 runs past the message (10 bytes left)",
+                    true
+                ),
+                (
+                    "violation",
+                    "CPF items end at byte 16 of 18",
+                    true
+                ),
+            ]
+        );
+        assert_eq!(check_cpf(&[]), Some(CpfError::NoCount));
+        assert_eq!(check_cpf(&[0, 0]), None);
     }
 }
