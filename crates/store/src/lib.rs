@@ -37,6 +37,7 @@ mod overview;
 pub mod secret;
 mod sensors;
 mod sites;
+mod ti_distribution;
 mod ti_packages;
 mod traffic;
 mod unlock;
@@ -74,6 +75,9 @@ pub use overview::{
 };
 pub use sensors::SensorRecord;
 pub use sites::{Site, SiteLearning, Zone, MAX_NAME_LEN};
+pub use ti_distribution::{
+    SensorTiStatus, SitePackage, TiStatusReport, MAX_APPLY_SITES, MAX_TI_ERROR_LEN,
+};
 pub use ti_packages::{
     DeviceMatchResult, MatchCandidate, NewPackage, PackageCounts, PackageId, StoredPackage,
     UnmatchedProduct, VulnerabilityMatch, MAX_PACKAGE_BYTES,

@@ -61,10 +61,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_vulnerabilities.sql"),
         postgres: include_str!("../migrations/postgres/0007_vulnerabilities.sql"),
     },
+    Migration {
+        version: 8,
+        name: "ti_distribution",
+        sqlite: include_str!("../migrations/sqlite/0008_ti_distribution.sql"),
+        postgres: include_str!("../migrations/postgres/0008_ti_distribution.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].version == SCHEMA_VERSION);
 

@@ -138,6 +138,10 @@ pub struct IngestResponse {
     /// The version of the site's baseline entries: a sensor fetches them again when it grows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_version: Option<i64>,
+    /// The sequence of the threat-intelligence package applied to the sensor's site: a sensor
+    /// running another downloads it (`GET /api/v1/sensor/ti-package`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ti_package_sequence: Option<i64>,
 }
 
 /// `POST /api/v1/ingest`: one batch, committed in one transaction.
@@ -167,11 +171,19 @@ pub async fn ingest(
             None
         }
     };
+    let ti_package = match state.store().sensor_ti_package(sensor.id).await {
+        Ok(package) => package,
+        Err(error) => {
+            tracing::warn!(sensor = %sensor.name, "reading the site's package: {error}");
+            None
+        }
+    };
     Ok(Json(IngestResponse {
         batch: batch.id,
         status,
         learning_until: site.and_then(|s| s.until).map(Timestamp::to_rfc3339),
         baseline_version: site.map(|s| s.baseline_version),
+        ti_package_sequence: ti_package.map(|(_, sequence)| sequence),
     }))
 }
 

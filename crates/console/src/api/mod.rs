@@ -20,6 +20,7 @@ pub mod openapi_docs;
 pub mod params;
 pub mod sensors;
 pub mod sites;
+pub mod ti_distribution;
 pub mod tokens;
 pub mod traffic;
 pub mod users;
@@ -41,5 +42,6 @@ pub fn routes() -> Vec<RouteSpec> {
     routes.extend(users::routes());
     routes.extend(tokens::routes());
     routes.extend(audit_log::routes());
+    routes.extend(ti_distribution::routes());
     routes
 }

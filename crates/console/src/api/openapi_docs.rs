@@ -5,6 +5,66 @@
 
 use serde_json::{json, Value};
 
+/// Threat-intelligence package distribution to sensors (issue 8).
+fn ti_distribution_operations() -> Vec<OperationDoc> {
+    let op = |method, path, summary| OperationDoc {
+        method,
+        path,
+        summary,
+        query: &[],
+        body: None,
+        success: (200, None),
+        conflict: false,
+    };
+    vec![
+        OperationDoc {
+            body: Some(object(
+                &["sites"],
+                json!({ "sites": { "type": "array", "items": { "type": "integer" }, "description": "Sites whose sensors are to run the package (1 to 1,000)" } }),
+            )),
+            success: (200, Some(list_of("SitePackage"))),
+            ..op(
+                "POST",
+                "/api/v1/ti/packages/{id}/apply",
+                "Apply a package to every sensor of the chosen sites (administrators; audited ti.apply)",
+            )
+        },
+        OperationDoc {
+            success: (200, Some(list_of("SitePackage"))),
+            ..op("GET", "/api/v1/ti/assignments", "The package applied to each site")
+        },
+        OperationDoc {
+            success: (
+                200,
+                Some(json!({ "type": "string", "format": "binary", "description": "The signed package; the sensor verifies it with its own key" })),
+            ),
+            ..op(
+                "GET",
+                "/api/v1/sensor/ti-package",
+                "The package applied to the calling sensor's site (sensors only; 404: none)",
+            )
+        },
+        OperationDoc {
+            body: Some(object(
+                &["state"],
+                json!({
+                    "sequence": { "type": ["integer", "null"] },
+                    "name": { "type": ["string", "null"] },
+                    "state": { "type": "string", "enum": ["none", "ok", "failed"] },
+                    "error": { "type": ["string", "null"] },
+                    "key_id": { "type": ["string", "null"] }
+                }),
+            )),
+            success: (204, None),
+            ..op(
+                "POST",
+                "/api/v1/sensor/ti-status",
+                "The calling sensor's package in force and the fate of the last one offered (sensors only)",
+            )
+        },
+    ]
+}
+
 /// The description of one operation.
 #[derive(Debug, Clone)]
 pub struct OperationDoc {
@@ -176,7 +236,8 @@ fn all() -> Vec<OperationDoc> {
                         "batch": { "type": "string" },
                         "status": { "type": "string", "enum": ["committed", "duplicate"] },
                         "learning_until": { "type": "string", "format": "date-time", "description": "The sensor's site learns until then (absent: it never learned)" },
-                        "baseline_version": { "type": "integer", "description": "Grows with every change to the site's baseline entries" }
+                        "baseline_version": { "type": "integer", "description": "Grows with every change to the site's baseline entries" },
+                        "ti_package_sequence": { "type": "integer", "description": "Sequence of the threat-intelligence package applied to the sensor's site (absent: none)" }
                     }),
                 )),
             ),
@@ -469,6 +530,7 @@ fn all() -> Vec<OperationDoc> {
     .into_iter()
     .chain(alert_operations())
     .chain(forwarding_operations())
+    .chain(ti_distribution_operations())
     .collect()
 }
 
@@ -1060,7 +1122,27 @@ pub fn schemas() -> Value {
                     "packets_per_second": { "type": "number" },
                     "drops": { "type": "integer" }
                 }
-            }
+            },
+            "threat_intel": schema("SensorThreatIntel")
+        })),
+        "SensorThreatIntel": object(&["state"], json!({
+            "state": { "type": "string", "enum": ["ok", "update_available", "failed", "none"], "description": "failed: the sensor refused the last package offered; update_available: it runs another package than its site's" },
+            "assigned_package": { "type": ["integer", "null"] },
+            "assigned_sequence": { "type": ["integer", "null"] },
+            "assigned_name": { "type": ["string", "null"] },
+            "running_sequence": { "type": ["integer", "null"] },
+            "running_name": { "type": ["string", "null"] },
+            "error": { "type": ["string", "null"], "description": "Why the sensor refused the last package" },
+            "key_id": { "type": ["string", "null"], "description": "The key the sensor verifies packages with" },
+            "reported_at": time_or_null
+        })),
+        "SitePackage": object(&["site_id", "package_id", "sequence", "file_name", "assigned_at", "assigned_by"], json!({
+            "site_id": { "type": "integer" },
+            "package_id": { "type": "integer" },
+            "sequence": { "type": "integer" },
+            "file_name": { "type": "string" },
+            "assigned_at": time,
+            "assigned_by": { "type": "string" }
         })),
         "EnrollmentToken": object(&["token", "expires_at", "command"], json!({
             "token": { "type": "string", "description": "Shown only in this answer" },

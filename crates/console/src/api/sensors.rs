@@ -63,10 +63,12 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let sensors = state.store().list_sensors(&user.scope).await?;
     let at = now();
-    let items = sensors
+    let mut items = sensors
         .iter()
         .map(|s| sensor_json(&state, s, at))
         .collect::<ApiResult<Vec<_>>>()?;
+    let statuses = state.store().sensor_ti_statuses(&user.scope).await?;
+    crate::api::ti_distribution::add_ti_status(&mut items, &statuses);
     Ok(Json(json::all(&items)?))
 }
 
@@ -77,7 +79,12 @@ pub async fn get(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
     let sensor = state.store().get_sensor(&user.scope, SensorId(id)).await?;
-    Ok(Json(sensor_json(&state, &sensor, now())?))
+    let mut item = [sensor_json(&state, &sensor, now())?];
+    let scope = ironward_store::Scope::Sites(vec![sensor.site_id]);
+    let statuses = state.store().sensor_ti_statuses(&scope).await?;
+    crate::api::ti_distribution::add_ti_status(&mut item, &statuses);
+    let [item] = item;
+    Ok(Json(item))
 }
 
 /// `DELETE /api/v1/sensors/{id}` → 204: its credential stops working; its devices stay.

@@ -169,7 +169,11 @@ impl TiSync {
     /// one in force (and was not refused already), then reports a changed status.
     pub fn on_ack(&mut self, client: &ConsoleClient, credential: &Credential, state: SiteState) {
         if let Some(assigned) = state.ti_package_sequence {
-            if self.wants(assigned) {
+            if self.in_force.as_ref().map(|i| i.sequence) == Some(assigned) {
+                // The site went back to the package in force: nothing failed any more.
+                self.state = TiState::Ok;
+                self.error = None;
+            } else if self.wants(assigned) {
                 match client.ti_package(credential) {
                     Ok(bytes) => {
                         if self.offer(&bytes).is_err() {
