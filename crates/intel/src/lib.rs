@@ -1,5 +1,5 @@
 /*!
-Device profiles and identity resolution.
+Device profiles, identity resolution and threat intelligence.
 
 - [`rules`]: the device-classification rules, a reviewable data file in the repository
   (`rules/devices.toml`): conditions on a device's facts → type, vendor, model, OS, firmware,
@@ -17,8 +17,6 @@ Device profiles and identity resolution.
   threat-intelligence packages carry and the matcher reads.
 - [`ti`]: threat-intelligence packages: import of public sources (CSAF advisories, CISA KEV,
   ATT&CK for ICS), the signed package file and its keys.
-
-Later issues add threat-intelligence packages (vulnerabilities, IoCs) to this crate.
 */
 
 pub mod behaviour;

@@ -15,6 +15,7 @@ mod output;
 mod sensor;
 mod serve;
 mod synth;
+mod ti;
 mod users;
 
 /// Agentless security monitoring for OT (industrial control) and enterprise IoT networks.
@@ -49,6 +50,8 @@ enum Command {
     User(users::UserArgs),
     /// Console API tokens.
     Token(users::TokenArgs),
+    /// Threat-intelligence packages: keygen, build (CSAF, KEV, ATT&CK for ICS), verify, info.
+    Ti(ti::TiArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args).map(|()| ExitCode::SUCCESS),
         Command::User(args) => users::run_user(args).map(|()| ExitCode::SUCCESS),
         Command::Token(args) => users::run_token(args).map(|()| ExitCode::SUCCESS),
+        Command::Ti(args) => ti::run(args),
     };
     match result {
         Ok(code) => code,

@@ -387,18 +387,26 @@ pub fn build(
             payload.len()
         )));
     }
+    Ok((info, seal(&header, &payload, key)))
+}
+
+/// Frames a header (JSON bytes) and a payload (zlib bytes) as a package and signs it — what
+/// [`build`] does after encoding; public so that tests and fuzzing can sign arbitrary contents
+/// and reach the parsers behind the signature check. The lengths must be within
+/// [`MAX_HEADER_BYTES`] and [`MAX_PAYLOAD_BYTES`] for the result to open.
+pub fn seal(header: &[u8], payload: &[u8], key: &SigningKey) -> Vec<u8> {
     let mut bytes =
         Vec::with_capacity(PREFIX_BYTES + header.len() + 8 + payload.len() + SIGNATURE_BYTES);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
-    bytes.extend_from_slice(&key_id.0);
+    bytes.extend_from_slice(&KeyId::of(&key.verifying_key()).0);
     bytes.extend_from_slice(&(header.len() as u32).to_be_bytes());
-    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(header);
     bytes.extend_from_slice(&(payload.len() as u64).to_be_bytes());
-    bytes.extend_from_slice(&payload);
+    bytes.extend_from_slice(payload);
     let signature = key.sign(&bytes);
     bytes.extend_from_slice(&signature.to_bytes());
-    Ok((info, bytes))
+    bytes
 }
 
 /// Writes `bytes` to `path` through a temporary file renamed over it, so a reader never sees a
