@@ -18,6 +18,7 @@ pub mod filters;
 pub mod forward;
 pub mod password;
 pub mod routes;
+pub mod sensor_watch;
 pub mod server;
 pub mod state;
 pub mod throttle;

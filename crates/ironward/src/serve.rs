@@ -105,6 +105,7 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
         ..ConsoleSettings::default()
     };
     let fingerprint = tls.fingerprint();
+    let offline_after = settings.sensor_offline_after;
     let state = AppState::new(store.clone(), settings, fingerprint.clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (running, server) = ironward_console::start(state, args.listen, &tls, async {
@@ -133,6 +134,11 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
             let _ = forward_stopped.await;
         },
     );
+    // Sensors that stop reporting raise an operational alert, once per outage.
+    let (watch_stop, watch_stopped) = tokio::sync::oneshot::channel::<()>();
+    let watcher = ironward_console::sensor_watch::spawn(store.clone(), offline_after, async {
+        let _ = watch_stopped.await;
+    });
 
     let control = Arc::new(SensorControl::new());
     let sensor = match embedded_source(&args) {
@@ -173,6 +179,8 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
     }
     let _ = forward_stop.send(());
     let _ = forwarder.await;
+    let _ = watch_stop.send(());
+    let _ = watcher.await;
     store.close().await;
     Ok(())
 }

@@ -342,3 +342,61 @@ async fn upsert_alert(
     }
     Ok(())
 }
+
+/// What [`Store::raise_sensor_alert`] did with an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raised {
+    /// Stored: a new alert, or a repeat aggregated into the stored one.
+    Stored,
+    /// The stored alert already holds this occurrence (its last occurrence is at least as
+    /// recent): nothing was written.
+    AlreadyStored,
+    /// An exclusion rule of the site suppressed it (counted on the rule).
+    Suppressed,
+}
+
+impl crate::Store {
+    /// Raises an alert the console itself detected about `sensor` (rather than one the sensor
+    /// delivered), through the path sensor alerts take: the site's exclusion rules suppress it,
+    /// otherwise it is stored under the sensor's site and zone and aggregated by id, so that
+    /// workflow, forwarding and playbooks treat it like any alert. An occurrence no later
+    /// than the stored alert's last one is not counted again, so a periodic check may raise
+    /// the same occurrence every round (and after a restart) and it counts once.
+    pub async fn raise_sensor_alert(&self, sensor: SensorId, alert: &Alert) -> Result<Raised> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT site_id, zone_id FROM sensors WHERE id = $1")
+            .bind(sensor.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let site: i64 = row.try_get("site_id")?;
+        let zone: i64 = row.try_get("zone_id")?;
+        let last: Option<i64> =
+            sqlx::query("SELECT last_seen FROM alerts WHERE site_id = $1 AND alert_key = $2")
+                .bind(site)
+                .bind(alert.id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get("last_seen"))
+                .transpose()?;
+        if last.is_some_and(|last| last >= alert.last_seen.as_nanos()) {
+            return Ok(Raised::AlreadyStored);
+        }
+        let (exclusions, _) = site_rules(&mut tx, site).await?;
+        if let Some(rule) = exclusions.iter().find(|x| x.matches(alert, sensor)) {
+            sqlx::query(&format!(
+                "UPDATE alert_exclusions SET suppressed = CASE WHEN suppressed > {COUNTER_MAX} \
+                 - $1 THEN {COUNTER_MAX} ELSE suppressed + $1 END WHERE id = $2"
+            ))
+            .bind(counter(alert.count))
+            .bind(rule.id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Raised::Suppressed);
+        }
+        upsert_alert(&mut tx, site, zone, sensor.0, alert).await?;
+        tx.commit().await?;
+        Ok(Raised::Stored)
+    }
+}

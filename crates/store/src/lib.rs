@@ -46,6 +46,7 @@ mod vulnerabilities;
 
 pub use access::{ApiToken, Session};
 pub use alert_captures::MAX_CAPTURES_PER_SITE;
+pub use alert_ingest::Raised;
 pub use alert_rules::{
     AlertRule, AlertRuleSpec, Exclusion, ExclusionSpec, MAX_RULES_PER_SITE, MAX_RULE_TEXT,
 };
