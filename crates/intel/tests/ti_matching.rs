@@ -61,7 +61,7 @@ fn matched(matcher: &Matcher<'_>, device: &DeviceProduct) -> Vec<(String, Confid
         .match_device(device)
         .matches
         .into_iter()
-        .map(|m| (m.cve, m.confidence))
+        .map(|m| (m.cve.to_owned(), m.confidence))
         .collect();
     found.sort();
     found

@@ -62,24 +62,24 @@ impl Confidence {
     }
 }
 
-/// One vulnerability of one device.
+/// One vulnerability of one device, borrowing the record's texts (a device can match dozens).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VulnMatch {
+pub struct VulnMatch<'a> {
     /// CVE id.
-    pub cve: String,
+    pub cve: &'a str,
     /// CVSS v3 base score.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvss: Option<f32>,
     /// Listed in CISA's Known Exploited Vulnerabilities catalog.
     pub kev: bool,
     /// Advisory ids (`ICSA-24-228-11`).
-    pub advisories: Vec<String>,
+    pub advisories: &'a [String],
     /// The advisory's product the device was recognised as.
-    pub product: String,
+    pub product: &'a str,
     /// The affected versions as the advisory writes them.
-    pub versions: String,
+    pub versions: &'a str,
     /// Versions that fix it.
-    pub fixed_in: Vec<String>,
+    pub fixed_in: &'a [String],
     /// How sure the match is.
     pub confidence: Confidence,
     /// Which facts, which range, which advisory.
@@ -130,10 +130,10 @@ pub struct Unmatched {
 
 /// What matching says about one device.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DeviceMatches {
-    /// Its vulnerabilities, one per CVE (the most confident way it matched), KEV first, then
+pub struct DeviceMatches<'a> {
+    /// Its vulnerabilities, one per record, i.e. per CVE (the most confident way it matched), KEV first, then
     /// by CVSS, highest first.
-    pub matches: Vec<VulnMatch>,
+    pub matches: Vec<VulnMatch<'a>>,
     /// Set when the device is not (fully) resolved.
     pub unmatched: Option<Unmatched>,
 }
@@ -141,6 +141,8 @@ pub struct DeviceMatches {
 /// One affected product of one record, prepared for matching.
 struct Target<'a> {
     record: &'a VulnRecord,
+    /// The record's position, which identifies its CVE.
+    record_index: u32,
     affected: &'a AffectedProduct,
     vendor: Option<u32>,
     /// The advisory gives this product's order numbers: a device with another order number is
@@ -160,6 +162,9 @@ pub struct Matcher<'a> {
     prefixes: HashMap<u32, Vec<(String, u32)>>,
     /// (vendor id, token id) → targets whose product name has the token.
     by_token: HashMap<(u32, u32), Vec<u32>>,
+    /// The same for targets the advisory lists without order numbers: all that name matching
+    /// can add for a device that has one.
+    by_token_unnumbered: HashMap<(u32, u32), Vec<u32>>,
     vendor_ids: HashMap<String, u32>,
     token_ids: HashMap<String, u32>,
 }
@@ -198,11 +203,15 @@ impl<'a> Matcher<'a> {
             by_order_number: HashMap::new(),
             prefixes: HashMap::new(),
             by_token: HashMap::new(),
+            by_token_unnumbered: HashMap::new(),
             vendor_ids: HashMap::new(),
             token_ids: HashMap::new(),
         };
         let mut ranges: HashMap<&str, Result<VersionRange, VersionError>> = HashMap::new();
-        for record in records {
+        for (record_index, record) in records.iter().enumerate() {
+            let Ok(record_index) = u32::try_from(record_index) else {
+                return matcher;
+            };
             for affected in &record.affected {
                 let Ok(id) = u32::try_from(matcher.targets.len()) else {
                     return matcher;
@@ -250,6 +259,22 @@ impl<'a> Matcher<'a> {
                 order_numbers.sort_unstable();
                 order_numbers.dedup();
                 let has_order_numbers = !order_numbers.is_empty();
+                if let Some(vendor) = vendor {
+                    for &token in &tokens {
+                        matcher
+                            .by_token
+                            .entry((vendor, token))
+                            .or_default()
+                            .push(id);
+                        if !has_order_numbers {
+                            matcher
+                                .by_token_unnumbered
+                                .entry((vendor, token))
+                                .or_default()
+                                .push(id);
+                        }
+                    }
+                }
                 for number in order_numbers {
                     matcher.by_order_number.entry(number).or_default().push(id);
                 }
@@ -268,6 +293,7 @@ impl<'a> Matcher<'a> {
                     .clone();
                 matcher.targets.push(Target {
                     record,
+                    record_index,
                     affected,
                     vendor,
                     has_order_numbers,
@@ -291,7 +317,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// Matches one device.
-    pub fn match_device(&self, device: &DeviceProduct) -> DeviceMatches {
+    pub fn match_device(&self, device: &DeviceProduct) -> DeviceMatches<'a> {
         let vendor = device
             .canonical_vendor
             .as_ref()
@@ -321,29 +347,44 @@ impl<'a> Matcher<'a> {
                 self.match_name(vendor, name, has_order_number, &mut found);
             }
         }
-        let firmware = device
-            .firmware
-            .as_ref()
-            .map(|f| (f, Version::parse(&f.value)));
-        let mut matches: Vec<VulnMatch> = Vec::new();
-        for (id, basis) in &found {
+        // One entry per product, the order number's (found first) before a name's.
+        found.sort_by_key(|(id, _)| *id);
+        found.dedup_by_key(|(id, _)| *id);
+        let firmware = device.firmware.as_ref().map(|f| Version::parse(&f.value));
+        // Decided cheaply for every product, worded only for the one kept per record (CVE):
+        // the most confident, the first found among equals.
+        let mut decided: Vec<(u32, std::cmp::Reverse<Confidence>, usize, Outcome<'_>)> =
+            Vec::with_capacity(found.len());
+        for (index, (id, basis)) in found.iter().enumerate() {
             let Some(target) = self.targets.get(*id as usize) else {
                 continue;
             };
-            let Some(found) = evaluate(device, target, basis, firmware.as_ref()) else {
-                continue;
-            };
-            match matches.iter_mut().find(|m| m.cve == found.cve) {
-                Some(existing) if existing.confidence >= found.confidence => {}
-                Some(existing) => *existing = found,
-                None => matches.push(found),
+            if let Some((confidence, outcome)) =
+                decide(target, basis_confidence(basis), firmware.as_ref())
+            {
+                decided.push((
+                    target.record_index,
+                    std::cmp::Reverse(confidence),
+                    index,
+                    outcome,
+                ));
             }
         }
+        decided.sort_by_key(|(record, confidence, index, _)| (*record, *confidence, *index));
+        decided.dedup_by_key(|(record, ..)| *record);
+        let mut matches: Vec<VulnMatch<'a>> = decided
+            .iter()
+            .filter_map(|(_, confidence, index, outcome)| {
+                let (id, basis) = found.get(*index)?;
+                let target = self.targets.get(*id as usize)?;
+                Some(describe(device, target, basis, confidence.0, *outcome))
+            })
+            .collect();
         matches.sort_by(|a, b| {
             b.kev
                 .cmp(&a.kev)
                 .then_with(|| b.cvss.unwrap_or(0.0).total_cmp(&a.cvss.unwrap_or(0.0)))
-                .then_with(|| a.cve.cmp(&b.cve))
+                .then_with(|| a.cve.cmp(b.cve))
         });
         let unmatched = self.unmatched(device, vendor, !found.is_empty());
         DeviceMatches { matches, unmatched }
@@ -354,8 +395,7 @@ impl<'a> Matcher<'a> {
     }
 
     /// Products of `vendor` whose name has every token of `name` (and `name` has a token that
-    /// names something: `PLC` or `CPU module` alone names no product), not found already, and
-    /// not another variant (a product listed by order numbers when the device's own did not
+    /// names something: `PLC` or `CPU module` alone names no product), and not another variant (a product listed by order numbers when the device's own did not
     /// match).
     fn match_name<'m>(
         &'m self,
@@ -377,10 +417,16 @@ impl<'a> Matcher<'a> {
             ids.push(id);
         }
         // Candidates from the rarest token, then every token checked.
+        let index = if has_order_number {
+            &self.by_token_unnumbered
+        } else {
+            &self.by_token
+        };
         let Some(rarest) = ids
             .iter()
-            .filter_map(|&t| self.by_token.get(&(vendor, t)))
-            .min_by_key(|postings| postings.len())
+            .map(|&t| index.get(&(vendor, t)))
+            .min_by_key(|postings| postings.map_or(0, Vec::len))
+            .flatten()
         else {
             return;
         };
@@ -390,7 +436,6 @@ impl<'a> Matcher<'a> {
             };
             if !(has_order_number && target.has_order_numbers)
                 && ids.iter().all(|t| target.tokens.binary_search(t).is_ok())
-                && !found.iter().any(|(id, _)| *id == target_id)
             {
                 found.push((target_id, Basis::Name(name)));
             }
@@ -514,23 +559,75 @@ fn sourced_text(label: &str, value: &str, source: &str) -> String {
     }
 }
 
-/// Decides whether a recognised product's vulnerability affects the device, and words why.
-fn evaluate(
+/// What the version check says about a recognised product.
+#[derive(Debug, Clone, Copy)]
+enum Outcome<'t> {
+    /// The advisory's versions cannot be read.
+    UnreadableRange(&'t VersionError),
+    /// Every version is affected.
+    AllVersions,
+    /// The device's firmware is not known.
+    NoFirmware,
+    /// The device's firmware is no version.
+    BadFirmware(&'t VersionError),
+    /// The firmware falls in the range (with the advisory's caveat, if any).
+    InRange(Option<&'t str>),
+}
+
+/// Whether a recognised product's vulnerability affects the device, and how sure that is;
+/// cheap (no text is built), so that only the match kept per CVE is worded.
+fn decide<'t>(
+    target: &'t Target<'_>,
+    product_confidence: Confidence,
+    firmware: Option<&'t Result<Version, VersionError>>,
+) -> Option<(Confidence, Outcome<'t>)> {
+    Some(match (&target.range, firmware) {
+        (Err(error), _) => (Confidence::Low, Outcome::UnreadableRange(error)),
+        (Ok(range), _) if range.is_all() && range.caveat.is_none() => {
+            (product_confidence, Outcome::AllVersions)
+        }
+        (Ok(_), None) => (Confidence::Low, Outcome::NoFirmware),
+        (Ok(_), Some(Err(error))) => (Confidence::Low, Outcome::BadFirmware(error)),
+        (Ok(range), Some(Ok(version))) => {
+            if !range.contains(version) {
+                return None;
+            }
+            match &range.caveat {
+                Some(caveat) => (Confidence::Low, Outcome::InRange(Some(caveat))),
+                None => (product_confidence, Outcome::InRange(None)),
+            }
+        }
+    })
+}
+
+fn basis_confidence(basis: &Basis<'_>) -> Confidence {
+    match basis {
+        Basis::OrderNumber(_) => Confidence::High,
+        Basis::Name(_) => Confidence::Medium,
+    }
+}
+
+/// Words a match: which facts, which range, which advisory.
+fn describe<'a>(
     device: &DeviceProduct,
-    target: &Target<'_>,
+    target: &Target<'a>,
     basis: &Basis<'_>,
-    firmware: Option<&(&super::normalize::Sourced, Result<Version, VersionError>)>,
-) -> Option<VulnMatch> {
+    confidence: Confidence,
+    outcome: Outcome<'_>,
+) -> VulnMatch<'a> {
     let record = target.record;
     let affected = target.affected;
-    let (recognised_by, product_confidence) = match basis {
+    let recognised_by = match basis {
         Basis::OrderNumber(prefix) => {
-            let order = device.order_number.as_ref()?;
-            let mut text = sourced_text("order number", &order.value, &order.source);
+            let (value, source) = device
+                .order_number
+                .as_ref()
+                .map_or(("", ""), |o| (o.value.as_str(), o.source.as_str()));
+            let mut text = sourced_text("order number", value, source);
             if let Some(prefix) = prefix {
                 text.push_str(&format!(" (part numbers {prefix}*)"));
             }
-            (text, Confidence::High)
+            text
         }
         Basis::Name(name) => {
             let source = device
@@ -538,92 +635,73 @@ fn evaluate(
                 .as_ref()
                 .filter(|m| m.value == *name)
                 .map_or("catalog family", |m| m.source.as_str());
-            (
-                sourced_text("product name", &format!("`{name}`"), source),
-                Confidence::Medium,
-            )
+            sourced_text("product name", &format!("`{name}`"), source)
         }
     };
-    let advisories = if record.advisories.is_empty() {
-        record.cve.clone()
-    } else {
-        record.advisories.join(", ")
+    // The first advisory names where to read; a CVE many advisories repeat (OpenSSL's) says
+    // how many more rather than list them all in every match.
+    let advisories = match record.advisories.as_slice() {
+        [] => record.cve.clone(),
+        [one] => one.clone(),
+        [first, two] => format!("{first}, {two}"),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
     };
     let versions = if affected.versions.trim().is_empty() {
         "all versions"
     } else {
         affected.versions.as_str()
     };
-    let (confidence, reason) = match (&target.range, firmware) {
-        (Err(error), _) => (
-            Confidence::Low,
-            format!(
-                "{recognised_by} names {} in {advisories}, whose affected versions `{versions}` \
-                 cannot be read ({error}): the version is not checked",
-                affected.product
-            ),
+    let product = &affected.product;
+    let firmware = device.firmware.as_ref();
+    let reason = match outcome {
+        Outcome::UnreadableRange(error) => format!(
+            "{recognised_by} names {product} in {advisories}, whose affected versions \
+             `{versions}` cannot be read ({error}): the version is not checked"
         ),
-        (Ok(range), _) if range.is_all() && range.caveat.is_none() => (
-            product_confidence,
-            format!(
-                "{recognised_by} names {}, affected in every version (`{versions}`) in \
-                 {advisories}",
-                affected.product
-            ),
+        Outcome::AllVersions => format!(
+            "{recognised_by} names {product}, affected in every version (`{versions}`) in \
+             {advisories}"
         ),
-        (Ok(_), None) => (
-            Confidence::Low,
-            format!(
-                "{recognised_by} names {} in {advisories}; its firmware is not known, so \
-                 whether it falls in `{versions}` is not known",
-                affected.product
-            ),
+        Outcome::NoFirmware => format!(
+            "{recognised_by} names {product} in {advisories}; its firmware is not known, so \
+             whether it falls in `{versions}` is not known"
         ),
-        (Ok(_), Some((text, Err(error)))) => (
-            Confidence::Low,
-            format!(
-                "{recognised_by} names {} in {advisories}; firmware `{}` is not a version \
-                 ({error}), so whether it falls in `{versions}` is not known",
-                affected.product, text.value
-            ),
+        Outcome::BadFirmware(error) => format!(
+            "{recognised_by} names {product} in {advisories}; firmware `{}` is not a version \
+             ({error}), so whether it falls in `{versions}` is not known",
+            firmware.map_or("", |f| f.value.as_str())
         ),
-        (Ok(range), Some((text, Ok(version)))) => {
-            if !range.contains(version) {
-                return None;
-            }
-            let facts = if text.source.is_empty() {
+        Outcome::InRange(caveat) => {
+            let (value, source) =
+                firmware.map_or(("", ""), |f| (f.value.as_str(), f.source.as_str()));
+            let facts = if source.is_empty() {
                 String::new()
             } else {
-                format!(" (from {})", text.source)
+                format!(" (from {source})")
             };
             let mut reason = format!(
-                "{recognised_by} and firmware {}{facts} fall in `{versions}` for {} in \
-                 {advisories}",
-                text.value, affected.product
+                "{recognised_by} and firmware {value}{facts} fall in `{versions}` for {product} \
+                 in {advisories}"
             );
-            let confidence = match &range.caveat {
-                Some(caveat) => {
-                    reason.push_str(&format!(
-                        "; the advisory adds `{caveat}`, which facts cannot confirm"
-                    ));
-                    Confidence::Low
-                }
-                None => product_confidence,
-            };
-            (confidence, reason)
+            if let Some(caveat) = caveat {
+                reason.push_str(&format!(
+                    "; the advisory adds `{caveat}`, which facts cannot confirm"
+                ));
+            }
+            reason
         }
     };
-    Some(VulnMatch {
-        cve: record.cve.clone(),
+    VulnMatch {
+        cve: &record.cve,
         cvss: record.cvss_score,
         kev: record.kev.is_some(),
-        advisories: record.advisories.clone(),
-        product: affected.product.clone(),
-        versions: affected.versions.clone(),
-        fixed_in: affected.fixed_in.clone(),
+        advisories: &record.advisories,
+        product: &affected.product,
+        versions: &affected.versions,
+        fixed_in: &affected.fixed_in,
         confidence,
         reason,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -738,7 +816,7 @@ mod tests {
         let cves: Vec<_> = found
             .matches
             .iter()
-            .map(|m| (m.cve.as_str(), m.confidence))
+            .map(|m| (m.cve, m.confidence))
             .collect();
         // KEV first even with the lower score; CVE-2's product is named, without order number.
         assert_eq!(
@@ -762,7 +840,7 @@ mod tests {
             "6ES7516-3AN02-0AB0",
             "V2.9.4",
         ));
-        let cves: Vec<_> = variant.matches.iter().map(|m| m.cve.as_str()).collect();
+        let cves: Vec<_> = variant.matches.iter().map(|m| m.cve).collect();
         assert_eq!(cves, ["CVE-2"]);
     }
 
@@ -774,7 +852,7 @@ mod tests {
         let cves: Vec<_> = found
             .matches
             .iter()
-            .map(|m| (m.cve.as_str(), m.confidence))
+            .map(|m| (m.cve, m.confidence))
             .collect();
         assert_eq!(
             cves,
@@ -784,7 +862,7 @@ mod tests {
         let cves: Vec<_> = found
             .matches
             .iter()
-            .map(|m| (m.cve.as_str(), m.confidence))
+            .map(|m| (m.cve, m.confidence))
             .collect();
         assert_eq!(
             cves,
