@@ -24,6 +24,7 @@ pub mod state;
 pub mod throttle;
 pub mod tls;
 pub mod ui;
+pub mod vuln_matching;
 
 pub use routes::{router, table, RouteSpec};
 pub use server::{start, Running, ServeError};

@@ -26,6 +26,9 @@ pub struct ConsoleSettings {
     /// How long a new site learns (its policy alerts become baseline entries); zero: new sites
     /// do not learn.
     pub site_learning_period: Duration,
+    /// The public key threat-intelligence packages must be signed with (`--ti-pubkey`); without
+    /// one, uploads are refused.
+    pub ti_public_key: Option<ironward_intel::ti::sign::VerifyingKey>,
 }
 
 impl Default for ConsoleSettings {
@@ -37,6 +40,7 @@ impl Default for ConsoleSettings {
             sensor_offline_after: Duration::from_secs(5 * 60),
             public_url: "https://localhost:8443".to_owned(),
             site_learning_period: Duration::from_secs(7 * 86_400),
+            ti_public_key: None,
         }
     }
 }
@@ -53,6 +57,7 @@ struct Inner {
     throttle: LoginThrottle,
     settings: ConsoleSettings,
     fingerprint: String,
+    intel: crate::vuln_matching::Intel,
 }
 
 impl AppState {
@@ -60,6 +65,7 @@ impl AppState {
     pub fn new(store: Store, settings: ConsoleSettings, fingerprint: String) -> Self {
         Self {
             inner: Arc::new(Inner {
+                intel: crate::vuln_matching::Intel::new(settings.ti_public_key),
                 store,
                 throttle: LoginThrottle::default(),
                 settings,
@@ -81,6 +87,11 @@ impl AppState {
     /// The console's settings.
     pub fn settings(&self) -> &ConsoleSettings {
         &self.inner.settings
+    }
+
+    /// Threat intelligence: the package in force and matching against it.
+    pub fn intel(&self) -> &crate::vuln_matching::Intel {
+        &self.inner.intel
     }
 
     /// The SHA-256 fingerprint of the console's certificate (`sha256:<hex>`).

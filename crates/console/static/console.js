@@ -101,3 +101,37 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// Threat-intelligence upload (form[data-upload]): the package file is sent as the request body
+// with the session's CSRF token; the console's answer (the package, or why it was refused) is
+// shown under the form.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form[data-upload]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const file = form.querySelector("input[type=file]").files[0];
+      const status = form.querySelector(".upload-result");
+      if (!file) return;
+      status.textContent = "Uploading and verifying…";
+      try {
+        const response = await fetch(form.dataset.upload, {
+          method: "POST",
+          headers: {
+            "content-type": "application/octet-stream",
+            "x-csrf-token": form.querySelector("input[name=_csrf]").value,
+          },
+          body: file,
+        });
+        const answer = await response.json();
+        if (response.ok) {
+          status.textContent = "Installed " + answer.file_name + "; devices are being matched.";
+          window.setTimeout(() => window.location.reload(), 1500);
+        } else {
+          status.textContent = answer.error || ("Refused (" + response.status + ")");
+        }
+      } catch (error) {
+        status.textContent = "Upload failed: " + error;
+      }
+    });
+  }
+});

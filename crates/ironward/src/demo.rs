@@ -74,6 +74,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
             // The demo shows what the engines raise at once; a learning site would turn its
             // policy alerts into baseline entries for a week.
             learning_period: 0,
+            ti_pubkey: None,
         };
         let greeting: crate::serve::Greeting = Box::new(move |url: &str| {
             eprintln!();

@@ -70,6 +70,12 @@ pub(crate) struct ServeArgs {
     /// engines alert from the start.
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::analyze::parse_duration_ns)]
     pub(crate) learning_period: i64,
+
+    /// The public key threat-intelligence packages must be signed with (PEM, as `ironward ti
+    /// keygen` writes KEYFILE.pub): every upload is verified with it; without it uploads are
+    /// refused.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ti_pubkey: Option<PathBuf>,
 }
 
 /// Runs `ironward serve` until Ctrl-C.
@@ -97,7 +103,13 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
         .public_url
         .clone()
         .unwrap_or_else(|| format!("https://{host}:{}", args.listen.port()));
+    let ti_public_key = args
+        .ti_pubkey
+        .as_deref()
+        .map(ironward_intel::ti::sign::read_verifying_key)
+        .transpose()?;
     let settings = ConsoleSettings {
+        ti_public_key,
         public_url: public_url.clone(),
         site_learning_period: Duration::from_nanos(
             u64::try_from(args.learning_period).unwrap_or(0),
@@ -107,6 +119,8 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
     let fingerprint = tls.fingerprint();
     let offline_after = settings.sensor_offline_after;
     let state = AppState::new(store.clone(), settings, fingerprint.clone());
+    // The package in force (if any) is verified again and devices are matched against it.
+    ironward_console::vuln_matching::load_in_force(state.intel(), &store).await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (running, server) = ironward_console::start(state, args.listen, &tls, async {
         let _ = stop_rx.await;

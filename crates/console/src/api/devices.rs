@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
-use ironward_store::{AlertQuery, ConnectionQuery, DeviceRef, EventQuery};
+use ironward_store::{AlertQuery, ConnectionQuery, DeviceRef, EventQuery, VulnerabilityQuery};
 use serde_json::{json, Value};
 
 use crate::access::{Access, Permission, UserPrincipal};
@@ -36,7 +36,20 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let query = filter.to_query(user.scope.clone())?;
     let page = state.store().list_devices(&query).await?;
-    Ok(Json(json::devices(&page)?))
+    let mut answer = json::devices(&page)?;
+    let ids: Vec<DeviceRef> = page.items.iter().map(|r| r.id).collect();
+    let counts = state
+        .store()
+        .vulnerability_counts(&user.scope, &ids)
+        .await?;
+    if let Some(items) = answer["items"].as_array_mut() {
+        for (item, row) in items.iter_mut().zip(&page.items) {
+            let (count, highest) = counts.get(&row.id).copied().unwrap_or((0, None));
+            item["vulnerabilities"] = json!(count);
+            item["highest_cvss"] = json!(highest);
+        }
+    }
+    Ok(Json(answer))
 }
 
 /// `GET /api/v1/devices/{id}`: the device, its facts with sources, its history, its recent
@@ -62,6 +75,15 @@ pub async fn detail(
     alerts.device = Some(detail.row.device.id.0.clone());
     alerts.limit = DETAIL_RECENT;
     let alerts = store.query_alerts(&alerts).await?;
+    let mut vulnerabilities = VulnerabilityQuery::new(user.scope.clone());
+    vulnerabilities.device = Some(id);
+    vulnerabilities.limit = ironward_store::MAX_PAGE;
+    let vulnerabilities = store.list_vulnerabilities(&vulnerabilities).await?;
+    let vulnerability_items = vulnerabilities
+        .items
+        .iter()
+        .map(crate::api::vulnerabilities::row_json)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({
         "device": json::device(&detail.row)?,
         "facts": json::to_value(&detail.facts)?,
@@ -69,5 +91,6 @@ pub async fn detail(
         "connections": json::page(&connections)?,
         "events": json::page(&events)?,
         "alerts": json::page(&alerts)?,
+        "vulnerabilities": { "items": vulnerability_items, "total": vulnerabilities.total },
     })))
 }

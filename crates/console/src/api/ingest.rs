@@ -158,6 +158,8 @@ pub async fn ingest(
     let status = match outcome {
         IngestOutcome::Committed(counts) => {
             tracing::debug!(sensor = %sensor.name, batch = %batch.id, ?counts, "batch committed");
+            // Devices whose identity changed are matched again against the package in force.
+            state.intel().devices_changed();
             "committed"
         }
         IngestOutcome::Duplicate => "duplicate",

@@ -21,9 +21,11 @@ pub mod params;
 pub mod sensors;
 pub mod sites;
 pub mod ti_distribution;
+pub mod ti_packages;
 pub mod tokens;
 pub mod traffic;
 pub mod users;
+pub mod vulnerabilities;
 
 use crate::routes::RouteSpec;
 
@@ -43,5 +45,7 @@ pub fn routes() -> Vec<RouteSpec> {
     routes.extend(tokens::routes());
     routes.extend(audit_log::routes());
     routes.extend(ti_distribution::routes());
+    routes.extend(vulnerabilities::routes());
+    routes.extend(ti_packages::routes());
     routes
 }

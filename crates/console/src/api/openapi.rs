@@ -73,9 +73,15 @@ fn operation(route: &RouteSpec) -> Value {
             json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": kind } })
         }));
         if let Some(body) = &doc.body {
+            // A binary body (a file upload) is sent as it is, not as JSON.
+            let media = if body["format"] == "binary" {
+                "application/octet-stream"
+            } else {
+                "application/json"
+            };
             operation["requestBody"] = json!({
                 "required": true,
-                "content": { "application/json": { "schema": body } }
+                "content": { media: { "schema": body } }
             });
         }
     }

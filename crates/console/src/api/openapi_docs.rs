@@ -531,7 +531,227 @@ fn all() -> Vec<OperationDoc> {
     .chain(alert_operations())
     .chain(forwarding_operations())
     .chain(ti_distribution_operations())
+    .chain(vulnerability_operations())
     .collect()
+}
+
+const VULNERABILITY_FILTERS: &[(&str, &str, &str)] = &[
+    (
+        "view",
+        "string",
+        "device (default: one row per device and CVE), cve or severity",
+    ),
+    ("site", "integer", "Only this site (within the caller's)"),
+    ("device", "integer", "Only this device"),
+    (
+        "severity",
+        "string",
+        "critical, high, medium, low or none (CVSS v3 bands)",
+    ),
+    (
+        "kev",
+        "boolean",
+        "true: only known exploited (CISA KEV); false: only not",
+    ),
+    ("cve", "string", "Only this CVE"),
+    ("vendor", "string", "Only devices of this vendor (exact)"),
+    (
+        "excluded",
+        "boolean",
+        "true: only excluded; false: only not; absent: both, flagged",
+    ),
+    PAGING[0],
+    PAGING[1],
+];
+
+/// Threat-intelligence packages and device vulnerabilities (issue 8).
+fn vulnerability_operations() -> Vec<OperationDoc> {
+    let op = |method, path, summary| OperationDoc {
+        method,
+        path,
+        summary,
+        query: &[],
+        body: None,
+        success: (200, None),
+        conflict: false,
+    };
+    let vulnerability = object(
+        &[
+            "device_id",
+            "cve",
+            "kev",
+            "confidence",
+            "reason",
+            "excluded",
+        ],
+        json!({
+            "device_id": { "type": "integer" },
+            "device": { "type": "string" },
+            "ips": { "type": "string" },
+            "vendor": { "type": "string", "nullable": true },
+            "model": { "type": "string", "nullable": true },
+            "firmware": { "type": "string", "nullable": true },
+            "site_id": { "type": "integer" },
+            "site": { "type": "string" },
+            "cve": { "type": "string" },
+            "cvss": { "type": "number", "nullable": true },
+            "severity": { "type": "string", "enum": ["critical", "high", "medium", "low", "none"] },
+            "kev": { "type": "boolean", "description": "Known exploited (CISA KEV)" },
+            "advisories": { "type": "array", "items": { "type": "string" } },
+            "product": { "type": "string", "description": "The affected product that matched" },
+            "versions": { "type": "string", "description": "Its affected versions as the advisory writes them" },
+            "fixed_in": { "type": "array", "items": { "type": "string" } },
+            "confidence": { "type": "string", "enum": ["high", "medium", "low"] },
+            "reason": { "type": "string", "description": "Which facts, which range, which advisory" },
+            "first_matched": { "type": "string", "format": "date-time" },
+            "last_matched": { "type": "string", "format": "date-time" },
+            "excluded": { "type": "boolean" },
+            "exclusion_reason": { "type": "string", "nullable": true }
+        }),
+    );
+    let exclusion = object(
+        &["id", "cve", "reason", "created_by", "created_at"],
+        json!({
+            "id": { "type": "integer" },
+            "device_id": { "type": "integer", "nullable": true, "description": "Absent: every device" },
+            "cve": { "type": "string" },
+            "reason": { "type": "string" },
+            "created_by": { "type": "string" },
+            "created_at": { "type": "string", "format": "date-time" }
+        }),
+    );
+    let package = object(
+        &[
+            "id",
+            "file_name",
+            "sequence",
+            "built_at",
+            "key_id",
+            "counts",
+            "in_force",
+        ],
+        json!({
+            "id": { "type": "integer" },
+            "file_name": { "type": "string" },
+            "sequence": { "type": "integer", "description": "Build seconds: a newer package has a higher one" },
+            "built_at": { "type": "string", "format": "date-time" },
+            "uploaded_at": { "type": "string", "format": "date-time" },
+            "uploaded_by": { "type": "string" },
+            "key_id": { "type": "string" },
+            "counts": { "type": "object" },
+            "size": { "type": "integer" },
+            "in_force": { "type": "boolean" }
+        }),
+    );
+    let items = |item: Value| {
+        object(
+            &["items", "total"],
+            json!({ "items": { "type": "array", "items": item }, "total": { "type": "integer" } }),
+        )
+    };
+    vec![
+        OperationDoc {
+            query: VULNERABILITY_FILTERS,
+            success: (200, Some(items(vulnerability.clone()))),
+            ..op(
+                "GET",
+                "/api/v1/vulnerabilities",
+                "Device vulnerabilities by device, by CVE or by severity; known exploited first, then by CVSS",
+            )
+        },
+        OperationDoc {
+            query: VULNERABILITY_FILTERS,
+            success: (200, Some(json!({ "type": "string", "format": "text/csv" }))),
+            ..op(
+                "GET",
+                "/api/v1/vulnerabilities.csv",
+                "Export the filtered device vulnerabilities as CSV (up to 100,000 rows)",
+            )
+        },
+        OperationDoc {
+            query: &PAGING,
+            success: (200, Some(items(exclusion.clone()))),
+            ..op(
+                "GET",
+                "/api/v1/vulnerabilities/exclusions",
+                "Exclusions of the caller's devices and those for every device",
+            )
+        },
+        OperationDoc {
+            body: Some(object(
+                &["cve", "reason"],
+                json!({
+                    "cve": { "type": "string" },
+                    "device_id": { "type": "integer", "description": "Absent: every device (callers who see every site)" },
+                    "reason": { "type": "string", "description": "Why it does not apply (required)" }
+                }),
+            )),
+            success: (201, Some(exclusion)),
+            conflict: true,
+            ..op(
+                "POST",
+                "/api/v1/vulnerabilities/exclusions",
+                "Exclude a CVE on a device or on all (a reason required; audited vulnerability.exclude)",
+            )
+        },
+        OperationDoc {
+            success: (204, None),
+            ..op(
+                "DELETE",
+                "/api/v1/vulnerabilities/exclusions/{id}",
+                "Delete an exclusion (audited)",
+            )
+        },
+        OperationDoc {
+            body: Some(json!({
+                "type": "string",
+                "format": "binary",
+                "description": "The package file as `ironward ti build` writes it"
+            })),
+            success: (201, Some(package.clone())),
+            conflict: true,
+            ..op(
+                "POST",
+                "/api/v1/ti/packages",
+                "Upload a threat-intelligence package: verified with the console's key, refused if not newer than the one in force (audited ti.upload)",
+            )
+        },
+        OperationDoc {
+            query: &PAGING,
+            success: (200, Some(items(package))),
+            ..op(
+                "GET",
+                "/api/v1/ti/packages",
+                "Uploaded packages, newest first, the one in force flagged, with the matching status",
+            )
+        },
+        OperationDoc {
+            query: &[
+                ("site", "integer", "Only this site"),
+                PAGING[0],
+                PAGING[1],
+            ],
+            success: (
+                200,
+                Some(items(object(
+                    &["reason", "explanation", "devices"],
+                    json!({
+                        "vendor": { "type": "string", "nullable": true },
+                        "model": { "type": "string", "nullable": true },
+                        "order_number": { "type": "string", "nullable": true },
+                        "reason": { "type": "string" },
+                        "explanation": { "type": "string" },
+                        "devices": { "type": "integer" }
+                    }),
+                ))),
+            ),
+            ..op(
+                "GET",
+                "/api/v1/ti/unmatched",
+                "Products of the caller's sites the package in force cannot resolve, with why",
+            )
+        },
+    ]
 }
 
 /// Forwarding rules and playbooks (administrators).

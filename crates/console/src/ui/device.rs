@@ -90,11 +90,15 @@ pub(crate) async fn device(
     aq.site = Some(detail.row.site_id);
     aq.device = Some(detail.row.device.id.0.clone());
     aq.limit = SHOWN;
-    let (connections, events, alerts, groups) = match tokio::try_join!(
+    let mut vq = ironward_store::VulnerabilityQuery::new(user.scope.clone());
+    vq.device = Some(id);
+    vq.limit = SHOWN;
+    let (connections, events, alerts, groups, vulnerabilities) = match tokio::try_join!(
         store.list_connections(&cq),
         store.list_events(&eq),
         store.query_alerts(&aq),
         store.list_groups(),
+        store.list_vulnerabilities(&vq),
     ) {
         Ok(all) => all,
         Err(e) => return failure(e),
@@ -233,6 +237,7 @@ pub(crate) async fn device(
                 }
             }
         }
+        (crate::ui::vulnerabilities::device_section(&user, id, &vulnerabilities))
         section.panel {
             h2 { "Connections (" (connections.total) ")" }
             table.compact {

@@ -199,6 +199,11 @@ pub(crate) async fn inventory(
         Ok(all) => all,
         Err(e) => return failure(e),
     };
+    let ids: Vec<_> = devices.items.iter().map(|r| r.id).collect();
+    let vulnerabilities = match store.vulnerability_counts(&user.scope, &ids).await {
+        Ok(v) => v,
+        Err(e) => return failure(e),
+    };
     let pairs = filter_pairs(&filter);
     let mut sorted_pairs = pairs.clone();
     sorted_pairs.push(("sort", present(&filter.sort).unwrap_or_default().to_owned()));
@@ -298,6 +303,7 @@ pub(crate) async fn inventory(
                             } @else { (c.label) }
                         }
                     }
+                    th { "Vulnerabilities" } th { "Highest CVSS" }
                 }
             }
             tbody {
@@ -306,10 +312,13 @@ pub(crate) async fn inventory(
                         @for c in COLUMNS {
                             td data-col=(c.key) class=[(!c.default).then_some("col-hidden")] { ((c.cell)(r)) }
                         }
+                        @let (count, highest) = vulnerabilities.get(&r.id).copied().unwrap_or((0, None));
+                        td.num { @if count > 0 { a href={"/vulnerabilities?device=" (r.id)} { (count) } } @else { "0" } }
+                        td.num { (crate::ui::vulnerabilities::cvss_text(highest)) }
                     }
                 }
                 @if devices.items.is_empty() {
-                    tr { td colspan=(COLUMNS.len()) .muted { "No device matches." } }
+                    tr { td colspan=(COLUMNS.len() + 2) .muted { "No device matches." } }
                 }
             }
         }

@@ -42,6 +42,11 @@ const NAV: &[NavItem] = &[
         permission: Permission::ViewAlerts,
     },
     NavItem {
+        href: "/vulnerabilities",
+        label: "Vulnerabilities",
+        permission: Permission::ViewInventory,
+    },
+    NavItem {
         href: "/sites",
         label: "Sites & sensors",
         permission: Permission::ViewInventory,

@@ -18,7 +18,9 @@ mod map;
 mod playbooks;
 mod settings;
 mod sites;
+mod ti;
 mod users;
+mod vulnerabilities;
 mod widgets;
 
 use crate::access::{Access, Permission as P};
@@ -39,6 +41,18 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::get("/devices/{id}", view, device::device),
         RouteSpec::get("/map", view, map::map),
         RouteSpec::get("/events", view, events::events),
+        RouteSpec::get("/vulnerabilities", view, vulnerabilities::vulnerabilities),
+        RouteSpec::post(
+            "/vulnerabilities/exclude",
+            Access::User(P::ManageAlerts),
+            vulnerabilities::exclude,
+        ),
+        RouteSpec::post(
+            "/vulnerabilities/exclusions/{id}/delete",
+            Access::User(P::ManageAlerts),
+            vulnerabilities::delete_exclusion,
+        ),
+        RouteSpec::get("/threat-intelligence", view, ti::threat_intelligence),
         RouteSpec::get("/alerts", Access::User(P::ViewAlerts), alerts::alerts),
         RouteSpec::post(
             "/alerts/bulk",

@@ -51,13 +51,14 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestConsole {
     pub async fn new() -> Self {
+        Self::with_settings(ConsoleSettings::default()).await
+    }
+
+    /// A console with these settings.
+    pub async fn with_settings(settings: ConsoleSettings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(dir.path()).await.unwrap();
-        let state = AppState::new(
-            store.clone(),
-            ConsoleSettings::default(),
-            "sha256:test".to_owned(),
-        );
+        let state = AppState::new(store.clone(), settings, "sha256:test".to_owned());
         let router = router(state.clone());
         Self {
             state,
