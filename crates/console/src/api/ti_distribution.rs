@@ -58,7 +58,7 @@ pub async fn apply_package(
     address: std::net::IpAddr,
     package: PackageId,
     sites: &[SiteId],
-) -> ApiResult<Vec<ironward_store::SitePackage>> {
+) -> ironward_store::Result<Vec<ironward_store::SitePackage>> {
     let site_list = sites
         .iter()
         .map(|s| s.0.to_string())
@@ -88,7 +88,7 @@ pub async fn apply_package(
         outcome,
     )
     .await;
-    Ok(result?)
+    result
 }
 
 /// `POST /api/v1/ti/packages/{id}/apply` `{"sites": [..]}` → the sites' assignments.

@@ -18,6 +18,7 @@ mod map;
 mod playbooks;
 mod settings;
 mod sites;
+mod ti_distribution;
 mod ti;
 mod users;
 mod vulnerabilities;
@@ -110,6 +111,11 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::post("/zones/{id}/delete", sites, sites::delete_zone),
         RouteSpec::post("/zones/{id}/enroll", sites, sites::enrol_sensor),
         RouteSpec::post("/sensors/{id}/delete", sites, sites::delete_sensor),
+        RouteSpec::post(
+            "/sites/{id}/ti-package",
+            Access::User(P::ManageSettings),
+            ti_distribution::apply_to_site,
+        ),
         RouteSpec::post(
             "/sites/{id}/learning",
             Access::User(P::ManageAlerts),

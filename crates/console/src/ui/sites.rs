@@ -71,6 +71,7 @@ async fn render(
         Ok(all) => all,
         Err(e) => return failure(e),
     };
+    let ti = crate::ui::ti_distribution::load(state, user).await;
     let admin = user.role.allows(Permission::ManageSites);
     let baseline_manager = user.role.allows(Permission::ManageAlerts);
     let offline_after =
@@ -130,6 +131,7 @@ async fn render(
                     now,
                     baseline_manager,
                 ))
+                (crate::ui::ti_distribution::site_package(user, site.id, &ti))
                 table.compact {
                     thead { tr { th { "Zone" } th { "Sensors" } @if admin { th { "Actions" } } } }
                     tbody {
@@ -159,6 +161,7 @@ async fn render(
         section.panel {
             h2 { "Sensors" }
             (sensor_table(&sensors, now, offline_after))
+            (crate::ui::ti_distribution::sensors_table(&sensors, &ti, now))
             @if admin && !sensors.is_empty() {
                 h2 { "Remove a sensor" }
                 p.muted { "Its credential stops working; the devices it saw stay." }
