@@ -31,18 +31,18 @@
 //!
 //! Each v1/v2c request (Get, GetNext, GetBulk, Set) records the event `snmp`
 //! `community_request` (category authentication: the community is SNMP's password) from the
-//! manager to the agent, whose detail names the community only by [`community_tag`], a keyed
-//! hash: the anomaly engine tells community guessing (many distinct communities) from polling
-//! (one or two) without the community being kept, and a word list cannot be checked against
-//! the tag. Repeats only count (the detail is written once per manager, agent and community).
+//! manager to the agent, whose detail names the community only by [`community_tag`], 8 bits of
+//! a hash of it: enough for the anomaly engine to tell community guessing (a word list shows
+//! nearly as many tags as words) from polling (one or two tags), too few to name a community
+//! (each tag stands for one string in 256: some 40 words of a 10,000-word list). The tag is the
+//! same in every run, so the same capture gives the same events. Repeats only count (the
+//! detail is written once per manager, agent and tag; at most 256 per pair).
 
 pub use crate::ber;
 pub mod enterprises;
 
 use std::fmt::{self, Write as _};
-use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
-use std::sync::OnceLock;
 
 use ironward_model::{Attribute, DeviceKey, EventCategory, Finding, Source, Timestamp};
 
@@ -470,13 +470,15 @@ const DEFAULT_COMMUNITIES: &[&str] = &[
     "write",
 ];
 
-/// A keyed hash of a community: the key is drawn at random once per process and never leaves
-/// it, so tags tell communities apart within a run but cannot be reversed with a word list
-/// (an unkeyed hash of `public` would be the same everywhere).
-pub fn community_tag(community: &[u8]) -> u64 {
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    KEY.get_or_init(std::collections::hash_map::RandomState::new)
-        .hash_one(community)
+/// The tag of a community: its 64-bit FNV-1a hash folded to 8 bits (see the module
+/// documentation for why so few).
+pub fn community_tag(community: &[u8]) -> u8 {
+    let hash = community
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    hash.to_le_bytes().iter().fold(0, |tag, byte| tag ^ byte)
 }
 
 /// The operation of the event a v1/v2c request records (see the module documentation).
@@ -717,7 +719,7 @@ fn observe(
                     COMMUNITY_REQUEST,
                     tag,
                     |detail| {
-                        let _ = write!(detail, "community #{tag:016x}");
+                        let _ = write!(detail, "community tag {tag:02x}");
                     },
                 );
             }
@@ -892,7 +894,7 @@ mod tests {
     }
 
     /// Each v1/v2c request records a `community_request` from the manager to the agent whose
-    /// detail tells communities apart by their keyed tag only: a repeated community counts in
+    /// detail tells communities apart by their tag only: a repeated community counts in
     /// one event, another community makes another, and neither detail holds the community.
     /// (zeek_snmpv1_get.pcap frame 1, and the same request with the community `private`.)
     #[test]
@@ -934,10 +936,9 @@ mod tests {
         );
         assert_eq!(details[1].1, 1);
         assert_ne!(details[0].0, details[1].0);
-        assert_eq!(
-            details[0].0,
-            format!("community #{:016x}", community_tag(b"public"))
-        );
+        // FNV-1a of "public" is 0xf4b72165f60f5b60, its bytes xored 0xc5: the same every run.
+        assert_eq!(details[0].0, "community tag c5");
+        assert_eq!(community_tag(b"private"), 0x47);
         for (detail, _) in &details {
             assert!(!detail.contains("public") && !detail.contains("private"));
         }

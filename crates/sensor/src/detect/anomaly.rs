@@ -46,8 +46,8 @@ pub const VOLUME_MIN_EXCESS_BYTES: u64 = 256 * 1024;
 /// of small packets).
 pub const VOLUME_MIN_EXCESS_PACKETS: u64 = 2_000;
 
-/// The SNMP dissector's event for a v1/v2c request: its detail names the community by a keyed
-/// hash only (see `ironward_proto::snmp`).
+/// The SNMP dissector's event for a v1/v2c request: its detail names the community by an 8-bit
+/// tag only (see `ironward_proto::snmp`).
 const SNMP_COMMUNITY_REQUEST: &str = ironward_proto::snmp::COMMUNITY_REQUEST;
 
 /// Login services whose repeated short sessions mean password guessing.
@@ -71,7 +71,7 @@ pub(crate) struct Anomaly {
     bindings: HashMap<Ipv4Addr, (MacAddress, i64)>,
     /// Devices that spoke an OT protocol.
     ot_devices: HashMap<IpAddr, ()>,
-    /// (manager, agent) → distinct SNMP communities (keyed hashes of them) tried.
+    /// (manager, agent) → distinct SNMP community tags tried.
     communities: Tracker<(Option<IpAddr>, Option<IpAddr>)>,
     /// Segment (/24, /64) → the first DHCP server that answered in it, and when it last did.
     dhcp_segments: HashMap<IpAddr, (IpAddr, i64)>,
@@ -373,8 +373,9 @@ impl Anomaly {
         ))
     }
 
-    /// An SNMP v1/v2c request: its detail names the community by a keyed hash, so distinct
-    /// details are distinct communities (never seen in clear here).
+    /// An SNMP v1/v2c request: its detail names the community by a tag, so distinct details
+    /// are distinct communities (never seen in clear here; two may share a tag, so a guesser is
+    /// counted a little short).
     fn on_community(&mut self, store: &mut AlertStore, e: &EventInput<'_>) -> Option<(u64, bool)> {
         let community = StableHash::default().bytes(e.detail.as_bytes()).finish();
         let w = self
@@ -399,7 +400,7 @@ impl Anomaly {
                     opt(e.dst)
                 ),
                 description: format!(
-                    "{} sent SNMP requests with at least {COMMUNITY_THRESHOLD} distinct communities to the agent {} within {} s: guessing the community, SNMP's password. The communities are not shown (the evidence names each by a keyed hash).",
+                    "{} sent SNMP requests with at least {COMMUNITY_THRESHOLD} distinct communities to the agent {} within {} s: guessing the community, SNMP's password. The communities are not shown (the evidence names each by an 8-bit tag).",
                     opt(e.src),
                     opt(e.dst),
                     BRUTE_WINDOW_NS / 1_000_000_000
