@@ -39,3 +39,5 @@ mod site_learning;
 
 #[path = "suite/vulnerabilities.rs"]
 mod vulnerabilities;
+#[path = "suite/ti_distribution.rs"]
+mod ti_distribution;
