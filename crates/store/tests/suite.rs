@@ -37,7 +37,7 @@ mod forwarding;
 #[path = "suite/site_learning.rs"]
 mod site_learning;
 
-#[path = "suite/vulnerabilities.rs"]
-mod vulnerabilities;
 #[path = "suite/ti_distribution.rs"]
 mod ti_distribution;
+#[path = "suite/vulnerabilities.rs"]
+mod vulnerabilities;
