@@ -1474,11 +1474,7 @@ mod tests {
                     "CPF item 2 of 2 runs past the message (10 bytes left)",
                     true
                 ),
-                (
-                    "violation",
-                    "CPF items end at byte 16 of 18",
-                    true
-                ),
+                ("violation", "CPF items end at byte 16 of 18", true),
             ]
         );
         assert_eq!(check_cpf(&[]), Some(CpfError::NoCount));
