@@ -242,7 +242,9 @@ impl Policy {
             }
         }
         let port = f.port();
-        if !baseline.has_connection(client, server, f.transport, port) {
+        // A broadcast reply (DHCP's to 255.255.255.255) is the answer to a conversation, not
+        // one: no device opened it.
+        if is_host(client) && !baseline.has_connection(client, server, f.transport, port) {
             let new_protocol = f.protocol.filter(|p| !baseline.has_protocol(p));
             let kind = match new_protocol {
                 Some(_) => "policy.new_protocol",
