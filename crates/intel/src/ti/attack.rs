@@ -15,13 +15,12 @@ Bounds: the file is at most [`MAX_FILE_BYTES`], nesting is bounded by serde_json
 limit (128), a malformed object is a [`SourceProblem`] with its field path and is skipped.
 */
 
-use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::csaf::SourceProblem;
+use super::source::{parse_json, read_bounded, SourceProblem};
 
 /// Largest bundle read (the real one is 3 MB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -67,19 +66,7 @@ pub struct AttackError(pub SourceProblem);
 
 /// Reads the bundle at `path`.
 pub fn load(path: &Path) -> Result<AttackCatalog, AttackError> {
-    let name = path.display().to_string();
-    let fail = |message: String| {
-        AttackError(SourceProblem {
-            file: name.clone(),
-            field: String::new(),
-            message,
-        })
-    };
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    let (name, bytes) = read_bounded(path, MAX_FILE_BYTES).map_err(AttackError)?;
     parse(&name, &bytes)
 }
 
@@ -92,14 +79,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<AttackCatalog, AttackError> {
             message,
         })
     };
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(fail(
-            "",
-            format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
-        ));
-    }
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| fail("", format!("not valid JSON: {e}")))?;
+    let doc = parse_json(file, bytes, MAX_FILE_BYTES, "").map_err(AttackError)?;
     let objects = match doc.get("objects") {
         Some(Value::Array(objects)) => objects,
         Some(_) => return Err(fail("objects", "not an array".into())),

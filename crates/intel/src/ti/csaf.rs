@@ -27,12 +27,12 @@ not an array) is a [`CsafError`] naming the file and the JSON field; an element 
 */
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
+
+use super::source::{parse_json, read_bounded};
 
 use crate::vuln::{AffectedProduct, VulnRecord};
 
@@ -49,27 +49,7 @@ pub const MAX_PROBLEMS: usize = 10_000;
 /// Longest text kept from a source field (titles, remediation details); longer ones are cut.
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
-/// Something wrong in a source file, skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceProblem {
-    /// The file.
-    pub file: String,
-    /// The JSON field path (`vulnerabilities[2].scores[0].cvss_v3.baseScore`), or `` for the
-    /// file as a whole.
-    pub field: String,
-    /// What is wrong and what was skipped.
-    pub message: String,
-}
-
-impl fmt::Display for SourceProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}: {}: {}", self.file, self.field, self.message)
-        }
-    }
-}
+pub use super::source::SourceProblem;
 
 /// Why a whole advisory file was skipped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,33 +96,14 @@ pub struct ImportReport {
 
 /// Reads and imports one advisory.
 pub fn import_file(path: &Path) -> Result<ImportedAdvisory, CsafError> {
-    let name = path.display().to_string();
-    let fail = |message: String| CsafError(problem(&name, "", message));
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(fail(format!(
-            "larger than {} MiB, skipped",
-            MAX_FILE_BYTES >> 20
-        )));
-    }
+    let (name, bytes) = read_bounded(path, MAX_FILE_BYTES).map_err(CsafError)?;
     import_bytes(&name, &bytes)
 }
 
 /// Imports one advisory from its bytes; `file` names it in problems.
 pub fn import_bytes(file: &str, bytes: &[u8]) -> Result<ImportedAdvisory, CsafError> {
     let fail = |field: &str, message: String| CsafError(problem(file, field, message));
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(fail(
-            "",
-            format!("larger than {} MiB, skipped", MAX_FILE_BYTES >> 20),
-        ));
-    }
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| fail("", format!("not valid JSON: {e}")))?;
+    let doc = parse_json(file, bytes, MAX_FILE_BYTES, ", skipped").map_err(CsafError)?;
     let root = doc
         .as_object()
         .ok_or_else(|| fail("", "the document is not a JSON object".into()))?;
@@ -943,11 +904,7 @@ fn required_text(object: &Map<String, Value>, key: &str) -> Result<String, Strin
 }
 
 fn problem(file: &str, field: &str, message: String) -> SourceProblem {
-    SourceProblem {
-        file: file.to_owned(),
-        field: field.to_owned(),
-        message,
-    }
+    SourceProblem::new(file, field, message)
 }
 
 /// Trimmed (CISA's names carry stray spaces: "Rockwell Automation ") and bounded.

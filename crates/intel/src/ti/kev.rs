@@ -18,12 +18,11 @@ limit (128), a bad entry is a [`SourceProblem`] with its field path and is skipp
 */
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::csaf::SourceProblem;
+use super::source::{parse_json, read_bounded, SourceProblem};
 use crate::vuln::{AffectedProduct, KevEntry, VulnRecord};
 
 /// Largest catalog read (the real one is 1.3 MB).
@@ -83,19 +82,7 @@ pub struct KevSummary {
 
 /// Reads the catalog at `path`.
 pub fn load(path: &Path) -> Result<KevCatalog, KevError> {
-    let name = path.display().to_string();
-    let fail = |message: String| {
-        KevError(SourceProblem {
-            file: name.clone(),
-            field: String::new(),
-            message,
-        })
-    };
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    let (name, bytes) = read_bounded(path, MAX_FILE_BYTES).map_err(KevError)?;
     parse(&name, &bytes)
 }
 
@@ -108,14 +95,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<KevCatalog, KevError> {
             message,
         })
     };
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(fail(
-            "",
-            format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
-        ));
-    }
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| fail("", format!("not valid JSON: {e}")))?;
+    let doc = parse_json(file, bytes, MAX_FILE_BYTES, "").map_err(KevError)?;
     let root = doc
         .as_object()
         .ok_or_else(|| fail("", "the catalog is not a JSON object".into()))?;

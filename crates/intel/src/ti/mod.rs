@@ -5,6 +5,7 @@ devices against it.
 - [`csaf`]: CSAF 2.0 advisories (CISA's ICS advisories) → vulnerability records.
 - [`kev`]: CISA's Known Exploited Vulnerabilities catalog → the records' known-exploited flag.
 - [`attack`]: MITRE ATT&CK for ICS (STIX bundle) → the technique catalog.
+- [`source`]: what the importers share: problem reports, bounded reading of JSON files.
 - [`assemble`]: every source read into a package's contents, with what was skipped.
 - [`package`]: the signed package file: format, build, verification, downgrade refusal.
 - [`sign`]: Ed25519 signing keys as PEM files (openssl-compatible), key ids.
@@ -21,4 +22,5 @@ pub mod matching;
 pub mod normalize;
 pub mod package;
 pub mod sign;
+pub mod source;
 pub mod version;
