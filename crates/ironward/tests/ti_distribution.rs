@@ -8,219 +8,30 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+mod console_process;
+
+use std::ffi::OsStr;
+use std::path::Path;
 
 use ironward_intel::ti::package::{build, PackageContents};
 use ironward_intel::ti::sign::{write_key_pair, SigningKey};
-use ironward_model::Timestamp;
-use ironward_sensor::uplink::pin::PinVerifier;
-use ironward_store::{Scope, Store};
 use serde_json::Value;
+
+use console_process::{capture, prepare, run_sensor, Console};
 
 /// The S7 PLC of the capture: the IoC list of the packages names it.
 const PLC: &str = "134.249.61.163";
 
-fn capture(relative: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("IRONWARD_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let path = dir.join("pcaps").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        println!("skipped: {} is missing (set IRONWARD_DATA)", path.display());
-        None
-    }
-}
-
-/// A console process verifying uploads with `pubkey`, its fingerprint read from its banner.
-struct Console {
-    child: Child,
-    address: SocketAddr,
-    fingerprint: String,
-}
-
-impl Console {
-    fn start(data: &Path, pubkey: &Path) -> Console {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ironward"))
-            .args(["serve", "--data"])
-            .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--ti-pubkey")
-            .arg(pubkey)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ironward serve starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut fingerprint, mut listening) = (None, false);
-        while !(listening && fingerprint.is_some()) {
-            let line = rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("the console prints its banner");
-            listening |= line.starts_with("Ironward console at");
-            if let Some(fp) = line.trim().strip_prefix("certificate ") {
-                fingerprint = Some(fp.to_owned());
-            }
-        }
-        Console {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], port)),
-            fingerprint: fingerprint.unwrap(),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("https://{}", self.address)
-    }
-
-    fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        self.request("GET", token, path, "application/json", b"")
-    }
-
-    fn post(&self, token: &str, path: &str, body: &str) -> (u16, Value) {
-        self.request("POST", token, path, "application/json", body.as_bytes())
-    }
-
-    fn upload(&self, token: &str, package: &[u8]) -> (u16, Value) {
-        self.request(
-            "POST",
-            token,
-            "/api/v1/ti/packages",
-            "application/octet-stream",
-            package,
-        )
-    }
-
-    /// Status and JSON body of a request over HTTPS, the console's certificate pinned.
-    fn request(
-        &self,
-        method: &str,
-        token: &str,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> (u16, Value) {
-        let verifier = Arc::new(PinVerifier::pinned(self.fingerprint.parse().unwrap()));
-        let config = Arc::new(verifier.client_config().unwrap());
-        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let connection = rustls::ClientConnection::new(config, name).unwrap();
-        let socket = TcpStream::connect(self.address).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        let mut tls = rustls::StreamOwned::new(connection, socket);
-        write!(
-            tls,
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .unwrap();
-        tls.write_all(body).unwrap();
-        let mut raw = Vec::new();
-        // The console closes after the answer; a missing close_notify is not our concern.
-        if let Err(e) = tls.read_to_end(&mut raw) {
-            assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
-        }
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("an HTTP answer");
-        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let body = &raw[split + 4..];
-        let body = if head.contains("transfer-encoding: chunked") {
-            unchunk(body)
-        } else {
-            body.to_vec()
-        };
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
-}
-
-fn unchunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line) = body.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&body[..line]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        let rest = &body[line + 2..];
-        out.extend_from_slice(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A site, a zone, an enrolment token and an administrator's API token, made in the console's
-/// store before it starts: (enrolment token, API token, site id).
-fn prepare(data: &Path) -> (String, String, i64) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let store = Store::open_sqlite(data).await.unwrap();
-            let site = store.create_site("Plant", Timestamp(1)).await.unwrap();
-            let zone = store
-                .create_zone(&Scope::All, site.id, "Cell", Timestamp(1))
-                .await
-                .unwrap();
-            let enrolment = store
-                .create_enrollment_token(
-                    &Scope::All,
-                    zone.id,
-                    "sensor-1",
-                    Timestamp(i64::MAX / 2),
-                    None,
-                    Timestamp(1),
-                )
-                .await
-                .unwrap();
-            let hash = ironward_console::password::hash_password("correct horse battery").unwrap();
-            let admin = store
-                .create_user("admin", "admin", &[], &hash, Timestamp(1))
-                .await
-                .unwrap();
-            let api = ironward_store::secret::new_secret().unwrap();
-            store
-                .create_api_token(
-                    admin.id,
-                    "test",
-                    &ironward_store::secret::hash_secret(&api),
-                    Timestamp(1),
-                )
-                .await
-                .unwrap();
-            store.close().await;
-            (enrolment, api, site.id.0)
-        })
+/// `POST /api/v1/ti/packages` with a package's bytes: status and JSON body.
+fn upload(console: &Console, token: &str, package: &[u8]) -> (u16, Value) {
+    let (status, _, body) = console.request(
+        "POST",
+        token,
+        "/api/v1/ti/packages",
+        "application/octet-stream",
+        package,
+    );
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 /// A package signed by `key`, built `day` days after 2026-01-01, whose IoC list names the PLC.
@@ -239,24 +50,15 @@ fn package(key: &SigningKey, day: i64) -> (u64, Vec<u8>) {
 
 /// Runs `ironward sensor --ti-pubkey` over one capture until everything is acknowledged.
 fn sensor(console: &Console, token: &str, data: &Path, pubkey: &Path, capture: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ironward"))
-        .args(["sensor", "--console", &console.url()])
-        .args(["--console-fingerprint", &console.fingerprint])
-        .arg("--data")
-        .arg(data)
-        .arg("--ti-pubkey")
-        .arg(pubkey)
-        .args(["--window", "60", "--pcap"])
-        .arg(capture)
-        .env("IRONWARD_ENROLL_TOKEN", token)
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args: [&OsStr; 6] = [
+        "--ti-pubkey".as_ref(),
+        pubkey.as_os_str(),
+        "--window".as_ref(),
+        "60".as_ref(),
+        "--pcap".as_ref(),
+        capture.as_os_str(),
+    ];
+    run_sensor(console, token, data, &args);
 }
 
 /// The one sensor's `threat_intel` as `GET /api/v1/sensors` shows it.
@@ -295,11 +97,14 @@ fn a_package_applied_to_a_site_reaches_its_sensor_which_enforces_its_own_key() {
     let console_pub = write_key_pair(&console_key, &dir.path().join("console.key")).unwrap();
     let other_key = SigningKey::from_bytes(&[9; 32]);
     let other_pub = write_key_pair(&other_key, &dir.path().join("other.key")).unwrap();
-    let (enrolment, api, site) = prepare(&console_data);
-    let console = Console::start(&console_data, &console_pub);
+    let (enrolment, api, site) = prepare(&console_data, None);
+    let console = Console::start(
+        &console_data,
+        &["--ti-pubkey".as_ref(), console_pub.as_os_str()],
+    );
 
     // A package signed by another key never gets in.
-    let (status, answer) = console.upload(&api, &package(&other_key, 5).1);
+    let (status, answer) = upload(&console, &api, &package(&other_key, 5).1);
     assert!((400..500).contains(&status), "{status} {answer}");
     assert!(
         answer["error"].as_str().unwrap().contains("another key"),
@@ -307,7 +112,7 @@ fn a_package_applied_to_a_site_reaches_its_sensor_which_enforces_its_own_key() {
     );
     // The console's own package, applied to the site.
     let (sequence, bytes) = package(&console_key, 10);
-    let (status, uploaded) = console.upload(&api, &bytes);
+    let (status, uploaded) = upload(&console, &api, &bytes);
     assert_eq!(status, 201, "{uploaded}");
     let id = uploaded["id"].as_i64().unwrap();
     let (status, applied) = console.post(
@@ -349,9 +154,12 @@ fn a_package_applied_to_a_site_reaches_its_sensor_which_enforces_its_own_key() {
     // The console's key changes; a package signed by the new key is applied. The sensor still
     // trusts the old key only: it refuses the package and says why, and the old one stays.
     drop(console);
-    let console = Console::start(&console_data, &other_pub);
+    let console = Console::start(
+        &console_data,
+        &["--ti-pubkey".as_ref(), other_pub.as_os_str()],
+    );
     let (newer, newer_bytes) = package(&other_key, 20);
-    let (status, uploaded) = console.upload(&api, &newer_bytes);
+    let (status, uploaded) = upload(&console, &api, &newer_bytes);
     assert_eq!(status, 201, "{uploaded}");
     let id = uploaded["id"].as_i64().unwrap();
     let (status, applied) = console.post(
