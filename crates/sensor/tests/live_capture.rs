@@ -9,50 +9,22 @@
 // The raw ICMP socket that generates traffic (no `ping` binary needed) is the only unsafe code.
 #![allow(unsafe_code)]
 
+mod netns;
+
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ironward_sensor::capture::live::{LiveCapture, LiveConfig, LiveError};
 use ironward_wire::LinkType;
+use netns::{ip, missing_prerequisite};
 
 const VLAN: u16 = 42;
 const ECHOES: u16 = 3;
 
 fn skip(reason: &str) {
     println!("skipped: live capture test needs root and iproute2 ({reason})");
-}
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Why the tests cannot run here, if they cannot.
-fn missing_prerequisite() -> Option<String> {
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("`ip` not found".into());
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    (euid != "0").then(|| format!("not root, euid {euid}"))
 }
 
 /// MAC addresses of the two veth ends (locally administered; every test has its own link, so

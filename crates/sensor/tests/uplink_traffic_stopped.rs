@@ -9,6 +9,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod netns;
 mod uplink_console;
 
 use std::net::{Ipv4Addr, UdpSocket};
@@ -18,39 +19,10 @@ use std::time::{Duration, Instant};
 
 use ironward_model::{AlertEngine, Severity};
 use ironward_sensor::uplink::{run, CaptureSource, SensorConfig, SensorControl};
+use netns::{ip, missing_prerequisite};
 use uplink_console::{ConsoleState, FakeConsole, Identity};
 
 const KIND: &str = "operational.traffic_stopped";
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// Why the test cannot run here, if it cannot.
-fn missing_prerequisite() -> Option<String> {
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("`ip` not found".into());
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    (euid != "0").then(|| format!("not root, euid {euid}"))
-}
 
 /// A veth pair, `host` in the root namespace (captured), `peer` in namespace `ns`; dropping it
 /// deletes both, also when the test panics.
