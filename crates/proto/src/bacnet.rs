@@ -1645,16 +1645,7 @@ fn report(
     operation: &'static str,
     what: impl std::fmt::Display,
 ) {
-    let mut detail = ValueBuf::<128>::new();
-    let _ = write!(detail, "{what}");
-    out.event(
-        flow,
-        direction,
-        "bacnet",
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<128>(flow, direction, "bacnet", operation, what);
 }
 
 impl Dissector for BacnetDissector {

@@ -1089,16 +1089,7 @@ fn report(
     operation: &'static str,
     what: impl std::fmt::Display,
 ) {
-    let mut detail = ValueBuf::<128>::new();
-    let _ = write!(detail, "{what}");
-    out.event(
-        flow,
-        direction,
-        "dnp3",
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<128>(flow, direction, "dnp3", operation, what);
 }
 
 /// Whether `payload` starts with a DNP3 link header whose CRC is right (a strict content

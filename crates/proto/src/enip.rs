@@ -932,16 +932,7 @@ fn report(
     operation: &'static str,
     what: impl std::fmt::Display,
 ) {
-    let mut detail = crate::value::ValueBuf::<128>::new();
-    let _ = write!(detail, "{what}");
-    out.event(
-        flow,
-        direction,
-        "enip",
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<128>(flow, direction, "enip", operation, what);
 }
 
 impl Dissector for EnipDissector {

@@ -724,16 +724,7 @@ fn report(
     operation: &'static str,
     what: impl std::fmt::Display,
 ) {
-    let mut detail = ValueBuf::<128>::new();
-    let _ = std::fmt::Write::write_fmt(&mut detail, format_args!("{what}"));
-    out.event(
-        flow,
-        direction,
-        "iec104",
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<128>(flow, direction, "iec104", operation, what);
 }
 
 impl Dissector for Iec104Dissector {

@@ -1403,16 +1403,7 @@ fn report(
     operation: &'static str,
     what: impl std::fmt::Display,
 ) {
-    let mut detail = ValueBuf::<192>::new();
-    let _ = write!(detail, "{what}");
-    out.event(
-        flow,
-        direction,
-        PROTOCOL,
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<192>(flow, direction, PROTOCOL, operation, what);
 }
 
 #[cfg(test)]

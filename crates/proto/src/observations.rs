@@ -354,6 +354,30 @@ impl Observations {
         self.event_with_hash(flow, direction, protocol, category, operation, detail, None);
     }
 
+    /// Records a PDU sent in `direction` that breaks its protocol (category Other):
+    /// `malformed` when it cannot be decoded, `violation` when it decodes but breaks a rule of
+    /// the specification; `what` (the typed error or rule) becomes the detail, written on the
+    /// stack into at most `N` bytes. Only dissectors' error paths call it.
+    pub fn spec_report<const N: usize>(
+        &mut self,
+        flow: &FlowMeta,
+        direction: Direction,
+        protocol: &'static str,
+        operation: &'static str,
+        what: impl std::fmt::Display,
+    ) {
+        let mut detail = ValueBuf::<N>::new();
+        let _ = std::fmt::Write::write_fmt(&mut detail, format_args!("{what}"));
+        self.event(
+            flow,
+            direction,
+            protocol,
+            EventCategory::Other,
+            operation,
+            detail.as_str(),
+        );
+    }
+
     /// [`event`](Self::event) for a transfer, with the SHA-256 (hex) of the transferred content.
     #[allow(clippy::too_many_arguments)]
     pub fn event_with_hash(

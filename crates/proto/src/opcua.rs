@@ -877,16 +877,7 @@ fn report(
     operation: &'static str,
     what: impl std::fmt::Display,
 ) {
-    let mut detail = ValueBuf::<128>::new();
-    let _ = write!(detail, "{what}");
-    out.event(
-        flow,
-        direction,
-        "opcua",
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<128>(flow, direction, "opcua", operation, what);
 }
 
 impl Dissector for OpcuaDissector {

@@ -637,18 +637,9 @@ fn report(
     direction: Direction,
     out: &mut Observations,
     operation: &'static str,
-    what: impl fmt::Display,
+    what: impl std::fmt::Display,
 ) {
-    let mut detail = ValueBuf::<128>::new();
-    let _ = write!(detail, "{what}");
-    out.event(
-        flow,
-        direction,
-        Session::PROTOCOL,
-        EventCategory::Other,
-        operation,
-        detail.as_str(),
-    );
+    out.spec_report::<128>(flow, direction, Session::PROTOCOL, operation, what);
 }
 
 fn transfer_event(
