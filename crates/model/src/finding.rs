@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub enum Finding {
     /// The device offers or uses Telnet (credentials and sessions in clear text).
     TelnetInUse,
+    /// A Telnet server gave a shell without asking for any login (no username or password
+    /// prompt before the shell prompt): anyone who reaches the port administers the device.
+    TelnetWithoutAuthentication,
     /// A VNC server accepts connections without authentication (security type None).
     VncWithoutAuthentication,
     /// SNMP v1 or v2c in use (community strings in clear text, no integrity).
@@ -45,8 +48,9 @@ pub enum Finding {
 
 impl Finding {
     /// Every finding.
-    pub const ALL: [Finding; 16] = [
+    pub const ALL: [Finding; 17] = [
         Self::TelnetInUse,
+        Self::TelnetWithoutAuthentication,
         Self::VncWithoutAuthentication,
         Self::SnmpV1V2c,
         Self::SnmpDefaultCommunity,
@@ -68,6 +72,7 @@ impl Finding {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::TelnetInUse => "telnet_in_use",
+            Self::TelnetWithoutAuthentication => "telnet_without_authentication",
             Self::VncWithoutAuthentication => "vnc_without_authentication",
             Self::SnmpV1V2c => "snmp_v1_v2c",
             Self::SnmpDefaultCommunity => "snmp_default_community",
@@ -96,6 +101,9 @@ impl Finding {
         match self {
             Self::TelnetInUse => {
                 "Telnet in use: logins and sessions cross the network in clear text"
+            }
+            Self::TelnetWithoutAuthentication => {
+                "Telnet without authentication: the server gives a shell without any login"
             }
             Self::VncWithoutAuthentication => {
                 "VNC without authentication: anyone can take over the screen"
