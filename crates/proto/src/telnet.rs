@@ -3,9 +3,39 @@
 //! client announces names its software, the server's text before its first login prompt is
 //! its banner, and a login is followed through its prompts to an authentication event
 //! (succeeded or failed, from what the server prints next). Telnet in use is a finding on every
-//! server that answers.
+//! server that answers (the server only: the client that connects is not the device to fix).
 //!
-//! Nothing the client types is kept: its text is never looked at, only its option negotiation.
+//! # A shell without any login
+//!
+//! [`Finding::TelnetWithoutAuthentication`] goes to a server that gave a command shell (or a
+//! device CLI) to whoever connected, without asking for any credentials. A false finding tells
+//! an operator that a device is open when it is not, so the rule is conservative; the server is
+//! reported when, before any login or password prompt and with the start of the session seen:
+//!
+//! - **A prompt** — the server's text ends with a command prompt (`$ `, `# `, `> `, or `% `
+//!   after a name, with optional text before it on its line: `~ # `, `user@host:~$ `,
+//!   `host% `; or a device CLI's `Router>`, `switch#`) and the client then types (or the
+//!   connection ends there), or
+//! - **A conversation** — the client ended [`NO_LOGIN_EXCHANGES`] lines and the server
+//!   answered each with text (a menu or a shell whose prompt is not recognised).
+//!
+//! Nothing is reported when any of these holds, because the shell may then have followed a
+//! login this dissector could not see or did not recognise:
+//!
+//! - a login or password prompt came first (the login is followed instead; its outcome is an
+//!   authentication event, never this finding);
+//! - the server's text before the decision names credentials at all ([`AUTH_WORDS`]: `login`,
+//!   `user name`, `pass…`, `PIN:`, `denied`, …), also in a banner;
+//! - the session's start was not captured: the server's first bytes were not option
+//!   negotiation (every telnet daemon negotiates first; a capture that began mid-session
+//!   starts with shell text), or the flow's roles had to be taken from the port;
+//! - bytes were lost in either direction (a gap) before the decision;
+//! - no decision within the first [`NO_LOGIN_WINDOW`] bytes of server text;
+//! - the prompt's line is a banner's decoration (`#### `, `>> `).
+//!
+//! Nothing the client types is kept: its text is never kept or matched, only whether it ends a
+//! line, and its option negotiation. The banner ends where the client first types (an echo of
+//! what it typed is not the server's banner).
 
 use ironward_model::{Attribute, EventCategory, Finding, Source};
 
@@ -28,6 +58,14 @@ const MAX_OPTIONS: usize = 16;
 
 /// Server text remembered for prompts and messages split across segments.
 const TAIL: usize = 48;
+
+/// Client lines the server must answer, with no login seen, for a shell without login to be
+/// taken from the conversation alone (no recognised prompt).
+pub const NO_LOGIN_EXCHANGES: u8 = 3;
+
+/// Server text (bytes) within which a shell without login must be recognised; after it the
+/// session is not looked at for that any more (bounded work on long unrecognised sessions).
+pub const NO_LOGIN_WINDOW: u32 = 64 * 1024;
 
 /// Interpret As Command.
 pub const IAC: u8 = 255;
@@ -291,6 +329,29 @@ const FAILURES: [&[u8]; 7] = [
 const SUCCESSES: [&[u8]; 1] = [b"last login"];
 /// How shell prompts end.
 const SHELL_PROMPTS: [&[u8]; 3] = [b"$ ", b"# ", b"> "];
+/// Words (lower case) that, in the server's text before a shell, mean credentials may have
+/// been asked for or talked about: the shell is then not reported as given without login.
+pub const AUTH_WORDS: [&[u8]; 19] = [
+    b"login",
+    b"logon",
+    b"log in",
+    b"log on",
+    b"username",
+    b"user name",
+    b"user:",
+    b"user id",
+    b"userid",
+    b"pass",
+    b"pwd",
+    b"pin:",
+    b"name:",
+    b"account",
+    b"authenticat",
+    b"credential",
+    b"denied",
+    b"incorrect",
+    b"invalid",
+];
 
 /// Where a login is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,6 +384,31 @@ fn contains_any(text: &[u8], needles: &[&[u8]]) -> bool {
         .any(|n| text::find_ignore_case(text, n).is_some())
 }
 
+/// Where the check for a shell given without login is (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The server has not sent anything yet.
+    NotStarted,
+    /// The session's start was seen and no login has been asked for: deciding.
+    Watching,
+    /// Decided: reported, or not this finding.
+    Off,
+}
+
+/// What the check for a shell given without login follows.
+#[derive(Debug, Clone, Copy)]
+struct NoLogin {
+    check: Check,
+    /// The server's text ends with a command prompt.
+    at_prompt: bool,
+    /// The client ended a line the server has not answered yet.
+    line_pending: bool,
+    /// Client lines the server answered.
+    exchanges: u8,
+    /// Server text looked at, in bytes.
+    seen: u32,
+}
+
 /// What the dissector follows of one flow.
 #[derive(Debug)]
 struct Session {
@@ -331,6 +417,9 @@ struct Session {
     login: Login,
     banner: Vec<u8>,
     banner_reported: bool,
+    /// The client typed after the banner began: what the server sends next is no banner.
+    banner_closed: bool,
+    no_login: NoLogin,
     /// The last bytes of server text (prompts and messages split across segments).
     tail: [u8; TAIL],
     tail_len: usize,
@@ -350,6 +439,7 @@ impl Session {
         let from_server = direction == self.server_direction;
         match item {
             Item::Data(data) if from_server => self.on_server_text(flow, data, out),
+            Item::Data(data) => self.on_client_text(flow, data, out),
             Item::Negotiation { verb, option } if from_server => {
                 let entry = (verb, option);
                 if self.options_len < MAX_OPTIONS
@@ -387,8 +477,18 @@ impl Session {
         seam[self.tail_len..self.tail_len + head].copy_from_slice(&data[..head]);
         let seam = &seam[..self.tail_len + head];
         let found = |needles: &[&[u8]]| contains_any(data, needles) || contains_any(seam, needles);
+        let watching = self.no_login.check == Check::Watching && self.login == Login::Banner;
+        if watching {
+            self.no_login.seen = self
+                .no_login
+                .seen
+                .saturating_add(u32::try_from(data.len()).unwrap_or(u32::MAX));
+            if self.no_login.seen > NO_LOGIN_WINDOW || found(&AUTH_WORDS) {
+                self.no_login.check = Check::Off;
+            }
+        }
         match self.login {
-            Login::Banner => {
+            Login::Banner if !self.banner_closed => {
                 let room = MAX_BANNER.saturating_sub(self.banner.len());
                 self.banner.extend_from_slice(&data[..data.len().min(room)]);
             }
@@ -410,13 +510,90 @@ impl Session {
         };
         match (self.login, next) {
             (Login::Banner, Some(next)) => {
+                self.no_login.check = Check::Off;
                 self.report_banner(flow, out);
                 self.enter(next);
+            }
+            (Login::Banner, None) if self.no_login.check == Check::Watching => {
+                self.no_login.at_prompt = is_open_shell_prompt(tail);
+                if self.no_login.line_pending && !data.is_empty() {
+                    self.no_login.line_pending = false;
+                    self.no_login.exchanges += 1;
+                    if self.no_login.exchanges >= NO_LOGIN_EXCHANGES {
+                        self.shell_without_login(flow, out);
+                    }
+                }
             }
             (Login::User, Some(next)) => self.enter(next),
             (Login::Password, _) if is_shell_prompt(tail) => self.auth(flow, true, out),
             _ => {}
         }
+    }
+
+    /// The client's text: never kept nor matched; it closes the banner, and typing at a prompt
+    /// (or ending lines) is what the check for a shell without login waits for.
+    fn on_client_text(&mut self, flow: &FlowMeta, data: &[u8], out: &mut Observations) {
+        if self.login != Login::Banner || data.is_empty() {
+            return;
+        }
+        if !self.banner_closed && !text::trim(&self.banner).is_empty() {
+            self.banner_closed = true;
+        }
+        if self.no_login.check != Check::Watching {
+            return;
+        }
+        if self.no_login.at_prompt {
+            self.shell_without_login(flow, out);
+        } else if data.iter().any(|&b| b == b'\r' || b == b'\n') {
+            self.no_login.line_pending = true;
+        }
+    }
+
+    /// The server's first bytes: the session's start was captured when they negotiate
+    /// options (and the roles came from the handshake, not from the port).
+    fn on_server_start(&mut self, first: u8) {
+        self.no_login.check = if first == IAC && self.server_direction == Direction::ServerToClient
+        {
+            Check::Watching
+        } else {
+            Check::Off
+        };
+    }
+
+    /// Reports a shell given without login (decided by the caller), with the banner before
+    /// the prompt; the session is not followed further.
+    fn shell_without_login(&mut self, flow: &FlowMeta, out: &mut Observations) {
+        self.no_login.check = Check::Off;
+        let server = flow.sender(self.server_direction);
+        out.finding(
+            server,
+            Finding::TelnetWithoutAuthentication,
+            Source::Telnet,
+            flow.now,
+        );
+        if !self.banner_reported && is_open_shell_prompt(&self.banner) {
+            // The prompt (its line names the current directory or the user) is no banner.
+            let cut = self
+                .banner
+                .iter()
+                .rposition(|&b| b == b'\n' || b == b'\r')
+                .map_or(0, |p| p + 1);
+            self.banner.truncate(cut);
+        }
+        self.report_banner(flow, out);
+        self.login = Login::Done;
+    }
+
+    /// The server's stream (or the flow) ended: a prompt left unanswered still was a shell
+    /// given without login.
+    fn on_server_end(&mut self, flow: &FlowMeta, out: &mut Observations) {
+        if self.login == Login::Banner
+            && self.no_login.check == Check::Watching
+            && self.no_login.at_prompt
+        {
+            self.shell_without_login(flow, out);
+        }
+        self.report_banner(flow, out);
     }
 
     /// Moves to `login`. The remembered text is forgotten: it belongs to the previous step
@@ -525,6 +702,27 @@ impl Session {
     }
 }
 
+/// Whether the server's text ends with a prompt a shell given without login shows: a command
+/// prompt ([`is_shell_prompt`]) or `% ` after a name on its line (`host% `, csh and zsh), and
+/// not a banner's decoration (the prompt character doubled: `#### `, `>> `).
+fn is_open_shell_prompt(text: &[u8]) -> bool {
+    let line = match text.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+        Some(end) => &text[end + 1..],
+        None => text,
+    };
+    let trimmed = match line.iter().rposition(|&b| b != b' ') {
+        Some(last) => &line[..=last],
+        None => return false,
+    };
+    if let [.., a, b] = trimmed {
+        if a == b {
+            return false;
+        }
+    }
+    is_shell_prompt(line)
+        || (line.ends_with(b"% ") && line[..line.len() - 2].iter().any(u8::is_ascii_alphanumeric))
+}
+
 /// Whether the server's text ends with a command prompt: a shell's (`user@host:~$ `,
 /// `# `, `> `), or a network device's, a bare name followed by `#` or `>` alone on its line
 /// (`Router#`, `Switch(config)#`, `RouterOS>`).
@@ -566,6 +764,14 @@ impl TelnetDissector {
                 login: Login::Banner,
                 banner: Vec::new(),
                 banner_reported: false,
+                banner_closed: false,
+                no_login: NoLogin {
+                    check: Check::NotStarted,
+                    at_prompt: false,
+                    line_pending: false,
+                    exchanges: 0,
+                    seen: 0,
+                },
                 tail: [0; TAIL],
                 tail_len: 0,
                 options: [(Verb::Will, 0); MAX_OPTIONS],
@@ -593,30 +799,35 @@ impl Dissector for TelnetDissector {
         let from_server = direction == self.session.server_direction;
         match chunk {
             StreamChunk::Data(data) => {
-                if from_server && !data.is_empty() && !self.session.answered {
+                if let (true, false, Some(&first)) =
+                    (from_server, self.session.answered, data.first())
+                {
                     self.session.answered = true;
                     let server = flow.sender(direction);
                     out.finding(server, Finding::TelnetInUse, Source::Telnet, flow.now);
+                    self.session.on_server_start(first);
                 }
                 let session = &mut self.session;
                 self.decoders[direction.index()]
                     .feed(data, |item| session.on_item(flow, direction, item, out));
             }
             StreamChunk::Gap(_) => {
-                // Commands and prompts cut by the gap cannot be followed reliably.
+                // Commands and prompts cut by the gap cannot be followed reliably, and a
+                // login prompt may have been in it.
                 self.decoders[direction.index()] = Decoder::default();
                 self.session.tail_len = 0;
+                self.session.no_login.check = Check::Off;
             }
             StreamChunk::End => {
                 if from_server {
-                    self.session.report_banner(flow, out);
+                    self.session.on_server_end(flow, out);
                 }
             }
         }
     }
 
     fn on_end(&mut self, flow: &FlowMeta, out: &mut Observations) {
-        self.session.report_banner(flow, out);
+        self.session.on_server_end(flow, out);
     }
 }
 
@@ -897,6 +1108,290 @@ X-DISPLAY-LOCATION,ENCRYPT,ENVIRON,ECHO"
         ] {
             assert!(
                 !is_shell_prompt(text),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    /// The negotiation inetutils telnetd opens with (AUTHENTICATION, ENCRYPT, terminal
+    /// type, speed, X display, new environment, environment), as the lab's capture shows it.
+    const INETUTILS_OPENING: &str = "fffb25fffb26fffd18fffd20fffd23fffd27fffd24";
+
+    /// Runs a session opened by `opening` (hex, from the server; "" for none) followed by
+    /// `session`'s text; returns the findings (server or client, value), the description
+    /// and the authentication events' details.
+    fn no_login_run(
+        opening: &str,
+        session: Chunks<'_>,
+    ) -> (Vec<(bool, String)>, Option<String>, Vec<String>) {
+        let mut chunks = Vec::new();
+        if !opening.is_empty() {
+            chunks.push((S2C, unhex(opening)));
+            chunks.push((C2S, unhex("fffc25fffc26fffc18fffc20fffc23fffc27fffc24")));
+        }
+        chunks.extend(session.iter().map(|(d, t)| (*d, t.to_vec())));
+        let (facts, events) = run(flow(40000, 23), &chunks);
+        let server = DeviceKey::Ip([192, 168, 0, 1].into());
+        let findings = facts
+            .iter()
+            .filter(|f| f.attribute == Attribute::Finding)
+            .map(|f| (f.subject == server, f.value.to_string()))
+            .collect();
+        let description = facts
+            .iter()
+            .find(|f| f.attribute == Attribute::Description)
+            .map(|f| f.value.to_string());
+        let logins = events.into_iter().map(|e| e.detail).collect();
+        (findings, description, logins)
+    }
+
+    /// Chunks of text, each in its direction.
+    type Chunks<'a> = &'a [(Direction, &'a [u8])];
+
+    const IN_USE: (bool, &str) = (true, "telnet_in_use");
+    const NO_LOGIN: (bool, &str) = (true, "telnet_without_authentication");
+
+    fn owned(findings: &[(bool, &str)]) -> Vec<(bool, String)> {
+        findings
+            .iter()
+            .map(|(s, f)| (*s, (*f).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn shell_given_without_login_is_reported_on_the_server() {
+        // inetutils telnetd -E /bin/sh: the host line, then dash's root prompt; the client
+        // runs a command.
+        let (findings, description, logins) = no_login_run(
+            INETUTILS_OPENING,
+            &[
+                (
+                    S2C,
+                    b"\r\nLinux 6.1.0-18-amd64 (lab-shell) (pts/0)\r\n\r\n# ",
+                ),
+                (C2S, b"echo ironward-$((6*7))\r\n"),
+                (S2C, b"ironward-42\r\n# "),
+            ],
+        );
+        assert_eq!(findings, owned(&[IN_USE, NO_LOGIN]));
+        assert_eq!(
+            description.as_deref(),
+            Some("Linux 6.1.0-18-amd64 (lab-shell) (pts/0)")
+        );
+        assert!(logins.is_empty(), "no login happened: {logins:?}");
+
+        // busybox telnetd -l /bin/sh: the MOTD and ash's `~ # `, the prompt split across
+        // segments, the client in character mode; the same whole, byte by byte and in pieces.
+        let busybox: &[(Direction, &[u8])] = &[
+            (
+                S2C,
+                b"\r\n\r\nBusyBox v1.36.1 (Debian 1:1.36.1-9) built-in shell (ash)\r\n",
+            ),
+            (
+                S2C,
+                b"Enter 'help' for a list of built-in commands.\r\n\r\n~ ",
+            ),
+            (S2C, b"# "),
+            (C2S, b"i"),
+            (S2C, b"i"),
+            (C2S, b"d\r\n"),
+        ];
+        let (findings, description, _) = no_login_run("fffb01fffb03", busybox);
+        assert_eq!(findings, owned(&[IN_USE, NO_LOGIN]));
+        let motd = "BusyBox v1.36.1 (Debian 1:1.36.1-9) built-in shell (ash) Enter 'help' for \
+                    a list of built-in commands.";
+        assert_eq!(description.as_deref(), Some(motd));
+        let bytewise: Vec<(Direction, Vec<u8>)> = busybox
+            .iter()
+            .flat_map(|(d, t)| t.iter().map(move |b| (*d, vec![*b])))
+            .collect();
+        let bytewise: Vec<(Direction, &[u8])> =
+            bytewise.iter().map(|(d, t)| (*d, &t[..])).collect();
+        assert_eq!(
+            no_login_run("fffb01fffb03", &bytewise).0,
+            owned(&[IN_USE, NO_LOGIN])
+        );
+
+        // A router's CLI with no login configured; the client's command is nowhere.
+        let (findings, _, _) = no_login_run(
+            "fffb01fffb03fffd18",
+            &[
+                (S2C, b"\r\n\r\nRouter>"),
+                (C2S, b"show ip route secret-net\r"),
+            ],
+        );
+        assert_eq!(findings, owned(&[IN_USE, NO_LOGIN]));
+
+        // csh's `host% `; a prompt the client never answers (a scanner leaving) still was one.
+        for session in [
+            &[(S2C, &b"\r\nplc-gw% "[..]), (C2S, b"ls\r\n")][..],
+            &[(S2C, b"\r\n/ # ")],
+        ] {
+            assert_eq!(
+                no_login_run(INETUTILS_OPENING, session).0,
+                owned(&[IN_USE, NO_LOGIN]),
+                "{session:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_menu_answering_three_lines_without_login_is_a_shell_without_login() {
+        let menu: &[(Direction, &[u8])] = &[
+            (
+                S2C,
+                b"\r\nSerial gateway setup\r\n1) Network\r\n2) Reboot\r\nSelect: ",
+            ),
+            (C2S, b"1\r\n"),
+            (S2C, b"IP 10.0.0.5\r\nSelect: "),
+            (C2S, b"\r\n"),
+            (S2C, b"Select: "),
+            (C2S, b"2\r\n"),
+        ];
+        // Two lines answered: not yet.
+        let (findings, _, _) = no_login_run(INETUTILS_OPENING, menu);
+        assert_eq!(findings, owned(&[IN_USE]));
+        // The third answer decides.
+        let mut three = menu.to_vec();
+        three.push((S2C, b"Rebooting...\r\n"));
+        let (findings, description, _) = no_login_run(INETUTILS_OPENING, &three);
+        assert_eq!(findings, owned(&[IN_USE, NO_LOGIN]));
+        // The banner stops where the client first typed.
+        assert_eq!(
+            description.as_deref(),
+            Some("Serial gateway setup 1) Network 2) Reboot Select:")
+        );
+        // A prompt not recognised as a login's, but naming a password: not this finding.
+        let mut named = vec![(S2C, &b"\r\nEnter PIN: "[..])];
+        named.extend_from_slice(&three[1..]);
+        assert_eq!(no_login_run(INETUTILS_OPENING, &named).0, owned(&[IN_USE]));
+    }
+
+    #[test]
+    fn shells_after_a_login_or_unsure_sessions_are_not_reported() {
+        let cases: [(&str, &str, Chunks<'_>); 9] = [
+            (
+                "a login prompt first, then the shell (a login succeeded)",
+                INETUTILS_OPENING,
+                &[
+                    (
+                        S2C,
+                        b"\r\nLinux (lab-telnet) (pts/0)\r\n\r\nlab-telnet login: ",
+                    ),
+                    (C2S, b"labuser\r\n"),
+                    (S2C, b"Password:"),
+                    (C2S, b"pw\r\n"),
+                    (S2C, b"\r\n$ "),
+                    (C2S, b"id\r\n"),
+                ],
+            ),
+            (
+                "a refused login, then the server's own text ending like a prompt",
+                INETUTILS_OPENING,
+                &[
+                    (S2C, b"Username: "),
+                    (C2S, b"a\r\n"),
+                    (S2C, b"Password: "),
+                    (C2S, b"b\r\n"),
+                    (S2C, b"\r\n% Login invalid\r\n\r\n> "),
+                    (C2S, b"c\r\n"),
+                ],
+            ),
+            (
+                "picked up mid-session: no negotiation before the shell text",
+                "",
+                &[(S2C, b"\r\n# "), (C2S, b"reboot\r\n")],
+            ),
+            (
+                "a banner talking about logins",
+                INETUTILS_OPENING,
+                &[
+                    (S2C, b"Authorized users only, all logins are recorded\r\n# "),
+                    (C2S, b"ls\r\n"),
+                ],
+            ),
+            (
+                "a password prompt without a colon",
+                INETUTILS_OPENING,
+                &[(S2C, b"\r\nPassword> "), (C2S, b"x\r\n")],
+            ),
+            (
+                "a banner's decoration",
+                INETUTILS_OPENING,
+                &[(S2C, b"\r\n##### "), (C2S, b"\r\n")],
+            ),
+            (
+                "a device's message cut before its text (`% ` alone)",
+                INETUTILS_OPENING,
+                &[(S2C, b"\r\n% "), (C2S, b"\r\n")],
+            ),
+            (
+                "the server's text goes on after what looked like a prompt",
+                INETUTILS_OPENING,
+                &[(S2C, b"\r\nWelcome # "), (S2C, b"to the gateway\r\n")],
+            ),
+            (
+                "negotiation and nothing else",
+                INETUTILS_OPENING,
+                &[(C2S, b"\r\n")],
+            ),
+        ];
+        for (why, opening, session) in cases {
+            let (findings, _, _) = no_login_run(opening, session);
+            assert_eq!(findings, owned(&[IN_USE]), "{why}");
+        }
+
+        // A gap before the prompt: a login prompt may have been lost in it.
+        let flow = flow(40000, 23);
+        let mut dissector = TelnetFactory.select(&flow, C2S, b"").unwrap();
+        let mut out = Observations::default();
+        let opening = unhex(INETUTILS_OPENING);
+        for (direction, chunk) in [
+            (S2C, StreamChunk::Data(&opening)),
+            (S2C, StreamChunk::Gap(120)),
+            (S2C, StreamChunk::Data(b"\r\n# ")),
+            (C2S, StreamChunk::Data(b"ls\r\n")),
+            (S2C, StreamChunk::End),
+        ] {
+            dissector.on_stream(&flow, direction, chunk, &mut out);
+        }
+        dissector.on_end(&flow, &mut out);
+        let findings: Vec<_> = out
+            .drain_facts()
+            .filter(|f| f.attribute == Attribute::Finding)
+            .map(|f| f.value.to_string())
+            .collect();
+        assert_eq!(findings, ["telnet_in_use"]);
+    }
+
+    #[test]
+    fn open_prompts() {
+        for prompt in [
+            &b"\r\n~ # "[..],
+            b"# ",
+            b"\r\nuser@host:~$ ",
+            b"host% ",
+            b"\nuser@mac ~ % ",
+            b"\r\nRouter>",
+            b"\r\nswitch#",
+        ] {
+            assert!(
+                is_open_shell_prompt(prompt),
+                "{:?}",
+                String::from_utf8_lossy(prompt)
+            );
+        }
+        for text in [
+            &b"\r\n% "[..],
+            b"\r\n##### ",
+            b">> ",
+            b"\r\n   ",
+            b"",
+            b"Login incorrect\r\n",
+        ] {
+            assert!(
+                !is_open_shell_prompt(text),
                 "{:?}",
                 String::from_utf8_lossy(text)
             );
