@@ -17,6 +17,7 @@ pub mod error;
 pub mod filters;
 pub mod forward;
 pub mod password;
+pub mod report;
 pub mod routes;
 pub mod sensor_watch;
 pub mod server;
