@@ -10,8 +10,10 @@
 //!
 //! Facts: the server's version (→ software, with Apple's 003.889 named), the offered security
 //! types (→ service "vnc (security: vnc-auth, none)"), the desktop name (→ description); the
-//! client's version (→ user agent). Finding: VNC without authentication when security type None
-//! is offered and chosen, or imposed by a 3.3 server. Event: the SecurityResult.
+//! client's version (→ user agent). Finding, on the server: VNC without authentication when it
+//! offers security type None (whichever type this client then picks: any other client may pick
+//! None and get the screen without a password), or imposes None (3.3). Event: the
+//! SecurityResult.
 
 use ironward_model::{Attribute, EventCategory, Finding, Source};
 
@@ -315,8 +317,6 @@ pub struct RfbDissector {
     client_stage: ClientStage,
     server_handshake: Option<Handshake>,
     client_handshake: Option<Handshake>,
-    /// Whether the server offered (3.7+) security type None.
-    offers_none: bool,
     /// The security type in force: chosen by the client or imposed by a 3.3 server.
     chosen: Option<u8>,
 }
@@ -358,8 +358,15 @@ impl RfbDissector {
                     SecurityOffer::parse(input, handshake).map(|(offer, len)| {
                         let next = match offer {
                             SecurityOffer::Types(types) => {
-                                self.offers_none = types.contains(&SECURITY_NONE);
                                 service_fact(types, flow, out);
+                                if types.contains(&SECURITY_NONE) {
+                                    out.finding(
+                                        server,
+                                        Finding::VncWithoutAuthentication,
+                                        src,
+                                        flow.now,
+                                    );
+                                }
                                 ServerStage::Auth
                             }
                             SecurityOffer::Imposed(kind) => {
@@ -498,14 +505,6 @@ impl RfbDissector {
                 ClientStage::Choice => match input.first() {
                     Some(&kind) => {
                         self.chosen = Some(kind);
-                        if kind == SECURITY_NONE && self.offers_none {
-                            out.finding(
-                                flow.server_device(),
-                                Finding::VncWithoutAuthentication,
-                                Source::Rfb,
-                                flow.now,
-                            );
-                        }
                         Ok((1, ClientStage::Done))
                     }
                     None => Err(truncated("security type choice")),
@@ -741,7 +740,7 @@ mod tests {
     }
 
     #[test]
-    fn none_offered_and_chosen_is_a_finding() {
+    fn none_offered_is_a_finding_on_the_server() {
         let records = vec![
             (S, b"RFB 003.008\n".to_vec()),
             (C, b"RFB 003.008\n".to_vec()),
@@ -771,17 +770,30 @@ mod tests {
             events,
             vec!["VNC authentication succeeded (none)".to_owned()]
         );
-        // Offered but not chosen: no finding.
+        // Offered but not chosen by this client: still the server's finding (another client
+        // may choose None), and nothing on the client.
         let mut records = records;
         records[3] = (C, hex("02"));
         records.insert(4, (S, vec![0x11; 16]));
         records.insert(5, (C, vec![0x22; 16]));
         let (facts, events) = run(5901, &records);
-        assert!(!facts.iter().any(|f| f.1 == Attribute::Finding));
+        let findings: Vec<_> = facts.iter().filter(|f| f.1 == Attribute::Finding).collect();
+        assert_eq!(
+            findings,
+            [&(
+                true,
+                Attribute::Finding,
+                "vnc_without_authentication".to_owned()
+            )]
+        );
         assert_eq!(
             events,
             vec!["VNC authentication succeeded (vnc-auth)".to_owned()]
         );
+        // Not offered: no finding.
+        records[2] = (S, hex("01 02"));
+        let (facts, _) = run(5901, &records);
+        assert!(!facts.iter().any(|f| f.1 == Attribute::Finding));
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //!   stream's `mqtt.ver`, and, when that CONNECT had neither `mqtt.conflag.uname` nor
 //!   `mqtt.conflag.passwd`, the MQTT-without-authentication finding on both ends.
 //! * RFB: `vnc.server_proto_ver` → software; `vnc.client_proto_ver` → user agent;
-//!   `vnc.security_type` → service `vnc (security: ...)`; `vnc.desktop_name` → description.
+//!   `vnc.security_type` → service `vnc (security: ...)`, and when the server's list holds 1
+//!   (None) the VNC-without-authentication finding on that server; `vnc.desktop_name` →
+//!   description.
 //!
 //! Deliberate differences, checked explicitly: tshark's `smb.primary_domain` of a request with
 //! extended security is the third string Windows sends after NativeOS and an empty
@@ -489,6 +491,10 @@ fn rfb_facts_match_tshark_frame_by_frame() {
                 .collect();
             let service = format!("vnc (security: {})", names.join(", "));
             out.insert(fact(src, Attribute::Service, &service, Source::Rfb));
+            if types.split(',').any(|t| t == "1") {
+                let finding = Finding::VncWithoutAuthentication.as_str();
+                out.insert(fact(src, Attribute::Finding, finding, Source::Rfb));
+            }
         }
         if row.text("vnc.desktop_name_len").is_some() {
             let name = match row.text("vnc.desktop_name") {
