@@ -2,7 +2,10 @@
 //!
 //! Messages are decoded by the bounded BER reader of [`ber`] (definite lengths only, depth
 //! limited, every length checked, errors with offsets). Facts are about the *agent*: the sender
-//! of a Response, Trap, SNMPv2-Trap or Inform. What it reports about itself:
+//! of a Response, Trap, SNMPv2-Trap or Inform. The manager is never the subject: neither its
+//! requests nor its Response acknowledging an Inform (sent from the notification port 162; it
+//! echoes the agent's values) say anything about it, and the findings are about the agent, the
+//! device whose v1/v2c service has to go. What the agent reports about itself:
 //!
 //! | seen | fact |
 //! |---|---|
@@ -700,6 +703,8 @@ fn observe(
     let sender = flow.sender(direction);
     let at = flow.now;
     let source = Source::Snmp;
+    // A notification receiver (a manager) acknowledging an Inform: no agent speaks.
+    let acknowledges_inform = flow.source(direction).port() == TRAP_PORT;
     match message {
         Message::Community(message) => {
             let kind = message.pdu.kind;
@@ -723,7 +728,7 @@ fn observe(
                     },
                 );
             }
-            if !kind.from_agent() {
+            if !kind.from_agent() || (kind == PduKind::Response && acknowledges_inform) {
                 return;
             }
             out.finding(sender, Finding::SnmpV1V2c, source, at);
@@ -742,6 +747,9 @@ fn observe(
             let Some(pdu) = &message.pdu else {
                 return;
             };
+            if pdu.kind == PduKind::Response && acknowledges_inform {
+                return;
+            }
             if matches!(
                 pdu.kind,
                 PduKind::Response | PduKind::TrapV2 | PduKind::InformRequest
@@ -1047,6 +1055,57 @@ mod tests {
         }
         out.extend_from_slice(value);
         out
+    }
+
+    /// A v2c Inform from an agent to a manager's port 162 and the manager's Response echoing
+    /// it: the agent runs v2c (the finding is its own), the manager is no agent (no finding,
+    /// the echoed sysName does not describe it).
+    #[test]
+    fn inform_acknowledged_by_the_manager_describes_the_agent_only() {
+        let varbinds = tlv(
+            0x30,
+            &[
+                tlv(
+                    0x30,
+                    &[tlv(0x06, &hex("2b06010201010300")), tlv(0x43, &[1])].concat(),
+                ),
+                tlv(
+                    0x30,
+                    &[tlv(0x06, &hex("2b06010201010500")), tlv(0x04, b"lab-agent")].concat(),
+                ),
+            ]
+            .concat(),
+        );
+        let message = |pdu: u8| {
+            let pdu = tlv(
+                pdu,
+                &[
+                    tlv(0x02, &[7]),
+                    tlv(0x02, &[0]),
+                    tlv(0x02, &[0]),
+                    varbinds.clone(),
+                ]
+                .concat(),
+            );
+            let message = tlv(0x30, &[tlv(0x02, &[1]), tlv(0x04, b"public"), pdu].concat());
+            message
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let (inform, response) = (message(0xa6), message(0xa2));
+        let facts = facts_of(&[(C2S, &inform), (S2C, &response)], TRAP_PORT);
+        let originator = DeviceKey::Ip([172, 31, 19, 54].into());
+        assert!(facts.iter().all(|f| f.subject == originator), "{facts:?}");
+        assert_eq!(values(&facts, Attribute::Finding), ["snmp_v1_v2c"]);
+        assert_eq!(values(&facts, Attribute::Hostname), ["lab-agent"]);
+        // The same Response from an agent's port 161 is the agent's answer.
+        let facts = facts_of(&[(S2C, &response)], AGENT_PORT);
+        assert!(facts.iter().all(|f| f.subject == agent()));
+        assert_eq!(
+            values(&facts, Attribute::Finding),
+            ["snmp_v1_v2c", "snmp_default_community"]
+        );
     }
 
     /// An encrypted SNMPv3 response (authPriv, built by hand from RFC 3412/3414): the engine
