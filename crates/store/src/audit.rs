@@ -3,7 +3,7 @@
 
 use ironward_model::Timestamp;
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::ids::page_size;
 use crate::{Page, Result, Store, UserId};
@@ -29,24 +29,31 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
+/// Writes `entry` on `conn`: inside a transaction, the record commits or rolls back with the
+/// change it describes.
+pub(crate) async fn insert(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, user_name, address, action, target, detail, \
+         outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(entry.at.as_nanos())
+    .bind(entry.user_id.map(|u| u.0))
+    .bind(entry.user_name.as_deref())
+    .bind(entry.address.as_str())
+    .bind(entry.action.as_str())
+    .bind(entry.target.as_str())
+    .bind(entry.detail.as_str())
+    .bind(entry.outcome.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Appends an audit record.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, user_id, user_name, address, action, target, detail, \
-             outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(entry.at.as_nanos())
-        .bind(entry.user_id.map(|u| u.0))
-        .bind(entry.user_name.as_deref())
-        .bind(entry.address.as_str())
-        .bind(entry.action.as_str())
-        .bind(entry.target.as_str())
-        .bind(entry.detail.as_str())
-        .bind(entry.outcome.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert(&mut conn, entry).await
     }
 
     /// A page of the audit log, newest first.

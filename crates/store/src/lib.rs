@@ -34,6 +34,9 @@ mod ids;
 mod ingest;
 mod migrate;
 mod overview;
+mod posture_assets;
+mod posture_history;
+mod posture_settings;
 pub mod secret;
 mod sensors;
 mod sites;
@@ -73,6 +76,18 @@ pub use ingest::{IngestCounts, IngestOutcome, MAX_FACTS_PER_DEVICE};
 pub use migrate::SCHEMA_VERSION;
 pub use overview::{
     DeviceFacets, InventorySummary, MapEdge, MAX_GROUPS, MAX_LOOKUP, MAX_MAP_EDGES,
+};
+pub use posture_assets::{
+    AssetAuthorization, AssetVulnerabilityRow, PostureAssetRow, WriteSource, MAX_POSTURE_ASSETS,
+    MAX_PUBLIC_PEERS, MAX_WRITE_SOURCES,
+};
+pub use posture_history::{
+    NewScoreSnapshot, ScoreChangeRow, ScorePoint, StoredSnapshot, MAX_CHANGE_BYTES,
+    MAX_HISTORY_PER_SERIES, MAX_SCORE_POINTS, MAX_SNAPSHOT_BYTES,
+};
+pub use posture_settings::{
+    ChangedBy, InitiativeTargetRow, MetricWeightRow, RecommendationStateChange,
+    RecommendationStateRow, MAX_FAVOURITES, MAX_POSTURE_ID_LEN, MAX_STATES, MAX_STATE_REASON,
 };
 pub use sensors::SensorRecord;
 pub use sites::{Site, SiteLearning, Zone, MAX_NAME_LEN};

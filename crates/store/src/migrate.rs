@@ -67,10 +67,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_ti_distribution.sql"),
         postgres: include_str!("../migrations/postgres/0008_ti_distribution.sql"),
     },
+    Migration {
+        version: 9,
+        name: "posture",
+        sqlite: include_str!("../migrations/sqlite/0009_posture.sql"),
+        postgres: include_str!("../migrations/postgres/0009_posture.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].version == SCHEMA_VERSION);
 

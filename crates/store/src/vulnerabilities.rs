@@ -247,7 +247,8 @@ const EXCLUSION_SQL: &str = "(SELECT e.reason FROM vulnerability_exclusions e WH
      AND (e.device_id = v.device_id OR e.device_id IS NULL) \
      ORDER BY CASE WHEN e.device_id IS NULL THEN 1 ELSE 0 END, e.id LIMIT 1)";
 
-const EXCLUDED_SQL: &str = "EXISTS (SELECT 1 FROM vulnerability_exclusions e WHERE e.cve = v.cve \
+pub(crate) const EXCLUDED_SQL: &str =
+    "EXISTS (SELECT 1 FROM vulnerability_exclusions e WHERE e.cve = v.cve \
      AND (e.device_id = v.device_id OR e.device_id IS NULL))";
 
 fn filters(sql: &mut Sql, q: &VulnerabilityQuery) {

@@ -41,3 +41,6 @@ mod site_learning;
 mod ti_distribution;
 #[path = "suite/vulnerabilities.rs"]
 mod vulnerabilities;
+
+#[path = "suite/posture.rs"]
+mod posture;
