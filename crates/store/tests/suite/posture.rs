@@ -3,13 +3,15 @@
 //! points, paged changes, snapshots) and the posture view of the inventory, each within the
 //! caller's sites.
 
-use ironward_model::Timestamp;
+use ironward_model::{EventCategory, Service, Timestamp};
 use ironward_store::{
-    ChangedBy, NewScoreSnapshot, RecommendationStateChange, Scope, SiteId, Store, StoreError,
-    UserId,
+    AssetAuthorization, AssetVulnerabilityRow, BaselineImport, ChangedBy, DeviceMatchResult,
+    IngestOutcome, NewPackage, NewScoreSnapshot, PackageCounts, PostureAssetRow,
+    RecommendationStateChange, Scope, SensorRecord, SiteId, Store, StoreError, UserId,
+    VulnerabilityMatch,
 };
 
-use crate::fixtures::{t, world};
+use crate::fixtures::{batch, connection, device, event, sensor, t, world};
 use crate::support::on_both;
 
 async fn user(store: &Store, name: &str, sites: &[SiteId]) -> UserId {
@@ -706,3 +708,386 @@ async fn score_history(store: Store) {
     ));
 }
 on_both!(score_history_retained_paged_scoped, super::score_history);
+
+fn service(transport: &str, port: u16, protocol: Option<&str>) -> Service {
+    Service {
+        transport: transport.to_owned(),
+        port,
+        protocol: protocol.map(str::to_owned),
+    }
+}
+
+fn vulnerability(cve: &str, cvss: Option<f32>, kev: bool) -> VulnerabilityMatch {
+    VulnerabilityMatch {
+        cve: cve.to_owned(),
+        cvss,
+        kev,
+        advisories: vec!["ICSA-00-000-00".to_owned()],
+        product: "Controller".to_owned(),
+        versions: "<2.0".to_owned(),
+        fixed_in: vec!["2.0".to_owned()],
+        confidence: "high".to_owned(),
+        reason: "model and firmware".to_owned(),
+    }
+}
+
+async fn ingest(store: &Store, s: &SensorRecord, b: ironward_model::Batch) {
+    let outcome = store.ingest_batch(s.id, &b, t(100)).await;
+    assert!(
+        matches!(outcome, Ok(IngestOutcome::Committed(_))),
+        "{outcome:?}"
+    );
+}
+
+fn find<'a>(assets: &'a [PostureAssetRow], id: &str) -> &'a PostureAssetRow {
+    assets
+        .iter()
+        .find(|a| a.id == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+}
+
+fn ids(assets: &[PostureAssetRow]) -> Vec<&str> {
+    let mut ids: Vec<&str> = assets.iter().map(|a| a.id.as_str()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+async fn posture_assets(store: Store) {
+    let w = world(&store).await;
+    let site_c = store.create_site("Plant C", t(0)).await.unwrap();
+    let zone_c = store
+        .create_zone(&Scope::All, site_c.id, "C1", t(0))
+        .await
+        .unwrap();
+    sensor(&store, site_c.id, zone_c.id, "sc").await;
+    let sa = sensor(&store, w.site_a, w.zone_a1, "sa").await;
+    let sb = sensor(&store, w.site_b, w.zone_b1, "sb").await;
+    let only_a = Scope::Sites(vec![w.site_a]);
+
+    // Nothing reported yet: "more data is required" everywhere.
+    assert!(!store.sensors_reported(&Scope::All, None).await.unwrap());
+
+    // Site A learned until 50 s; site B never learned.
+    store
+        .set_site_learning(&Scope::All, w.site_a, t(50))
+        .await
+        .unwrap();
+    let mut plc = device("10.0.0.1", 0, 90);
+    plc.hostnames = vec!["plc-1".to_owned(), "zz-plc".to_owned()];
+    plc.device_type = Some("plc".to_owned());
+    plc.vendor = Some("Acme".to_owned());
+    plc.model = Some("C-100".to_owned());
+    plc.firmware = Some("1.2".to_owned());
+    plc.os = Some("RTOS".to_owned());
+    plc.purdue_level = Some(1);
+    plc.protocols.server = vec!["modbus".to_owned(), "telnet".to_owned()];
+    plc.services = vec![
+        service("tcp", 23, None),
+        service("tcp", 502, Some("modbus")),
+        service("tcp", 8080, None),
+        service("udp", 161, None),
+    ];
+    plc.findings = vec![
+        "telnet_in_use".to_owned(),
+        "telnet_without_authentication".to_owned(),
+    ];
+    let mut ws = device("10.0.0.5", 10, 95);
+    ws.device_type = Some("workstation".to_owned());
+    ws.purdue_level = Some(4);
+    ws.protocols.client = vec!["modbus".to_owned()];
+    let hmi = device("10.0.0.9", 60, 99);
+    let known = device("10.0.0.10", 70, 99);
+    let mut b = batch("a1", vec![plc, ws, hmi, known]);
+    let mut to_internet = connection("10.0.0.1", "8.8.8.8", 443, 20, 1, 2);
+    to_internet.b = None;
+    let mut from_internet = connection("1.1.1.1", "10.0.0.1", 502, 20, 1, 2);
+    from_internet.a = None;
+    let mut documentation = connection("10.0.0.1", "203.0.113.5", 80, 20, 1, 2);
+    documentation.b = None;
+    let mut private = connection("10.0.0.1", "192.168.1.1", 80, 20, 1, 2);
+    private.b = None;
+    // 8080: three frames of 60 bytes, no protocol: a port scan's handshake.
+    let mut scanned = connection("10.0.0.5", "10.0.0.1", 8080, 3, 1, 2);
+    scanned.protocol = None;
+    scanned.bytes = 180;
+    // 23: no protocol named, but 40 frames of 100 bytes carried data.
+    let mut telnet = connection("10.0.0.5", "10.0.0.1", 23, 40, 1, 2);
+    telnet.protocol = None;
+    // 161: few frames, but large ones.
+    let mut snmp = connection("10.0.0.5", "10.0.0.1", 161, 2, 1, 2);
+    snmp.transport = "udp".to_owned();
+    snmp.protocol = None;
+    snmp.bytes = 400;
+    b.connections = vec![
+        to_internet,
+        from_internet,
+        documentation,
+        private,
+        connection("10.0.0.5", "10.0.0.1", 502, 100, 1, 2),
+        scanned,
+        telnet,
+        snmp,
+    ];
+    let mut program = event("10.0.0.5", "10.0.0.1", "block OB1", 1, 1, 2);
+    program.category = EventCategory::ProgramDownload;
+    let mut read = event("10.0.0.9", "10.0.0.1", "read 40001", 1, 1, 2);
+    read.category = EventCategory::Read;
+    b.events = vec![
+        event("10.0.0.5", "10.0.0.1", "40001=1", 3, 1, 2),
+        program,
+        read,
+        event("10.0.0.9", "10.0.0.1", "40002=7", 1, 1, 2),
+    ];
+    ingest(&store, &sa, b).await;
+    ingest(&store, &sb, batch("b1", vec![device("10.1.0.1", 0, 10)])).await;
+    assert!(store.sensors_reported(&Scope::All, None).await.unwrap());
+    assert!(store.sensors_reported(&only_a, None).await.unwrap());
+    assert!(store
+        .sensors_reported(&Scope::All, Some(w.site_b))
+        .await
+        .unwrap());
+    assert!(!store
+        .sensors_reported(&Scope::All, Some(site_c.id))
+        .await
+        .unwrap());
+    assert!(matches!(
+        store.sensors_reported(&only_a, Some(w.site_b)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A user learned 10.0.0.10 into site A's baseline.
+    store
+        .import_baseline(
+            &Scope::All,
+            w.site_a,
+            &[BaselineImport {
+                kind: "policy.new_device".to_owned(),
+                src: "10.0.0.10".to_owned(),
+                dst: String::new(),
+                protocol: String::new(),
+                detail: String::new(),
+            }],
+            "alice",
+            t(100),
+        )
+        .await
+        .unwrap();
+
+    // Vulnerabilities of the PLC; one excluded by an analyst.
+    let before = store.posture_assets(&Scope::All, None, None).await.unwrap();
+    let plc_ref = find(&before, "ip:10.0.0.1").device;
+    let package = store
+        .insert_package(&NewPackage {
+            file_name: "ti.iwti",
+            sequence: 1,
+            built_at: "2026-12-07T00:00:00Z",
+            key_id: "0011223344556677",
+            counts: PackageCounts {
+                vulnerabilities: 3,
+                affected_products: 1,
+                known_exploited: 1,
+                advisories: 1,
+                techniques: 0,
+                iocs: 0,
+            },
+            uploaded_by: "admin",
+            uploaded_at: t(5),
+            bytes: b"package",
+        })
+        .await
+        .unwrap();
+    store
+        .store_matches(
+            package,
+            &[DeviceMatchResult {
+                device: plc_ref,
+                site: w.site_a,
+                identity: "Acme|C-100||1.2".to_owned(),
+                vulnerabilities: vec![
+                    vulnerability("CVE-2024-0002", Some(9.8), true),
+                    vulnerability("CVE-2024-0001", None, false),
+                    vulnerability("CVE-2024-0003", Some(5.3), false),
+                ],
+                unmatched: None,
+            }],
+            t(110),
+        )
+        .await
+        .unwrap();
+    store
+        .add_vulnerability_exclusion(
+            &Scope::All,
+            Some(plc_ref),
+            "CVE-2024-0003",
+            "not reachable",
+            "alice",
+            t(111),
+        )
+        .await
+        .unwrap();
+    let group = store.create_group("Crown jewels", "", t(0)).await.unwrap();
+    store.create_group("Line 1", "", t(0)).await.unwrap();
+    store
+        .add_group_member(&Scope::All, group.id, plc_ref)
+        .await
+        .unwrap();
+
+    // Every site: all five devices; a user of site A sees its four only.
+    let all = store.posture_assets(&Scope::All, None, None).await.unwrap();
+    assert_eq!(
+        ids(&all),
+        [
+            "ip:10.0.0.1",
+            "ip:10.0.0.10",
+            "ip:10.0.0.5",
+            "ip:10.0.0.9",
+            "ip:10.1.0.1"
+        ]
+    );
+    let a = store.posture_assets(&only_a, None, None).await.unwrap();
+    assert_eq!(
+        ids(&a),
+        ["ip:10.0.0.1", "ip:10.0.0.10", "ip:10.0.0.5", "ip:10.0.0.9"]
+    );
+    assert_eq!(
+        store
+            .posture_assets(&only_a, Some(w.site_a), None)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(matches!(
+        store.posture_assets(&only_a, Some(w.site_b), None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store
+        .posture_assets(&Scope::Sites(vec![]), None, None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let plc = find(&a, "ip:10.0.0.1");
+    assert_eq!(
+        (
+            plc.site_id,
+            plc.site.as_str(),
+            plc.zone.as_str(),
+            plc.ip,
+            plc.name.as_deref()
+        ),
+        (
+            w.site_a,
+            "Plant A",
+            "A1",
+            Some("10.0.0.1".parse().unwrap()),
+            Some("plc-1")
+        )
+    );
+    assert_eq!(
+        (
+            plc.device_type.as_deref(),
+            plc.vendor.as_deref(),
+            plc.model.as_deref(),
+            plc.firmware.as_deref(),
+            plc.os.as_deref(),
+            plc.purdue_level
+        ),
+        (
+            Some("plc"),
+            Some("Acme"),
+            Some("C-100"),
+            Some("1.2"),
+            Some("RTOS"),
+            Some(1)
+        )
+    );
+    assert_eq!(plc.groups, ["Crown jewels"]);
+    assert_eq!(plc.protocols, ["modbus", "telnet"]);
+    assert_eq!(
+        plc.findings,
+        ["telnet_in_use", "telnet_without_authentication"]
+    );
+    assert_eq!(plc.services.len(), 4);
+    // 8080 only: 23 carried data, 161 large frames, 502 is Modbus.
+    assert_eq!(plc.unused_services, [service("tcp", 8080, None)]);
+    assert_eq!(
+        plc.vulnerabilities,
+        [
+            AssetVulnerabilityRow {
+                cve: "CVE-2024-0001".to_owned(),
+                cvss: None,
+                kev: false
+            },
+            AssetVulnerabilityRow {
+                cve: "CVE-2024-0002".to_owned(),
+                cvss: Some(9.8),
+                kev: true
+            },
+        ]
+    );
+    assert_eq!(plc.authorization, AssetAuthorization::Authorized);
+    let peers: Vec<std::net::IpAddr> = vec!["1.1.1.1".parse().unwrap(), "8.8.8.8".parse().unwrap()];
+    assert_eq!(plc.public_peers, peers);
+    // Changes came from the workstation (write, program download) and the HMI (write); its
+    // read is no change.
+    let sources: Vec<(&str, Option<&str>, Option<u8>, Vec<&str>)> = plc
+        .write_sources
+        .iter()
+        .map(|s| {
+            (
+                s.id.as_str(),
+                s.device_type.as_deref(),
+                s.purdue_level,
+                s.categories.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            (
+                "ip:10.0.0.5",
+                Some("workstation"),
+                Some(4),
+                vec!["program_download", "write"]
+            ),
+            ("ip:10.0.0.9", None, None, vec!["write"]),
+        ]
+    );
+    assert_eq!(plc.write_sources[0].protocols, ["modbus"]);
+    assert_eq!((plc.first_seen, plc.last_seen), (t(0), t(90)));
+
+    // Authorization: learned (first seen before 50 s), seen after and unknown to the baseline,
+    // seen after but learned by a user, and a site that never learned.
+    let auth: Vec<(&str, AssetAuthorization)> = ["ip:10.0.0.5", "ip:10.0.0.9", "ip:10.0.0.10"]
+        .into_iter()
+        .map(|id| (id, find(&a, id).authorization))
+        .collect();
+    assert_eq!(
+        auth,
+        [
+            ("ip:10.0.0.5", AssetAuthorization::Authorized),
+            ("ip:10.0.0.9", AssetAuthorization::Unauthorized),
+            ("ip:10.0.0.10", AssetAuthorization::Authorized),
+        ]
+    );
+    let b_device = find(&all, "ip:10.1.0.1");
+    assert_eq!(b_device.authorization, AssetAuthorization::Unknown);
+    assert!(b_device.public_peers.is_empty() && b_device.vulnerabilities.is_empty());
+
+    // The group filter: the PLC alone, still with its write sources outside the group.
+    let jewels = store
+        .posture_assets(&Scope::All, None, Some(group.id))
+        .await
+        .unwrap();
+    assert_eq!(ids(&jewels), ["ip:10.0.0.1"]);
+    assert_eq!(jewels[0], *plc);
+    // Site B's user does not see the group's device.
+    assert!(store
+        .posture_assets(&Scope::Sites(vec![w.site_b]), None, Some(group.id))
+        .await
+        .unwrap()
+        .is_empty());
+}
+on_both!(posture_assets_of_a_view, super::posture_assets);
