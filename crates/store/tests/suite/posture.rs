@@ -1031,7 +1031,8 @@ async fn posture_assets(store: Store) {
     assert_eq!(plc.public_peers, peers);
     // Changes came from the workstation (write, program download) and the HMI (write); its
     // read is no change.
-    let sources: Vec<(&str, Option<&str>, Option<u8>, Vec<&str>)> = plc
+    type Source<'a> = (&'a str, Option<&'a str>, Option<u8>, Vec<&'a str>);
+    let sources: Vec<Source> = plc
         .write_sources
         .iter()
         .map(|s| {
