@@ -486,18 +486,22 @@ pub struct ScoreDrop {
     pub from: f64,
     /// The last score.
     pub to: f64,
-    /// When the score was `from` (the latest such point).
+    /// When the score was `from`: its latest point in the 24 hours, or the start of the 24 hours
+    /// when it was already in force then.
     pub since: Timestamp,
 }
 
-/// A drop of >= 2.0 points of the score within 24 hours, ending at the last point.
+/// A drop of >= 2.0 points of the score within 24 hours, ending at the last point. The score
+/// in force when the 24 hours began counts (a change recorded two days earlier still held then).
 pub fn score_drop(points: &[(Timestamp, Option<f64>)]) -> Option<ScoreDrop> {
     let sorted = sorted_points(points);
     let &(last_time, last) = sorted.last()?;
     let to = last?;
-    let window_start = last_time.0.saturating_sub(DAY_NANOS);
-    let mut best: Option<(f64, Timestamp)> = None;
-    for &(time, score) in sorted.iter().filter(|(t, _)| t.0 >= window_start) {
+    let window_start = Timestamp(last_time.0.saturating_sub(DAY_NANOS));
+    let mut best: Option<(f64, Timestamp)> = score_at(&sorted, window_start)
+        .flatten()
+        .map(|s| (s, window_start));
+    for &(time, score) in sorted.iter().filter(|(t, _)| *t > window_start) {
         if let Some(score) = score {
             if best.is_none_or(|(b, _)| score >= b) {
                 best = Some((score, time));
@@ -506,4 +510,129 @@ pub fn score_drop(points: &[(Timestamp, Option<f64>)]) -> Option<ScoreDrop> {
     }
     let (from, since) = best?;
     (from - to >= SCORE_DROP_POINTS - 1e-9).then_some(ScoreDrop { from, to, since })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(day: i64, hour: i64) -> Timestamp {
+        Timestamp(day * DAY_NANOS + hour * 3_600_000_000_000)
+    }
+
+    #[test]
+    fn trend_takes_the_last_score_of_each_day_and_ignores_the_future() {
+        // Unsorted input; day 10 has two points (the 20:00 one is the day's last); a point
+        // after now is ignored.
+        let points = [
+            (t(10, 20), Some(70.0)),
+            (t(10, 8), Some(60.0)),
+            (t(12, 1), None),
+            (t(13, 9), Some(90.0)),
+            (t(13, 23), Some(10.0)),
+        ];
+        let trend = trend(&points, t(13, 12), 5);
+        let scores: Vec<Option<f64>> = trend.iter().map(|p| p.score).collect();
+        assert_eq!(scores, [None, Some(70.0), Some(70.0), None, Some(90.0)]);
+        assert_eq!(trend[0].day_start, t(9, 0));
+        assert!(super::trend(&points, t(13, 12), 0).is_empty());
+        // Far-away clocks do not overflow.
+        assert_eq!(super::trend(&points, Timestamp(i64::MAX), 3).len(), 3);
+        assert_eq!(super::trend(&points, Timestamp(i64::MIN), 3).len(), 3);
+        assert_eq!(drift(&points, Timestamp(i64::MIN), u32::MAX), None);
+    }
+
+    #[test]
+    fn score_drop_needs_two_points_within_a_day() {
+        assert_eq!(score_drop(&[]), None);
+        assert_eq!(score_drop(&[(t(1, 0), Some(50.0))]), None);
+        // 1.99 points: no event; 2.0: an event since the high point.
+        assert_eq!(
+            score_drop(&[(t(1, 0), Some(80.0)), (t(1, 5), Some(78.01))]),
+            None
+        );
+        let drop = score_drop(&[
+            (t(1, 0), Some(80.0)),
+            (t(1, 2), Some(79.0)),
+            (t(1, 5), Some(78.0)),
+        ]);
+        assert_eq!(
+            drop,
+            Some(ScoreDrop {
+                from: 80.0,
+                to: 78.0,
+                since: t(1, 0)
+            })
+        );
+        // The score in force when the 24 hours began counts: 95 held from day 1 00:00 until
+        // day 2 06:00, so at day 1 12:00 it was 95 → a drop of 11 since then.
+        let points = [
+            (t(1, 0), Some(95.0)),
+            (t(2, 6), Some(85.0)),
+            (t(2, 12), Some(84.0)),
+        ];
+        let drop = score_drop(&points);
+        assert_eq!(
+            drop,
+            Some(ScoreDrop {
+                from: 95.0,
+                to: 84.0,
+                since: t(1, 12)
+            })
+        );
+        // A high that ended before the 24 hours does not: 85 was in force at day 1 12:00.
+        let points = [
+            (t(1, 0), Some(95.0)),
+            (t(1, 6), Some(85.0)),
+            (t(2, 12), Some(84.0)),
+        ];
+        assert_eq!(score_drop(&points), None);
+        // The last score unknown: no event.
+        assert_eq!(score_drop(&[(t(1, 0), Some(80.0)), (t(1, 5), None)]), None);
+    }
+
+    #[test]
+    fn compare_orders_assets_by_metric_weight_then_device() {
+        let metric = |id: &str, weight, affected: &[&str]| MetricSnapshot {
+            id: id.into(),
+            weight,
+            affected: affected.len() as u64,
+            total: 3,
+            progress: Some(0.0),
+            affected_devices: affected.iter().map(|s| (*s).to_owned()).collect(),
+            accepted_devices: Vec::new(),
+        };
+        let snapshot = |metrics, score| Snapshot {
+            initiative: "i".into(),
+            time: Timestamp(1),
+            score: Some(score),
+            metrics,
+            states: Vec::new(),
+            vulnerability_data: None,
+            devices: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let before = snapshot(
+            vec![
+                metric("low", Weight::Low, &[]),
+                metric("high", Weight::High, &[]),
+            ],
+            100.0,
+        );
+        let after = snapshot(
+            vec![
+                metric("low", Weight::Low, &["a"]),
+                metric("high", Weight::High, &["c", "b"]),
+            ],
+            50.0,
+        );
+        let change = compare(Some(&before), &after).unwrap_or_else(|| panic!("changed"));
+        let order: Vec<(&str, &str)> = change
+            .top_assets
+            .iter()
+            .map(|a| (a.device.as_str(), a.metric.as_str()))
+            .collect();
+        assert_eq!(order, [("b", "high"), ("c", "high"), ("a", "low")]);
+        assert_eq!(change.reasons, [Reason::DevicesNewlyAffected { count: 3 }]);
+        assert_eq!(compare(Some(&after), &after), None);
+    }
 }

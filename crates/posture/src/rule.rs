@@ -19,9 +19,9 @@ pub enum Rule {
     /// `finding:ID`: the device has the finding with this id (`ironward_model::Finding::as_str`).
     /// Matched by id so a catalog can name findings a dissector is about to gain.
     Finding(String),
-    /// `service:PROTOCOL`: the device offers a service whose protocol is this (lower case), e.g.
-    /// `service:http` for a clear-text web interface. Services of unknown protocol never match:
-    /// a port number alone does not say what answers on it.
+    /// `service:PROTOCOL`: the device offers a service whose protocol, as the inventory names it
+    /// (lower case), is this — e.g. `service:http` for a clear-text web interface. Services
+    /// whose protocol the inventory does not name never match.
     Service(String),
     /// `vulnerability:critical`: a known vulnerability with CVSS >= 9.0.
     VulnerabilityCritical,
