@@ -5,9 +5,11 @@
 //! [`document`] is the format-neutral shape it is laid out in, [`figure`] draws its charts and
 //! map, and [`html`] and [`pdf`] write the two formats from the same document.
 
+pub mod charts;
 pub mod document;
 pub mod figure;
 pub mod html;
+pub mod model;
 pub mod pdf;
 
 /// `text` with the five HTML/XML special characters escaped, for element content and quoted
