@@ -135,10 +135,6 @@ pub struct Catalog {
     pub end_of_support: EndOfSupport,
 }
 
-/// Findings a catalog may name before `ironward_model::Finding` has them (a dissector is
-/// gaining them); matched by id, so nothing changes here when the variant lands.
-const ANNOUNCED_FINDINGS: &[&str] = &["telnet_without_authentication"];
-
 /// What is wrong with a catalog.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CatalogError {
@@ -315,9 +311,7 @@ impl Catalog {
                 return Err(invalid(&item, "a domain is listed twice".into()));
             }
             for id in rec.rule.finding_ids() {
-                if ironward_model::Finding::from_id(id).is_none()
-                    && !ANNOUNCED_FINDINGS.contains(&id)
-                {
+                if ironward_model::Finding::from_id(id).is_none() {
                     return Err(invalid(&item, format!("unknown finding {id:?}")));
                 }
             }

@@ -17,7 +17,7 @@ pub const CRITICAL_CVSS: f32 = 9.0;
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum Rule {
     /// `finding:ID`: the device has the finding with this id (`ironward_model::Finding::as_str`).
-    /// Matched by id so a catalog can name findings a dissector is about to gain.
+    /// Matched by id, so a rule reads the same in the data file as in the findings it selects.
     Finding(String),
     /// `service:PROTOCOL`: the device offers a service whose protocol, as the inventory names it
     /// (lower case), is this — e.g. `service:http` for a clear-text web interface. Services

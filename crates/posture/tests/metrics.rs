@@ -117,7 +117,8 @@ fn cases() -> Vec<Case> {
             ));
         }
     }
-    if let Some(f) = Finding::from_id("telnet_without_authentication") {
+    {
+        let f = Finding::TelnetWithoutAuthentication;
         // A shell without login is also Telnet in use: the insecure-protocols metric (medium)
         // counts the device too. OT: score = (2200 − 3·25 − 2·25)/22 = 2075/22 = 94.32; fixing
         // the authentication (or the unprotected metric) gains 3·25/22 = 3.41 points, the device
