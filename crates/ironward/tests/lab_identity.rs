@@ -1,7 +1,7 @@
 //! The lab test of issue 4: a small network of network namespaces on one Linux bridge, each
 //! namespace a "device" running a real, independent implementation (dnsmasq, busybox udhcpc,
-//! lldpd, net-snmp, python-zeroconf, ssdpy, OpenSSH, inetutils telnetd, mosquitto, TigerVNC,
-//! OpenSSL, curl). Everything crossing the bridge is captured with tcpdump, the capture is
+//! lldpd, net-snmp, python-zeroconf, ssdpy, OpenSSH, inetutils telnetd — with a login, and
+//! giving a shell without one — mosquitto, TigerVNC, OpenSSL, curl). Everything crossing the bridge is captured with tcpdump, the capture is
 //! analysed by the `ironward` binary, and each device's identity and findings are checked,
 //! including devices whose NIC's OUI names another vendor than the one they announce.
 //!
@@ -52,6 +52,8 @@ const HUE: Device = device("hue", "00:17:88:77:00:05", "10.77.0.5");
 const SSH: Device = device("ssh", "52:54:00:77:00:06", "10.77.0.6");
 /// inetutils telnetd started by inetutils-inetd.
 const TELNET: Device = device("telnet", "52:54:00:77:00:07", "10.77.0.7");
+/// inetutils telnetd running a shell instead of login (`-E /bin/sh`): no credentials asked.
+const SHELL: Device = device("shell", "52:54:00:77:00:0c", "10.77.0.12");
 /// mosquitto broker, anonymous clients allowed (Raspberry Pi OUI).
 const BROKER: Device = device("broker", "b8:27:eb:77:00:08", "10.77.0.8");
 /// TigerVNC server (Xvnc) with security type None.
@@ -67,9 +69,9 @@ const ADMIN: Device = device("admin", "52:54:00:77:00:14", "10.77.0.20");
 /// from dnsmasq, asks dnsmasq's DNS, and fetches a page from the NAS with curl over TLS.
 const LAPTOP: Device = device("laptop", "a4:83:e7:77:00:32", "10.77.0.50");
 
-const DEVICES: [&Device; 13] = [
-    &DNS, &SWITCH, &AGENT, &PRINTER, &HUE, &SSH, &TELNET, &BROKER, &VNC, &NAS, &CAMERA, &ADMIN,
-    &LAPTOP,
+const DEVICES: [&Device; 14] = [
+    &DNS, &SWITCH, &AGENT, &PRINTER, &HUE, &SSH, &TELNET, &SHELL, &BROKER, &VNC, &NAS, &CAMERA,
+    &ADMIN, &LAPTOP,
 ];
 
 /// Secrets the clients send; none may appear in the report.
@@ -267,6 +269,23 @@ fn start_servers(lab: &mut Lab) -> Vec<String> {
         "inetd",
         Args::new("unshare --uts sh -c").arg(inetd),
     );
+    // The same telnetd running a shell instead of login: whoever connects gets `# `.
+    let shell_conf = lab.write(
+        "inetd-shell.conf",
+        &format!(
+            "10.77.0.12:telnet stream tcp nowait root {} telnetd -E /bin/sh\n",
+            program("telnetd")
+        ),
+    );
+    let shell_inetd = format!(
+        "hostname lab-shell && exec inetutils-inetd -d --pidfile='{}' '{shell_conf}'",
+        lab.path("inetd-shell.pid")
+    );
+    lab.spawn(
+        &SHELL,
+        "inetd-shell",
+        Args::new("unshare --uts sh -c").arg(shell_inetd),
+    );
 
     // MQTT broker: anonymous clients, clear text.
     let mosquitto_conf = lab.write(
@@ -324,6 +343,7 @@ fn start_servers(lab: &mut Lab) -> Vec<String> {
         ("upnp", &HUE, 'u', 1900),
         ("sshd", &SSH, 't', 22),
         ("inetd", &TELNET, 't', 23),
+        ("inetd-shell", &SHELL, 't', 23),
         ("mosquitto", &BROKER, 't', 1883),
         ("xvnc", &VNC, 't', 5900),
         ("s_server", &NAS, 't', 443),
@@ -440,6 +460,12 @@ fn run_clients(lab: &mut Lab) -> Vec<String> {
         "mosquitto_pub",
         lab.run(&ADMIN, "mosquitto_pub", publish, CLIENT_TIMEOUT),
         "",
+    );
+    let shell = python("telnet_shell.py").then("10.77.0.12 23");
+    expect(
+        "telnet-shell",
+        lab.run(&ADMIN, "telnet-shell", shell, CLIENT_TIMEOUT),
+        "shell answered: True",
     );
     let vnc = python("vnc_client.py").then("10.77.0.9 5900");
     expect(
@@ -613,6 +639,14 @@ impl<'a> Verdict<'a> {
             d,
             |x| contains(&x["findings"], finding),
             format!("finding {finding}"),
+        );
+    }
+
+    fn no_finding(&mut self, d: &Device, finding: &str) {
+        self.that(
+            d,
+            |x| !contains(&x["findings"], finding),
+            format!("no finding {finding}"),
         );
     }
 
@@ -915,6 +949,31 @@ fn check_report(v: &mut Verdict<'_>, tls: &[TlsReference]) {
         (ADMIN.ip, TELNET.ip),
         "fail",
     );
+    // A login prompt: cleartext administration, but not a shell without login.
+    v.no_finding(&TELNET, "telnet_without_authentication");
+    // The shell given to whoever connects: both findings, its banner (the prompt cut off), no
+    // login event; the client is no telnet server.
+    v.finding(&SHELL, "telnet_in_use");
+    v.finding(&SHELL, "telnet_without_authentication");
+    v.fact_like(
+        &SHELL,
+        ("description", "telnet"),
+        |d| d.contains("(lab-shell)") && !d.ends_with('#'),
+        "host name, without the prompt",
+    );
+    let shell_logins = v.report["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["protocol"] == "telnet" && e["dst"]["ip"] == SHELL.ip)
+        .count();
+    v.that(
+        &SHELL,
+        |_| shell_logins == 0,
+        format!("no telnet login event ({shell_logins})"),
+    );
+    v.no_finding(&ADMIN, "telnet_in_use");
+    v.no_finding(&ADMIN, "telnet_without_authentication");
 
     // MQTT without credentials, in clear text.
     v.finding(&BROKER, "mqtt_without_authentication");
