@@ -182,12 +182,10 @@ impl Reason {
     /// One sentence for people.
     pub fn describe(&self) -> String {
         match self {
-            Reason::DevicesAdded { count } => {
-                format!("{} added to the inventory.", devices(*count))
-            }
-            Reason::DevicesRemoved { count } => {
-                format!("{} removed from the inventory.", devices(*count))
-            }
+            // Added or removed: new to (or gone from) the inventory, or reclassified into (or
+            // out of) the initiative's domain — the snapshot cannot tell which.
+            Reason::DevicesAdded { count } => format!("{} added.", devices(*count)),
+            Reason::DevicesRemoved { count } => format!("{} removed.", devices(*count)),
             Reason::DevicesFixed { count } => format!("{} fixed.", devices(*count)),
             Reason::DevicesNewlyAffected { count } => {
                 format!("{} newly affected.", devices(*count))

@@ -286,10 +286,9 @@ fn fourteen_days_of_changes_reasons_and_assets() {
     assert_eq!(kinds(c), expected);
 
     // Every reason reads as a sentence.
-    assert_eq!(
-        on(3).reasons[0].describe(),
-        "150 devices added to the inventory."
-    );
+    assert_eq!(on(3).reasons[0].describe(), "150 devices added.");
+    assert_eq!(on(13).reasons[0].describe(), "20 devices removed.");
+    assert_eq!(on(5).reasons[1].describe(), "1 device newly affected.");
     assert_eq!(
         on(9).reasons[0].describe(),
         "Recommendation telnet-disable changed from active to risk accepted."
