@@ -353,6 +353,10 @@ impl Catalog {
             if metric.applies_to.is_empty() || metric.recommendations.is_empty() {
                 return Err(invalid(&item, "needs domains and recommendations".into()));
             }
+            let distinct: BTreeSet<&String> = metric.recommendations.iter().collect();
+            if distinct.len() != metric.recommendations.len() {
+                return Err(invalid(&item, "a recommendation is listed twice".into()));
+            }
             for rec in &metric.recommendations {
                 let Some(def) = self.recommendations.iter().find(|r| &r.id == rec) else {
                     return Err(invalid(&item, format!("unknown recommendation {rec:?}")));
@@ -502,6 +506,14 @@ default_weight = "high"
                 REC.to_owned(),
                 INIT.replace("id = \"m\"", "id = \"M\""),
                 "lower-case slugs",
+            ),
+            (
+                REC.to_owned(),
+                INIT.replace(
+                    "recommendations = [\"a\"]",
+                    "recommendations = [\"a\", \"a\"]",
+                ),
+                "listed twice",
             ),
         ];
         for (recs, inits, expect) in cases {
