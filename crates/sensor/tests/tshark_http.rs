@@ -690,11 +690,164 @@ fn telnet_facts_and_login_match_tshark() {
     let (values, logins) = check_telnet(TELNET_CAPTURE, &path, &facts, &events);
     assert_eq!(values, 4, "finding, terminal type, banner, negotiation");
     assert_eq!(logins, ["Telnet login succeeded"]);
+    // The login prompt came first: Telnet in use on the server (the sender of port 23's
+    // frames), no shell without login, nothing on the client.
+    let server = tshark_fields(&path, "telnet && tcp.srcport == 23", &["ip.src"]);
+    let findings: Vec<_> = facts
+        .iter()
+        .filter(|(_, f)| f.attribute == Attribute::Finding)
+        .map(|(_, f)| (f.subject, f.value.to_string()))
+        .collect();
+    assert_eq!(
+        findings,
+        [(
+            ip(&server[0].1[0]),
+            Finding::TelnetInUse.as_str().to_owned()
+        )]
+    );
     let values: Vec<_> = facts.iter().map(|(_, f)| f.value.to_string()).collect();
     assert!(values.contains(&"xterm-color".to_owned()));
     assert!(values.contains(&"OpenBSD/i386 (oof) (ttyp2)".to_owned()));
     // What the client typed (`fake`, then the password `user`) is nowhere.
     assert!(!format!("{facts:?}{events:?}").contains("fake"));
+}
+
+const SHELLBOX: [u8; 4] = [10, 20, 0, 30];
+const ACCESS_SWITCH: [u8; 4] = [10, 20, 0, 31];
+const LINUX_HOST: [u8; 4] = [10, 20, 0, 32];
+
+/// What each side sends in turn (0: client, 1: server).
+type Exchanges<'a> = &'a [(usize, &'a [u8])];
+
+/// Three telnet servers: a busybox shell given without login (its prompt split across
+/// segments, the client in character mode), a switch CLI without login, and a Linux host
+/// asking for a login before its shell.
+fn telnet_shells_capture(path: &Path) {
+    let mut w = Writer::default();
+    let sessions: [([u8; 4], Exchanges<'_>); 3] = [
+        (
+            SHELLBOX,
+            &[
+                (1, b"\xff\xfb\x01\xff\xfb\x03"),
+                (0, b"\xff\xfd\x01\xff\xfd\x03"),
+                (
+                    1,
+                    b"\r\n\r\nBusyBox v1.36.1 (Debian 1:1.36.1-9) built-in shell (ash)\r\n",
+                ),
+                (
+                    1,
+                    b"Enter 'help' for a list of built-in commands.\r\n\r\n~ ",
+                ),
+                (1, b"# "),
+                (0, b"i"),
+                (1, b"i"),
+                (0, b"d\r\n"),
+                (1, b"d\r\nuid=0(root) gid=0(root)\r\n~ # "),
+            ],
+        ),
+        (
+            ACCESS_SWITCH,
+            &[
+                (1, b"\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18"),
+                (0, b"\xff\xfd\x01\xff\xfd\x03\xff\xfc\x18"),
+                (1, b"\r\n\r\nSW-ACCESS-07>"),
+                (0, b"show version\r\n"),
+                (
+                    1,
+                    b"show version\r\nCisco IOS Software, C2960 Software\r\nSW-ACCESS-07>",
+                ),
+            ],
+        ),
+        (
+            LINUX_HOST,
+            &[
+                (1, b"\xff\xfd\x18\xff\xfd\x20\xff\xfb\x01"),
+                (0, b"\xff\xfc\x18\xff\xfc\x20\xff\xfd\x01"),
+                (1, b"\r\nDebian GNU/Linux 12\r\nplant-gw login: "),
+                (0, b"pi\r\n"),
+                (1, b"pi\r\nPassword: "),
+                (0, b"raspberry\r\n"),
+                (
+                    1,
+                    b"\r\nLast login: Mon Mar  4 09:12:01 2024\r\npi@plant-gw:~$ ",
+                ),
+                (0, b"ls\r\n"),
+            ],
+        ),
+    ];
+    for (i, (server, exchanges)) in sessions.into_iter().enumerate() {
+        let mut c = w.open((OPERATOR, 50100 + i as u16), (server, 23));
+        for (side, bytes) in exchanges {
+            w.send(&mut c, *side, &[bytes]);
+        }
+        w.close(&mut c, 0);
+    }
+    w.write(path);
+}
+
+/// Telnet findings against tshark's text of each session (tshark strips the option
+/// negotiation on its own): a server whose text before its client first typed holds no login
+/// or password prompt and ends with a command prompt gave a shell without login; every server
+/// that answered runs Telnet; no client has a finding.
+#[test]
+fn telnet_shells_without_login_match_tshark() {
+    if common::shared_capture(TELNET_CAPTURE).is_none() {
+        return; // tshark (or the data directory) is missing.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("telnet-shells.pcap");
+    telnet_shells_capture(&path);
+    let frames = tshark_fields(
+        &path,
+        "telnet",
+        &["ip.src", "ip.dst", "tcp.srcport", "telnet.data"],
+    );
+    // Per server: its text so far, and whether the client has typed (the decision made).
+    let mut sessions: HashMap<String, (String, bool)> = HashMap::new();
+    let mut expected = HashSet::new();
+    for (_, fields) in &frames {
+        let [src, dst, port, data] = &fields[..] else {
+            panic!("unexpected tshark fields {fields:?}");
+        };
+        let text = data.replace(AGGREGATOR, "");
+        let server = if port == "23" { src } else { dst };
+        let (before, decided) = sessions.entry(server.clone()).or_default();
+        expected.insert((ip(server), Finding::TelnetInUse.as_str()));
+        if *decided {
+            continue;
+        }
+        if port == "23" {
+            before.push_str(&text);
+        } else if !text.is_empty() {
+            *decided = true;
+            let lower = before.to_ascii_lowercase();
+            if !lower.contains("login") && !lower.contains("pass") && command_prompt(before) {
+                expected.insert((ip(server), Finding::TelnetWithoutAuthentication.as_str()));
+            }
+        }
+    }
+    let (facts, events) = analyze(&path);
+    let ours: HashSet<_> = facts
+        .iter()
+        .filter(|(_, f)| f.attribute == Attribute::Finding)
+        .map(|(_, f)| (f.subject, Finding::from_id(&f.value).unwrap().as_str()))
+        .collect();
+    assert_eq!(ours, expected);
+    let no_login: HashSet<_> = ours
+        .iter()
+        .filter(|(_, f)| *f == Finding::TelnetWithoutAuthentication.as_str())
+        .map(|(subject, _)| *subject)
+        .collect();
+    let servers = [SHELLBOX, ACCESS_SWITCH].map(|a| DeviceKey::Ip(a.into()));
+    assert_eq!(no_login, HashSet::from(servers), "tshark's reading");
+    // The Linux host's login is an authentication event, not this finding.
+    let logins: Vec<_> = events
+        .iter()
+        .filter(|e| e.protocol == "telnet")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(logins, ["Telnet login succeeded"]);
+    assert!(!format!("{facts:?}").contains("raspberry"));
 }
 
 /// The values of an IEEE 1284 device id's key.
