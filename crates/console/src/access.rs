@@ -50,6 +50,7 @@ impl Role {
                     | P::ManageAlerts
                     | P::ManageOperationalAlerts
                     | P::ManageGroups
+                    | P::ManageRecommendations
                     | P::ManageOwnTokens
             ),
             Role::Operator => matches!(
@@ -78,6 +79,9 @@ pub enum Permission {
     ManageOperationalAlerts,
     /// Device groups.
     ManageGroups,
+    /// Recommendation states: accepting a risk, recording an exception, making one active
+    /// again.
+    ManageRecommendations,
     /// The caller's own API tokens.
     ManageOwnTokens,
     /// Sites, zones, sensors and enrolment tokens.
@@ -160,6 +164,7 @@ mod tests {
             P::ManageAlerts,
             P::ManageOperationalAlerts,
             P::ManageGroups,
+            P::ManageRecommendations,
             P::ManageOwnTokens,
             P::ManageSites,
             P::ManageUsers,
@@ -183,6 +188,9 @@ mod tests {
         assert!(Role::Operator.allows(P::ManageOperationalAlerts));
         assert!(!Role::Viewer.allows(P::ManageOperationalAlerts));
         assert!(!Role::Viewer.allows(P::ManageGroups));
+        assert!(Role::Analyst.allows(P::ManageRecommendations));
+        assert!(!Role::Operator.allows(P::ManageRecommendations));
+        assert!(!Role::Viewer.allows(P::ManageRecommendations));
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

@@ -17,6 +17,8 @@ pub mod error;
 pub mod filters;
 pub mod forward;
 pub mod password;
+pub mod posture_job;
+pub mod posture_service;
 pub mod report;
 pub mod routes;
 pub mod sensor_watch;

@@ -58,6 +58,7 @@ struct Inner {
     settings: ConsoleSettings,
     fingerprint: String,
     intel: crate::vuln_matching::Intel,
+    posture: crate::posture_job::PostureNudge,
 }
 
 impl AppState {
@@ -70,6 +71,7 @@ impl AppState {
                 throttle: LoginThrottle::default(),
                 settings,
                 fingerprint,
+                posture: crate::posture_job::PostureNudge::new(),
             }),
         }
     }
@@ -92,6 +94,11 @@ impl AppState {
     /// Threat intelligence: the package in force and matching against it.
     pub fn intel(&self) -> &crate::vuln_matching::Intel {
         &self.inner.intel
+    }
+
+    /// Wakes the posture history job (after anything its scores depend on changed).
+    pub fn posture(&self) -> &crate::posture_job::PostureNudge {
+        &self.inner.posture
     }
 
     /// The SHA-256 fingerprint of the console's certificate (`sha256:<hex>`).

@@ -160,6 +160,8 @@ pub async fn ingest(
             tracing::debug!(sensor = %sensor.name, batch = %batch.id, ?counts, "batch committed");
             // Devices whose identity changed are matched again against the package in force.
             state.intel().devices_changed();
+            // Scores and their history follow the inventory.
+            state.posture().changed();
             "committed"
         }
         IngestOutcome::Duplicate => "duplicate",

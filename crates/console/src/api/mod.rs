@@ -18,6 +18,8 @@ pub mod json;
 pub mod openapi;
 pub mod openapi_docs;
 pub mod params;
+pub mod posture;
+pub mod posture_docs;
 pub mod sensors;
 pub mod sites;
 pub mod ti_distribution;
@@ -47,5 +49,6 @@ pub fn routes() -> Vec<RouteSpec> {
     routes.extend(ti_distribution::routes());
     routes.extend(vulnerabilities::routes());
     routes.extend(ti_packages::routes());
+    routes.extend(posture::routes());
     routes
 }

@@ -9,6 +9,10 @@ use crate::access::Access;
 use crate::api::openapi_docs::{self, OperationDoc};
 use crate::routes::{table, RouteSpec};
 
+/// Path parameters that are catalog slugs (`ot-security`), not row ids: every other `{name}`
+/// of a path is an integer.
+const TEXT_PATH_PARAMETERS: &[&str] = &["recommendation", "initiative", "metric"];
+
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> Json<Value> {
     Json(build())
@@ -66,7 +70,14 @@ fn operation(route: &RouteSpec) -> Value {
     let path_params: Vec<&str> = path_parameters(route.path).collect();
     let mut parameters: Vec<Value> = path_params
         .iter()
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "integer" } }))
+        .map(|name| {
+            let kind = if TEXT_PATH_PARAMETERS.contains(name) {
+                "string"
+            } else {
+                "integer"
+            };
+            json!({ "name": name, "in": "path", "required": true, "schema": { "type": kind } })
+        })
         .collect();
     if let Some(doc) = &doc {
         parameters.extend(doc.query.iter().map(|(name, kind, description)| {

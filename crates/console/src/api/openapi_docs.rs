@@ -532,6 +532,7 @@ fn all() -> Vec<OperationDoc> {
     .chain(forwarding_operations())
     .chain(ti_distribution_operations())
     .chain(vulnerability_operations())
+    .chain(super::posture_docs::operations())
     .collect()
 }
 
@@ -1427,6 +1428,10 @@ pub fn schemas() -> Value {
     }
     if let (Value::Object(all), Value::Object(forwarding)) = (&mut all, forwarding_schemas()) {
         all.extend(forwarding);
+    }
+    if let (Value::Object(all), Value::Object(posture)) = (&mut all, super::posture_docs::schemas())
+    {
+        all.extend(posture);
     }
     all
 }

@@ -147,6 +147,9 @@ pub async fn accept_upload(
         Err(other) => return Err(other.into()),
     };
     state.intel().install(state.store(), id, package);
+    // The package in force is part of every score's history (matching results follow on the
+    // job's next rounds).
+    state.posture().changed();
     audit::record(
         state,
         Some(user),
