@@ -35,7 +35,8 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Directory for the CSV files (devices.csv, connections.csv); required with --format csv.
+    /// Directory for the CSV files (devices, connections, events, alerts, recommendations,
+    /// initiatives); required with --format csv.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
@@ -126,7 +127,7 @@ const PROGRESS_EVERY: u64 = 1 << 14;
 pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.format == Format::Csv && args.out.is_none() {
         bail!(
-            "--format csv writes devices.csv and connections.csv: give a directory with --out DIR"
+            "--format csv writes one file per table (devices.csv, connections.csv, ...): give a directory with --out DIR"
         );
     }
     if args.ti.is_some() && args.format != Format::Json {
@@ -199,47 +200,48 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     // Standard output is line-buffered: a report of thousands of lines needs a real buffer.
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let started = Instant::now();
+    // Devices are authorized or not only when the policy engine compared them with a learned
+    // baseline.
+    let baseline = args.learning.is_some() || args.baseline_in.is_some();
     match args.format {
         // Streamed: the report is never held in memory whole.
-        Format::Json => match (pcaps, &package) {
-            (Some(pcaps), Some(package)) => {
-                let matcher = Matcher::new(package.vulnerabilities());
-                let json = output::Vulnerabilities::new(output::JsonStream::new(&mut out), matcher);
-                let mut sink = pcaps.with_inner(json);
-                engine.finish_into(&mut sink)?;
-                report_captures(sink.files(), args.pcap_dir.as_deref())?;
+        Format::Json => {
+            let vulnerabilities = package
+                .as_ref()
+                .map(|p| output::Vulnerabilities::new(Matcher::new(p.vulnerabilities())));
+            let mut json = output::PostureSink::new(
+                output::JsonStream::new(&mut out),
+                vulnerabilities,
+                baseline,
+            );
+            match pcaps {
+                Some(pcaps) => {
+                    let mut sink = pcaps.with_inner(json);
+                    engine.finish_into(&mut sink)?;
+                    report_captures(sink.files(), args.pcap_dir.as_deref())?;
+                }
+                None => {
+                    engine.finish_into(&mut json)?;
+                }
             }
-            (Some(pcaps), None) => {
-                let mut sink = pcaps.with_inner(output::JsonStream::new(&mut out));
-                engine.finish_into(&mut sink)?;
-                report_captures(sink.files(), args.pcap_dir.as_deref())?;
-            }
-            (None, Some(package)) => {
-                let matcher = Matcher::new(package.vulnerabilities());
-                engine.finish_into(&mut output::Vulnerabilities::new(
-                    output::JsonStream::new(&mut out),
-                    matcher,
-                ))?;
-            }
-            (None, None) => {
-                engine.finish_into(&mut output::JsonStream::new(&mut out))?;
-            }
-        },
-        Format::Table => output::write_table(
-            &report_of(engine, pcaps, args.pcap_dir.as_deref(), started)?,
-            &mut out,
-        )?,
+        }
+        Format::Table => {
+            let report = report_of(engine, pcaps, args.pcap_dir.as_deref(), started)?;
+            output::write_table(&report, &output::posture_of(&report, baseline), &mut out)?
+        }
         Format::Csv => {
             let dir = args.out.as_deref().unwrap_or(Path::new("."));
-            output::write_csv_dir(
-                &report_of(engine, pcaps, args.pcap_dir.as_deref(), started)?,
-                dir,
-            )?;
+            let report = report_of(engine, pcaps, args.pcap_dir.as_deref(), started)?;
+            output::write_csv_dir(&report, &output::posture_of(&report, baseline), dir)?;
+            let alerts = if report.alerts.is_empty() {
+                ""
+            } else {
+                " alerts.csv"
+            };
             writeln!(
                 io::stderr(),
-                "wrote {} and {}",
-                dir.join("devices.csv").display(),
-                dir.join("connections.csv").display()
+                "wrote devices.csv connections.csv events.csv{alerts} recommendations.csv initiatives.csv to {}",
+                dir.display()
             )?;
         }
     }

@@ -1,16 +1,23 @@
-//! `devices.csv` and `connections.csv`.
+//! `devices.csv`, `connections.csv`, `events.csv`, `alerts.csv`, `recommendations.csv` and
+//! `initiatives.csv`.
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::Context;
 use ironward_model::AnalysisReport;
+use ironward_posture::Posture;
 
-use super::join;
+use super::{join, serde_name};
 
-/// Writes `devices.csv`, `connections.csv` and `events.csv` into `dir` (created if missing). List-valued
+/// Writes `devices.csv`, `connections.csv`, `events.csv` (`alerts.csv` when there are alerts),
+/// `recommendations.csv` and `initiatives.csv` into `dir` (created if missing). List-valued
 /// columns are joined with `;`.
-pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_csv_dir(
+    report: &AnalysisReport,
+    posture: &Posture,
+    dir: &Path,
+) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let devices_path = dir.join("devices.csv");
     let mut devices = csv::Writer::from_path(&devices_path)
@@ -185,5 +192,85 @@ pub(crate) fn write_csv_dir(report: &AnalysisReport, dir: &Path) -> anyhow::Resu
         }
         alerts.flush()?;
     }
+    write_posture(posture, dir)
+}
+
+/// `recommendations.csv` (one row per recommendation, its devices joined) and
+/// `initiatives.csv` (one row per metric, with its initiative's score and target).
+fn write_posture(posture: &Posture, dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("recommendations.csv");
+    let mut out =
+        csv::Writer::from_path(&path).with_context(|| format!("creating {}", path.display()))?;
+    out.write_record([
+        "id",
+        "title",
+        "severity",
+        "domain",
+        "state",
+        "workload",
+        "source",
+        "score_impact",
+        "devices",
+        "ips",
+    ])?;
+    for r in &posture.recommendations {
+        let devices: Vec<&str> = r.devices.iter().map(|d| d.id.as_str()).collect();
+        let ips: Vec<String> = r
+            .devices
+            .iter()
+            .map(|d| d.ip.map(|ip| ip.to_string()).unwrap_or_default())
+            .collect();
+        out.write_record([
+            r.id.as_str(),
+            &r.title,
+            &serde_name(&r.severity),
+            &serde_name(&r.domain),
+            &serde_name(&r.state),
+            &serde_name(&r.workload),
+            &r.source,
+            &format!("{:.1}", r.score_impact),
+            &devices.join(";"),
+            &ips.join(";"),
+        ])?;
+    }
+    out.flush()?;
+
+    let path = dir.join("initiatives.csv");
+    let mut out =
+        csv::Writer::from_path(&path).with_context(|| format!("creating {}", path.display()))?;
+    out.write_record([
+        "initiative_id",
+        "initiative",
+        "score",
+        "target",
+        "metric_id",
+        "metric",
+        "weight",
+        "affected",
+        "total",
+        "progress",
+        "score_impact",
+        "affected_devices",
+    ])?;
+    for i in &posture.initiatives {
+        let score = i.score.map(|s| format!("{s:.1}")).unwrap_or_default();
+        for m in &i.metrics {
+            out.write_record([
+                i.id.as_str(),
+                &i.name,
+                &score,
+                &format!("{:.1}", i.target),
+                &m.id,
+                &m.name,
+                &serde_name(&m.weight),
+                &m.affected.to_string(),
+                &m.total.to_string(),
+                &m.progress.map(|p| format!("{p:.1}")).unwrap_or_default(),
+                &format!("{:.1}", m.score_impact),
+                &m.affected_devices.join(";"),
+            ])?;
+        }
+    }
+    out.flush()?;
     Ok(())
 }

@@ -182,7 +182,7 @@ impl<'w, W: Write> JsonStream<'w, W> {
     }
 }
 
-impl<W: Write> super::vulnerabilities::TopLevel for JsonStream<'_, W> {
+impl<W: Write> super::TopLevel for JsonStream<'_, W> {
     /// After the alerts, before the statistics.
     fn top_level<T: Serialize>(&mut self, key: &str, value: &T) -> anyhow::Result<()> {
         self.advance(Section::Done)?;

@@ -4,8 +4,9 @@ use std::io::Write;
 
 use comfy_table::{presets, ContentArrangement, Table};
 use ironward_model::{AnalysisReport, Device, EventCategory, EventEndpoint};
+use ironward_posture::Posture;
 
-use super::join;
+use super::{join, serde_name};
 
 /// Connections shown in the table, busiest first; the JSON and CSV outputs have all of them.
 const MAX_CONNECTIONS_SHOWN: usize = 50;
@@ -18,6 +19,9 @@ const MAX_DETAIL_SHOWN: usize = 80;
 
 /// Host names shown under a device id; the JSON output has all of them.
 const MAX_NAMES_SHOWN: usize = 3;
+
+/// Devices named under a recommendation; the JSON and CSV outputs have all of them.
+const MAX_RECOMMENDATION_DEVICES_SHOWN: usize = 10;
 
 /// Type, vendor, model, firmware, OS and role of a device, one per line, `-` when unknown.
 fn identity(d: &Device) -> String {
@@ -254,7 +258,6 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Writes devices, the busiest connections and the statistics as tables.
 /// The alerts, most urgent first (as the report lists them); nothing without detection.
 fn write_alerts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
     if report.alerts.is_empty() {
@@ -296,7 +299,94 @@ fn write_alerts(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result
     Ok(())
 }
 
-pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyhow::Result<()> {
+/// The recommendations that apply to some device, most score impact first (as evaluated).
+fn write_recommendations(posture: &Posture, out: &mut impl Write) -> anyhow::Result<()> {
+    let applying: Vec<_> = posture
+        .recommendations
+        .iter()
+        .filter(|r| !r.devices.is_empty())
+        .collect();
+    if applying.is_empty() {
+        return Ok(());
+    }
+    let mut table = new_table(&["recommendation", "severity", "devices", "score impact"]);
+    for r in &applying {
+        let mut devices: Vec<String> = r
+            .devices
+            .iter()
+            .take(MAX_RECOMMENDATION_DEVICES_SHOWN)
+            .map(|d| d.ip.map_or_else(|| d.id.clone(), |ip| ip.to_string()))
+            .collect();
+        if r.devices.len() > MAX_RECOMMENDATION_DEVICES_SHOWN {
+            devices.push(format!(
+                "(+{} more)",
+                r.devices.len() - MAX_RECOMMENDATION_DEVICES_SHOWN
+            ));
+        }
+        table.add_row(vec![
+            format!(
+                "{}\n{} ({})",
+                r.title,
+                serde_name(&r.domain),
+                serde_name(&r.state)
+            ),
+            serde_name(&r.severity),
+            devices.join("\n"),
+            format!("+{:.1}", r.score_impact),
+        ]);
+    }
+    writeln!(out, "\nRecommendations ({})", applying.len())?;
+    writeln!(out, "{table}")?;
+    Ok(())
+}
+
+/// Each initiative's score against its target, and its metrics.
+fn write_initiatives(posture: &Posture, out: &mut impl Write) -> anyhow::Result<()> {
+    if posture.initiatives.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nInitiatives")?;
+    for initiative in &posture.initiatives {
+        let score = initiative.score.map_or_else(
+            || "more data is required".to_owned(),
+            |score| format!("{score:.1}"),
+        );
+        writeln!(
+            out,
+            "  {}: score {score} (target {:.1})",
+            initiative.name, initiative.target
+        )?;
+        let mut table = new_table(&[
+            "metric",
+            "weight",
+            "affected",
+            "total",
+            "progress",
+            "score impact",
+        ]);
+        for m in &initiative.metrics {
+            table.add_row(vec![
+                m.name.clone(),
+                serde_name(&m.weight),
+                m.affected.to_string(),
+                m.total.to_string(),
+                m.progress
+                    .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.1}")),
+                format!("+{:.1}", m.score_impact),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    Ok(())
+}
+
+/// Writes devices, the busiest connections, the posture (recommendations and initiatives) and
+/// the statistics as tables.
+pub(crate) fn write_table(
+    report: &AnalysisReport,
+    posture: &Posture,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let mut devices = new_table(&[
         "device",
         "ips",
@@ -374,6 +464,8 @@ pub(crate) fn write_table(report: &AnalysisReport, out: &mut impl Write) -> anyh
         writeln!(out, "\nConnections ({})", busiest.len())?;
     }
     writeln!(out, "{connections}")?;
+    write_recommendations(posture, out)?;
+    write_initiatives(posture, out)?;
 
     let s = &report.stats;
     writeln!(out, "\nStatistics")?;

@@ -4,15 +4,11 @@
 
 use ironward_intel::ti::matching::{Confidence, Matcher, UnmatchedReason};
 use ironward_intel::ti::normalize::DeviceProduct;
-use ironward_model::{Alert, AlertCapture, Connection, Device, Event, Stats};
-use ironward_sensor::engine::ReportSink;
+use ironward_model::Device;
+use ironward_posture::AssetVulnerability;
 use serde::Serialize;
 
-/// A sink that can write a top-level key of the document before its statistics.
-pub(crate) trait TopLevel {
-    /// Writes `"key": value` at the top level of the document.
-    fn top_level<T: Serialize>(&mut self, key: &str, value: &T) -> anyhow::Result<()>;
-}
+use super::TopLevel;
 
 /// One vulnerability of one device.
 #[derive(Debug, Serialize)]
@@ -44,38 +40,37 @@ struct UnmatchedDevice {
     explanation: String,
 }
 
-/// Matches every device passing through on its way to `inner`.
-pub(crate) struct Vulnerabilities<'p, S> {
-    inner: S,
+/// Matches each device against the package once and keeps the rows of the two arrays (the
+/// device's own vulnerabilities also go into its posture asset, see [`super::PostureSink`]).
+pub(crate) struct Vulnerabilities<'p> {
     matcher: Matcher<'p>,
     found: Vec<Vulnerability>,
     unmatched: Vec<UnmatchedDevice>,
 }
 
-impl<'p, S> Vulnerabilities<'p, S> {
-    /// Matches devices with `matcher`, handing everything on to `inner`.
-    pub(crate) fn new(inner: S, matcher: Matcher<'p>) -> Self {
+impl<'p> Vulnerabilities<'p> {
+    /// Matches devices with `matcher`.
+    pub(crate) fn new(matcher: Matcher<'p>) -> Self {
         Self {
-            inner,
             matcher,
             found: Vec::new(),
             unmatched: Vec::new(),
         }
     }
-}
 
-impl<S> ReportSink for Vulnerabilities<'_, S>
-where
-    S: ReportSink<Error = anyhow::Error> + TopLevel,
-{
-    type Error = anyhow::Error;
-
-    fn device(&mut self, device: Device) -> anyhow::Result<()> {
+    /// Matches `device`, keeps its rows and returns its vulnerabilities as posture counts them.
+    pub(crate) fn device(&mut self, device: &Device) -> Vec<AssetVulnerability> {
         let matched = self
             .matcher
-            .match_device(&DeviceProduct::from_device(&device));
+            .match_device(&DeviceProduct::from_device(device));
         let ip = device.ips.first().map(ToString::to_string);
+        let mut own = Vec::with_capacity(matched.matches.len());
         for m in matched.matches {
+            own.push(AssetVulnerability {
+                cve: m.cve.to_owned(),
+                cvss: m.cvss,
+                kev: m.kev,
+            });
             self.found.push(Vulnerability {
                 device: device.id.0.clone(),
                 ip: ip.clone(),
@@ -102,26 +97,11 @@ where
                 explanation: u.explanation,
             });
         }
-        self.inner.device(device)
+        own
     }
 
-    fn connection(&mut self, connection: Connection) -> anyhow::Result<()> {
-        self.inner.connection(connection)
-    }
-
-    fn event(&mut self, event: Event) -> anyhow::Result<()> {
-        self.inner.event(event)
-    }
-
-    fn alert(&mut self, alert: Alert) -> anyhow::Result<()> {
-        self.inner.alert(alert)
-    }
-
-    fn alert_capture(&mut self, capture: AlertCapture) -> anyhow::Result<()> {
-        self.inner.alert_capture(capture)
-    }
-
-    fn stats(&mut self, stats: Stats) -> anyhow::Result<()> {
+    /// Writes the top-level `vulnerabilities` and `unmatched` arrays.
+    pub(crate) fn write(mut self, out: &mut impl TopLevel) -> anyhow::Result<()> {
         // Known exploited first, then the most severe; then by device and CVE for a stable
         // order.
         self.found.sort_by(|a, b| {
@@ -131,8 +111,7 @@ where
                 .then_with(|| a.device.cmp(&b.device))
                 .then_with(|| a.cve.cmp(&b.cve))
         });
-        self.inner.top_level("vulnerabilities", &self.found)?;
-        self.inner.top_level("unmatched", &self.unmatched)?;
-        self.inner.stats(stats)
+        out.top_level("vulnerabilities", &self.found)?;
+        out.top_level("unmatched", &self.unmatched)
     }
 }
