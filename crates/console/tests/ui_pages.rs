@@ -34,7 +34,9 @@ fn ui_pages(world: &UiWorld, ids: &PageIds) -> Vec<(String, Access)> {
                 .replace("/groups/{id}", &format!("/groups/{}", ids.group))
                 .replace("/alerts/{id}", &format!("/alerts/{}", ids.alert))
                 .replace("/playbooks/{id}", &format!("/playbooks/{}", ids.playbook))
-                .replace("/sites/{id}", &format!("/sites/{}", world.alpha));
+                .replace("/sites/{id}", &format!("/sites/{}", world.alpha))
+                .replace("/initiatives/{id}", "/initiatives/ot-security")
+                .replace("/recommendations/{id}", "/recommendations/telnet-disable");
             assert!(!path.contains('{'), "no id for {}", r.path);
             (path, r.access)
         })

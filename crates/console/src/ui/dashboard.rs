@@ -66,6 +66,7 @@ pub(crate) async fn dashboard(
     );
     let offline_after =
         i64::try_from(state.settings().sensor_offline_after.as_nanos()).unwrap_or(i64::MAX);
+    let posture_tile = crate::ui::initiatives::dashboard_tile(&state, &user).await;
     let content = html! {
         h1 { "Dashboard" }
         div.grid.stats {
@@ -80,6 +81,7 @@ pub(crate) async fn dashboard(
                 span.label { "sensors online" }
             }
         }
+        (posture_tile)
         div.grid {
             section.panel {
                 h2 { "Devices by type" }

@@ -47,6 +47,16 @@ const NAV: &[NavItem] = &[
         permission: Permission::ViewInventory,
     },
     NavItem {
+        href: "/initiatives",
+        label: "Initiatives",
+        permission: Permission::ViewInventory,
+    },
+    NavItem {
+        href: "/recommendations",
+        label: "Recommendations",
+        permission: Permission::ViewInventory,
+    },
+    NavItem {
         href: "/sites",
         label: "Sites & sensors",
         permission: Permission::ViewInventory,

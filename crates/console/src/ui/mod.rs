@@ -6,16 +6,21 @@
 mod account;
 mod alerts;
 mod audit_log;
+mod charts;
 mod dashboard;
 mod device;
 mod events;
 mod forwarding;
 mod groups;
+mod initiatives;
 mod inventory;
 pub mod layout;
 pub mod login;
 mod map;
 mod playbooks;
+mod posture_filter;
+mod posture_view;
+mod recommendations;
 mod settings;
 mod sites;
 mod ti;
@@ -54,6 +59,27 @@ pub fn routes() -> Vec<RouteSpec> {
             vulnerabilities::delete_exclusion,
         ),
         RouteSpec::get("/threat-intelligence", view, ti::threat_intelligence),
+        RouteSpec::get("/initiatives", view, initiatives::initiatives),
+        RouteSpec::get("/initiatives/{id}", view, initiatives::initiative),
+        // Favourites are each user's own: whoever sees the initiatives marks them.
+        RouteSpec::post(
+            "/initiatives/{id}/favourite",
+            view,
+            initiatives::set_favourite,
+        ),
+        RouteSpec::post("/initiatives/{id}/target", admin, initiatives::set_target),
+        RouteSpec::post("/metrics/{id}/weight", admin, initiatives::set_weight),
+        RouteSpec::get("/recommendations", view, recommendations::recommendations),
+        RouteSpec::get(
+            "/recommendations/{id}",
+            view,
+            recommendations::recommendation,
+        ),
+        RouteSpec::post(
+            "/recommendations/{id}/state",
+            Access::User(P::ManageRecommendations),
+            recommendations::set_state,
+        ),
         RouteSpec::get("/alerts", Access::User(P::ViewAlerts), alerts::alerts),
         RouteSpec::post(
             "/alerts/bulk",
