@@ -121,6 +121,7 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
     let state = AppState::new(store.clone(), settings, fingerprint.clone());
     // The package in force (if any) is verified again and devices are matched against it.
     ironward_console::vuln_matching::load_in_force(state.intel(), &store).await;
+    let posture_nudge = state.posture().clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (running, server) = ironward_console::start(state, args.listen, &tls, async {
         let _ = stop_rx.await;
@@ -152,6 +153,12 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
     let (watch_stop, watch_stopped) = tokio::sync::oneshot::channel::<()>();
     let watcher = ironward_console::sensor_watch::spawn(store.clone(), offline_after, async {
         let _ = watch_stopped.await;
+    });
+    // Exposure management: every initiative's score history (a first round at once) and
+    // score-drop alerts.
+    let (posture_stop, posture_stopped) = tokio::sync::oneshot::channel::<()>();
+    let posture = ironward_console::posture_job::spawn(store.clone(), posture_nudge, async {
+        let _ = posture_stopped.await;
     });
 
     let control = Arc::new(SensorControl::new());
@@ -195,6 +202,8 @@ pub(crate) async fn serve(args: ServeArgs, greeting: Option<Greeting>) -> anyhow
     let _ = forwarder.await;
     let _ = watch_stop.send(());
     let _ = watcher.await;
+    let _ = posture_stop.send(());
+    let _ = posture.await;
     store.close().await;
     Ok(())
 }
