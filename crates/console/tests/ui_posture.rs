@@ -181,6 +181,10 @@ async fn analysts_accept_a_risk_and_the_score_changes() {
     let operator = console.sign_in("operator").await;
     let page = format!("/initiatives/ot-security?site={}", world.alpha);
     let before = first_score(&get(&console, &analyst, &page).await);
+    // The history job's first round: the scores as they stand.
+    let mut job = ironward_console::posture_job::PostureJob::new();
+    let start = ironward_console::state::now();
+    job.run_once(&console.store, start).await.unwrap();
     let rec_path = format!("/recommendations/{TELNET}?site={}", world.alpha);
     let rec = get(&console, &analyst, &rec_path).await;
     assert!(rec.contains(&format!("action=\"/recommendations/{TELNET}/state\"")));
@@ -248,6 +252,28 @@ async fn analysts_accept_a_risk_and_the_score_changes() {
         before, after,
         "accepting the Telnet risk changes the OT score"
     );
+    // The history job's next round stores the change with its reason and the device behind
+    // it; the page lists it, and the trend chart draws the day's score.
+    let later = ironward_model::Timestamp(start.0 + 60 * 1_000_000_000);
+    job.run_once(&console.store, later).await.unwrap();
+    let ot = get(&console, &analyst, &page).await;
+    let history = &ot[ot
+        .find("<table class=\"compact history\">")
+        .expect("history")..];
+    assert!(
+        history.contains("Recommendation telnet-disable changed from"),
+        "{history}"
+    );
+    assert!(
+        history.contains(&format!("{before} → {after}")),
+        "{history}"
+    );
+    assert!(
+        history.contains(&format!("href=\"/devices/{}\"", world.plc_alpha)),
+        "{history}"
+    );
+    assert!(history.contains("no longer counted (risk accepted or exception)"));
+    assert!(ot.contains("<circle class=\"point\""), "a trend point");
     // Back to active.
     let undo = post(
         &console,

@@ -6,7 +6,7 @@
 //! reasons and the assets behind it. Administrators change the target and the weights; every
 //! user marks favourites. Filters: site and device group.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,6 +15,7 @@ use axum::{Extension, Form};
 use ironward_posture::{
     AssetChangeKind, Catalog, Initiative, Metric, Posture, Recommendation, Weight,
 };
+use ironward_store::DeviceRef;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -398,7 +399,7 @@ pub(crate) async fn initiative(
                 h2 { "History" }
                 a.button.secondary href=(csv("history")) download { "Export CSV" }
             }
-            (history_table(&history.changes))
+            (history_table(&history.changes, initiative, &scoped.current.rows))
         }
     };
     html_response(page(&user, &initiative.name, "/initiatives", content)).into_response()
@@ -452,8 +453,20 @@ pub(crate) async fn dashboard_tile(state: &AppState, user: &UserPrincipal) -> Ma
 }
 
 /// Every stored change of the score: when, from → to, the reasons in words, and the assets
-/// behind it (a `<details>` list, open without script).
-fn history_table(changes: &[StoredChange]) -> Markup {
+/// behind it (a `<details>` list, open without script; devices still in the view link to
+/// their pages, metrics read by name).
+fn history_table(
+    changes: &[StoredChange],
+    initiative: &Initiative,
+    rows: &HashMap<String, DeviceRef>,
+) -> Markup {
+    let metric_name = |id: &str| {
+        initiative
+            .metrics
+            .iter()
+            .find(|m| m.id == id)
+            .map_or_else(|| id.to_owned(), |m| m.name.clone())
+    };
     html! {
         table.compact.history {
             thead { tr { th { "Time" } th { "Score" } th { "Why" } th { "Assets" } } }
@@ -477,7 +490,14 @@ fn history_table(changes: &[StoredChange]) -> Markup {
                                     summary { (c.top_assets.len()) " asset" @if c.top_assets.len() != 1 { "s" } }
                                     ul.assets {
                                         @for a in &c.top_assets {
-                                            li { (a.device) " — " (a.metric) ": " (change_text(a.change)) }
+                                            li {
+                                                @if let Some(row) = rows.get(&a.device) {
+                                                    a href={"/devices/" (row)} { (a.device) }
+                                                } @else {
+                                                    (a.device)
+                                                }
+                                                " — " (metric_name(&a.metric)) ": " (change_text(a.change))
+                                            }
                                         }
                                     }
                                 }
