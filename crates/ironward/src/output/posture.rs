@@ -117,11 +117,14 @@ impl PostureBuilder {
             .iter()
             .chain(&device.protocols.server)
             .any(|p| ironward_intel::behaviour::is_ot_protocol(p));
-        let serves_ot = device
+        // What makes the writer of an operation OT without counting the operation itself:
+        // answering an industrial protocol, or running cyclic I/O (an IO controller).
+        let ot_side = device
             .protocols
             .server
             .iter()
-            .any(|p| ironward_intel::behaviour::is_ot_protocol(p));
+            .any(|p| ironward_intel::behaviour::is_ot_protocol(p))
+            || device.protocols.client.iter().any(|p| is_cyclic_io(p));
         // The type when the rules gave one, else the role (their vocabularies share the OT
         // names: hmi, scada_server, engineering_workstation, historian).
         let kind = device.device_type.as_deref().or(device.role.as_deref());
@@ -152,7 +155,7 @@ impl PostureBuilder {
         asset.vulnerabilities = vulnerabilities;
         let summary = Summary {
             usage: vec![Usage::default(); asset.services.len()],
-            it_side: is_it_side(device, kind, serves_ot),
+            it_side: is_it_side(device, kind, ot_side),
             new_device: false,
             asset,
         };
@@ -211,7 +214,8 @@ impl PostureBuilder {
                 }
             }
         }
-        if !WRITE_CATEGORIES.contains(&e.category) {
+        // Cyclic I/O writes parameter records as a matter of course: the process, not access.
+        if !WRITE_CATEGORIES.contains(&e.category) || is_cyclic_io(&e.protocol) {
             return;
         }
         let (Some(src), Some(dst)) = (e.src.device.as_ref(), e.dst.device.as_ref()) else {
@@ -275,17 +279,25 @@ impl PostureBuilder {
 }
 
 /// Whether a device's writes come from the IT side: Purdue level 4 or 5, or the IT domain —
-/// judged on its type and level and on the industrial protocols it *answers* only, since the
-/// writes in question are made over industrial protocols and must not by themselves make the
-/// writer an OT device. Engineering workstations (by type or role) are the OT side's own
-/// writers and never count.
-fn is_it_side(device: &Device, kind: Option<&str>, serves_ot: bool) -> bool {
+/// judged on its type and level, and on `ot_side` (it answers an industrial protocol or runs
+/// cyclic I/O) instead of every industrial protocol it speaks: the writes in question are made
+/// over industrial protocols and must not by themselves make the writer an OT device (a
+/// host of no known type that only writes registers is not vouched for by writing them).
+/// Engineering workstations (by type or role) are the OT side's own writers and never count.
+fn is_it_side(device: &Device, kind: Option<&str>, ot_side: bool) -> bool {
     let engineering = |v: &Option<String>| v.as_deref() == Some("engineering_workstation");
     if engineering(&device.device_type) || engineering(&device.role) {
         return false;
     }
     device.purdue_level.is_some_and(|level| level >= 4)
-        || Domain::classify(kind, device.purdue_level, serves_ot) == Domain::It
+        || Domain::classify(kind, device.purdue_level, ot_side) == Domain::It
+}
+
+/// Whether `protocol` is cyclic I/O (PROFINET IO, CIP class 1, GOOSE, SV, EtherCAT): industrial
+/// and not polled, in the words of `ironward_intel::behaviour`.
+fn is_cyclic_io(protocol: &str) -> bool {
+    ironward_intel::behaviour::is_ot_protocol(protocol)
+        && !ironward_intel::behaviour::is_polled_protocol(protocol)
 }
 
 /// Whether a connection to a service carried application data (see [`Usage`]).
@@ -437,5 +449,601 @@ where
             .top_level("recommendations", &posture.recommendations)?;
         self.inner.top_level("initiatives", &posture.initiatives)?;
         self.inner.stats(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ironward_model::{DeviceId, EventEndpoint, Protocols, Service, Timestamp};
+
+    /// A device with an address, a type or role, a level and protocols.
+    fn device(
+        id: &str,
+        ip: &str,
+        kind: Option<&str>,
+        level: Option<u8>,
+        client: &[&str],
+        server: &[&str],
+        services: &[(&str, u16, Option<&str>)],
+    ) -> Device {
+        Device {
+            id: DeviceId(id.to_owned()),
+            mac: None,
+            ips: vec![ip.parse().unwrap()],
+            vendor: None,
+            hostnames: vec![],
+            device_type: kind.map(str::to_owned),
+            role: None,
+            model: None,
+            firmware: None,
+            serial: None,
+            os: None,
+            state: None,
+            purdue_level: level,
+            purdue_reason: None,
+            protocols: Protocols {
+                client: client.iter().map(|p| p.to_string()).collect(),
+                server: server.iter().map(|p| p.to_string()).collect(),
+            },
+            services: services
+                .iter()
+                .map(|(transport, port, protocol)| Service {
+                    transport: transport.to_string(),
+                    port: *port,
+                    protocol: protocol.map(str::to_owned),
+                })
+                .collect(),
+            facts: vec![],
+            findings: vec![],
+            conflicts: vec![],
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn connection(
+        a: &str,
+        a_ip: &str,
+        b: &str,
+        b_ip: &str,
+        transport: &str,
+        port: u16,
+        protocol: Option<&str>,
+        (packets, bytes, flows): (u64, u64, u64),
+    ) -> Connection {
+        Connection {
+            a: Some(DeviceId(a.to_owned())),
+            b: Some(DeviceId(b.to_owned())),
+            a_ip: a_ip.parse().unwrap(),
+            b_ip: b_ip.parse().unwrap(),
+            transport: transport.to_owned(),
+            port: Some(port),
+            protocol: protocol.map(str::to_owned),
+            packets,
+            bytes,
+            flows,
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+        }
+    }
+
+    fn event(src: &str, dst: &str, protocol: &'static str, category: EventCategory) -> Event {
+        Event {
+            time: Timestamp(0),
+            last_seen: Timestamp(0),
+            count: 1,
+            src: EventEndpoint {
+                device: Some(DeviceId(src.to_owned())),
+                ..EventEndpoint::default()
+            },
+            dst: EventEndpoint {
+                device: Some(DeviceId(dst.to_owned())),
+                ..EventEndpoint::default()
+            },
+            protocol: protocol.into(),
+            category,
+            operation: "op".into(),
+            detail: String::new(),
+            content_hash: None,
+        }
+    }
+
+    fn asset<'a>(assets: &'a [Asset], id: &str) -> &'a Asset {
+        assets.iter().find(|a| a.id == id).expect("asset")
+    }
+
+    #[test]
+    fn internet_addresses_are_public_unicast_only() {
+        for public in ["8.8.8.8", "138.68.10.203", "100.63.255.255", "100.128.0.1"] {
+            assert!(is_internet(public.parse().unwrap()), "{public}");
+        }
+        for public in ["2a00:1450:4001::1", "2606:4700::1111", "::ffff:8.8.4.4"] {
+            assert!(is_internet(public.parse().unwrap()), "{public}");
+        }
+        for special in [
+            "0.0.0.0",
+            "10.1.2.3",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.1",
+            "169.254.216.43",
+            "172.16.0.1",
+            "172.31.19.73",
+            "192.0.0.9",
+            "192.0.2.30",
+            "192.168.0.1",
+            "198.18.0.1",
+            "198.51.100.20",
+            "203.0.113.10",
+            "224.0.0.251",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "ff02::1",
+            "2001:db8::1",
+            "2001:2::1",
+            "::ffff:192.168.1.1",
+        ] {
+            assert!(!is_internet(special.parse().unwrap()), "{special}");
+        }
+        // The edges of the private and shared ranges.
+        assert!(is_internet("172.15.255.255".parse().unwrap()));
+        assert!(is_internet("172.32.0.0".parse().unwrap()));
+        assert!(is_internet("198.20.0.0".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_service_is_unused_when_only_handshakes_and_no_operation_reached_it() {
+        let plc = "mac:00:80:f4:00:00:01";
+        let client = "mac:00:14:22:00:00:02";
+        let mut b = PostureBuilder::new(false);
+        b.device(
+            &device(
+                plc,
+                "10.0.0.1",
+                Some("plc"),
+                Some(1),
+                &[],
+                &["modbus"],
+                &[
+                    ("tcp", 23, Some("telnet")),
+                    ("tcp", 80, Some("http")),
+                    ("tcp", 502, Some("modbus")),
+                    ("tcp", 2000, None),
+                    ("tcp", 4000, Some("enip")),
+                    ("tcp", 8080, None),
+                    ("tcp", 9999, None),
+                    ("udp", 161, Some("snmp")),
+                ],
+            ),
+            vec![],
+        );
+        b.device(
+            &device(client, "10.0.0.2", None, None, &[], &[], &[]),
+            vec![],
+        );
+        let c = |port, protocol, counts| {
+            connection(
+                client, "10.0.0.2", plc, "10.0.0.1", "tcp", port, protocol, counts,
+            )
+        };
+        // A scan: SYN (74), SYN-ACK (74), RST (54) — 202 bytes in 3 frames.
+        b.connection(&c(23, Some("telnet"), (3, 202, 1)));
+        // Two sessions opened and closed empty: 7 frames each, 66 bytes on average.
+        b.connection(&c(9999, None, (14, 924, 2)));
+        // Pages fetched: far more than 78 bytes per frame.
+        b.connection(&c(80, Some("http"), (10, 3_000, 1)));
+        // Short Modbus polls hide under the size bound; the decoded read shows the use.
+        b.connection(&c(502, Some("modbus"), (6, 420, 1)));
+        b.event(&event(client, plc, "modbus", EventCategory::Read));
+        // Eight small frames in one flow: more than an empty session has.
+        b.connection(&c(2000, None, (8, 480, 1)));
+        // A dissector named another protocol than the port's: it saw payload.
+        b.connection(&c(4000, Some("enip"), (3, 200, 1)));
+        // 8080 answered on a connection the report dropped: never reached, so not judged.
+        // UDP: every answered datagram is application data.
+        b.connection(&connection(
+            client,
+            "10.0.0.2",
+            plc,
+            "10.0.0.1",
+            "udp",
+            161,
+            Some("snmp"),
+            (2, 120, 1),
+        ));
+        let assets = b.into_assets();
+        let unused: Vec<u16> = asset(&assets, plc)
+            .unused_services
+            .iter()
+            .map(|s| s.port)
+            .collect();
+        assert_eq!(unused, [23, 9999]);
+    }
+
+    #[test]
+    fn the_size_bound_is_wider_over_ipv6() {
+        let server = "mac:00:00:00:00:00:01";
+        let mut b = PostureBuilder::new(false);
+        b.device(
+            &device(
+                server,
+                "fd00::1",
+                None,
+                None,
+                &[],
+                &[],
+                &[("tcp", 22, Some("ssh"))],
+            ),
+            vec![],
+        );
+        // 3 frames of 94 bytes (an IPv6 SYN with options): above the IPv4 bound, within IPv6's.
+        b.connection(&connection(
+            "x",
+            "fd00::2",
+            server,
+            "fd00::1",
+            "tcp",
+            22,
+            Some("ssh"),
+            (3, 282, 1),
+        ));
+        let assets = b.into_assets();
+        assert_eq!(asset(&assets, server).unused_services.len(), 1);
+        assert!(!carried_data(
+            &connection(
+                "x",
+                "fd00::2",
+                server,
+                "fd00::1",
+                "tcp",
+                22,
+                None,
+                (3, 294, 1)
+            ),
+            22
+        ));
+        assert!(carried_data(
+            &connection(
+                "x",
+                "10.0.0.2",
+                server,
+                "10.0.0.1",
+                "tcp",
+                22,
+                None,
+                (3, 282, 1)
+            ),
+            22
+        ));
+    }
+
+    #[test]
+    fn internet_peers_are_kept_for_ot_devices_only() {
+        let plc = "mac:00:80:f4:00:00:01";
+        let laptop = "mac:00:14:22:00:00:02";
+        let mut b = PostureBuilder::new(false);
+        b.device(
+            &device(plc, "10.0.0.1", Some("plc"), Some(1), &[], &["modbus"], &[]),
+            vec![],
+        );
+        b.device(
+            &device(
+                laptop,
+                "10.0.0.2",
+                Some("workstation"),
+                Some(4),
+                &[],
+                &[],
+                &[],
+            ),
+            vec![],
+        );
+        let counts = (10, 1_000, 1);
+        // Outbound to the internet, twice to the same peer; inbound from the internet.
+        for (a, a_ip, b_ip) in [
+            (plc, "10.0.0.1", "93.184.216.34"),
+            (plc, "10.0.0.1", "93.184.216.34"),
+            (plc, "10.0.0.1", "10.0.0.9"),
+            (plc, "10.0.0.1", "203.0.113.10"),
+            (laptop, "10.0.0.2", "93.184.216.34"),
+        ] {
+            b.connection(&connection(a, a_ip, "ip:x", b_ip, "tcp", 443, None, counts));
+        }
+        b.connection(&connection(
+            "ip:185.1.1.1",
+            "185.1.1.1",
+            plc,
+            "10.0.0.1",
+            "tcp",
+            502,
+            None,
+            counts,
+        ));
+        // A flood of peers is capped.
+        for n in 0..100u8 {
+            let peer = format!("45.0.0.{n}");
+            b.connection(&connection(
+                plc, "10.0.0.1", "ip:x", &peer, "udp", 53, None, counts,
+            ));
+        }
+        let assets = b.into_assets();
+        let peers = &asset(&assets, plc).internet_peers;
+        assert_eq!(peers.len(), MAX_INTERNET_PEERS);
+        assert_eq!(peers[0], "93.184.216.34".parse::<IpAddr>().unwrap());
+        assert_eq!(peers[1], "185.1.1.1".parse::<IpAddr>().unwrap());
+        assert!(asset(&assets, laptop).internet_peers.is_empty());
+    }
+
+    #[test]
+    fn writes_from_the_it_side_name_their_source() {
+        let plc = "mac:00:80:f4:00:00:01";
+        let io = "mac:00:09:91:00:00:01";
+        let office = "mac:00:14:22:00:00:02"; // a workstation at level 4
+        let unknown = "mac:b8:27:eb:00:00:03"; // level 3 only because it writes Modbus
+        let hmi = "mac:00:14:22:00:00:04";
+        let mut ews = device(
+            "mac:00:14:22:00:00:05",
+            "10.0.0.5",
+            None,
+            Some(2),
+            &["s7comm"],
+            &[],
+            &[],
+        );
+        ews.role = Some("engineering_workstation".to_owned());
+        let io_controller = "mac:00:1c:06:00:00:06"; // level 3, runs PROFINET IO
+        let mut b = PostureBuilder::new(false);
+        for d in [
+            device(plc, "10.0.0.1", Some("plc"), Some(1), &[], &["modbus"], &[]),
+            device(
+                io,
+                "10.0.0.7",
+                Some("io_device"),
+                Some(0),
+                &["pn_io"],
+                &[],
+                &[],
+            ),
+            device(
+                office,
+                "10.0.0.2",
+                Some("workstation"),
+                Some(4),
+                &["modbus"],
+                &[],
+                &[],
+            ),
+            device(unknown, "10.0.0.3", None, Some(3), &["modbus"], &[], &[]),
+            device(hmi, "10.0.0.4", Some("hmi"), Some(2), &["modbus"], &[], &[]),
+            ews.clone(),
+            device(
+                io_controller,
+                "10.0.0.6",
+                None,
+                Some(3),
+                &["pn_io"],
+                &[],
+                &[],
+            ),
+        ] {
+            b.device(&d, vec![]);
+        }
+        for (src, dst, protocol, category) in [
+            (office, plc, "modbus", EventCategory::Write),
+            (office, plc, "modbus", EventCategory::Write),
+            (unknown, plc, "modbus", EventCategory::ControlCommand),
+            (hmi, plc, "modbus", EventCategory::Write),
+            (
+                ews.id.0.as_str(),
+                plc,
+                "s7comm",
+                EventCategory::ProgramDownload,
+            ),
+            (office, plc, "modbus", EventCategory::Read),
+            (
+                io_controller,
+                io,
+                "pn_io",
+                EventCategory::ConfigurationChange,
+            ),
+            // Running cyclic I/O makes it an IO controller: the OT side.
+            (io_controller, plc, "modbus", EventCategory::Write),
+            (office, io, "pn_io", EventCategory::ConfigurationChange),
+        ] {
+            b.event(&event(src, dst, protocol, category));
+        }
+        let assets = b.into_assets();
+        assert_eq!(asset(&assets, plc).it_write_sources, [office, unknown]);
+        // Cyclic I/O writes parameter records as a matter of course, whoever sends them.
+        assert!(asset(&assets, io).it_write_sources.is_empty());
+        assert!(asset(&assets, office).it_write_sources.is_empty());
+    }
+
+    #[test]
+    fn authorization_is_known_only_against_a_baseline() {
+        let new = "mac:00:00:00:00:00:01";
+        let old = "mac:00:00:00:00:00:02";
+        let alert = Alert {
+            id: "1".to_owned(),
+            kind: "policy.new_device".to_owned(),
+            title: String::new(),
+            description: String::new(),
+            engine: ironward_model::AlertEngine::Policy,
+            severity: ironward_model::Severity::Minor,
+            src_ip: Some("10.0.0.1".parse().unwrap()),
+            dst_ip: None,
+            devices: vec![DeviceId(new.to_owned())],
+            protocol: None,
+            techniques: vec![],
+            evidence: vec![],
+            remediation: String::new(),
+            count: 1,
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+            pcap: None,
+        };
+        let other = Alert {
+            kind: "policy.new_connection".to_owned(),
+            devices: vec![DeviceId(old.to_owned())],
+            ..alert.clone()
+        };
+        for baseline in [false, true] {
+            let mut b = PostureBuilder::new(baseline);
+            b.device(&device(new, "10.0.0.1", None, None, &[], &[], &[]), vec![]);
+            b.device(&device(old, "10.0.0.2", None, None, &[], &[], &[]), vec![]);
+            b.alert(&alert);
+            b.alert(&other);
+            let assets = b.into_assets();
+            let expected = if baseline {
+                [Authorization::Unauthorized, Authorization::Authorized]
+            } else {
+                [Authorization::Unknown, Authorization::Unknown]
+            };
+            assert_eq!(
+                [
+                    asset(&assets, new).authorized,
+                    asset(&assets, old).authorized
+                ],
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn the_asset_carries_identity_findings_and_vulnerabilities() {
+        let mut d = device(
+            "mac:00:1c:0e:00:00:01",
+            "10.0.0.1",
+            None,
+            Some(2),
+            &[],
+            &["telnet"],
+            &[("tcp", 23, Some("telnet"))],
+        );
+        d.ips.push("fe80::1".parse().unwrap());
+        d.hostnames = vec!["sw-01".to_owned(), "sw-01.plant".to_owned()];
+        d.role = Some("ot_network_device".to_owned());
+        d.vendor = Some("Cisco".to_owned());
+        d.firmware = Some("15.2(7)E4".to_owned());
+        // An id this build does not know is left out, not an error.
+        d.findings = vec!["telnet_in_use".to_owned(), "from_the_future".to_owned()];
+        let mut b = PostureBuilder::new(false);
+        let cve = AssetVulnerability {
+            cve: "CVE-2024-0001".to_owned(),
+            cvss: Some(9.8),
+            kev: true,
+        };
+        b.device(&d, vec![cve.clone()]);
+        let assets = b.into_assets();
+        let a = asset(&assets, "mac:00:1c:0e:00:00:01");
+        assert_eq!(a.ip, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(a.name.as_deref(), Some("sw-01"));
+        // No type: the role decides the domain.
+        assert_eq!(a.domain, Domain::Ot);
+        assert_eq!(a.vendor.as_deref(), Some("Cisco"));
+        assert_eq!(a.firmware.as_deref(), Some("15.2(7)E4"));
+        assert_eq!(a.findings, [Finding::TelnetInUse]);
+        assert_eq!(a.services.len(), 1);
+        assert_eq!(a.vulnerabilities, [cve]);
+    }
+
+    #[test]
+    fn one_match_per_device_feeds_the_vulnerabilities_and_the_posture() {
+        use ironward_intel::ti::matching::Matcher;
+        use ironward_intel::vuln::{AffectedProduct, KevEntry, VulnRecord};
+        use ironward_model::device::ReportedFact;
+
+        // A critical, known-exploited CVE of Modicon M340 CPUs below SV3.65.
+        let records = vec![VulnRecord {
+            cve: "CVE-2024-8936".to_owned(),
+            title: String::new(),
+            cvss_score: Some(9.8),
+            cvss_vector: None,
+            cwe: vec![],
+            advisories: vec!["ICSA-24-354-01".to_owned()],
+            references: vec![],
+            affected: vec![AffectedProduct {
+                vendor: "Schneider Electric".to_owned(),
+                product: "Modicon M340 CPU (part numbers BMXP34*)".to_owned(),
+                model_numbers: vec![],
+                versions: "<SV3.65".to_owned(),
+                fixed_in: vec!["SV3.65".to_owned()],
+            }],
+            remediation: vec![],
+            kev: Some(KevEntry {
+                date_added: "2024-12-20".to_owned(),
+                due_date: None,
+                ransomware: false,
+                required_action: String::new(),
+            }),
+        }];
+        let plc = "mac:00:80:f4:00:00:01";
+        let mut m340 = device(
+            plc,
+            "10.0.0.1",
+            Some("plc"),
+            Some(1),
+            &[],
+            &["modbus"],
+            &[("tcp", 502, Some("modbus"))],
+        );
+        m340.vendor = Some("Schneider Electric".to_owned());
+        m340.firmware = Some("v3.60".to_owned());
+        m340.facts = vec![ReportedFact {
+            attribute: "product_code".into(),
+            value: "BMX P34 2020".into(),
+            source: "modbus".into(),
+            confidence: 90,
+            selected: true,
+            evidence: None,
+        }];
+        let mut out = Vec::new();
+        let mut sink = PostureSink::new(
+            super::super::JsonStream::new(&mut out),
+            Some(Vulnerabilities::new(Matcher::new(&records))),
+            false,
+        );
+        sink.device(m340).unwrap();
+        sink.stats(Stats::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // The top-level keys in document order.
+        let keys = [
+            "devices",
+            "connections",
+            "events",
+            "alerts",
+            "vulnerabilities",
+            "unmatched",
+            "recommendations",
+            "initiatives",
+            "stats",
+        ];
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\n  \"{k}\": ")).expect(k))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["vulnerabilities"][0]["device"], plc);
+        assert_eq!(doc["vulnerabilities"][0]["cve"], "CVE-2024-8936");
+        let listed = |id: &str| -> Vec<String> {
+            doc["recommendations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["id"] == id)
+                .flat_map(|r| r["devices"].as_array().unwrap().clone())
+                .map(|d| d["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(listed("vulnerabilities-critical"), [plc]);
+        assert_eq!(listed("vulnerabilities-kev"), [plc]);
     }
 }
