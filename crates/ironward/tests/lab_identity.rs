@@ -13,7 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,7 +23,11 @@ use serde_json::Value;
 
 mod lab_common;
 
-use lab_common::{device, exited, find_program, tail, wait_until, Args, Device, Lab, LabOptions};
+use lab_common::{
+    device, exited, find_program, tail, wait_until, AdministrationServers, Args, Device, Lab,
+    LabOptions, SNMP_V1_V2_REMOVE, TELNET_DISABLE, TELNET_REQUIRE_AUTHENTICATION,
+    VNC_REQUIRE_AUTHENTICATION,
+};
 
 /// The identity lab's network: LLDP forwarded, IPv6 and a multicast route on every device (mDNS,
 /// SSDP, neighbour discovery).
@@ -1034,6 +1038,70 @@ fn check_report(v: &mut Verdict<'_>, tls: &[TlsReference]) {
     );
 }
 
+/// Issue 9's proof: the recommendations about insecure administration protocols list exactly
+/// the devices that run them — what the lab was built to run, and what tshark reads in the
+/// capture: the login-prompt Telnet device only "Disable … Telnet", the shell without login both
+/// Telnet recommendations, Xvnc the VNC one, the net-snmp agent the SNMP one (not the
+/// administrator's workstation polling it), and no other device any of the four.
+fn check_recommendations(v: &mut Verdict<'_>, servers: &AdministrationServers) {
+    let macs = |devices: &[&Device]| -> BTreeSet<String> {
+        devices.iter().map(|d| d.mac.to_owned()).collect()
+    };
+    let designed = [
+        ("Telnet servers", &servers.telnet, macs(&[&TELNET, &SHELL])),
+        (
+            "VNC servers offering None",
+            &servers.vnc_none,
+            macs(&[&VNC]),
+        ),
+        ("SNMP v1/v2c agents", &servers.snmp_v1_v2c, macs(&[&AGENT])),
+    ];
+    for (what, read, built) in designed {
+        v.check(
+            "recommendations",
+            &Value::Null,
+            *read == built,
+            format!("tshark to read the {what} the lab runs, {built:?}; it reads {read:?}"),
+        );
+    }
+    let expected: [(&str, &[&Device]); 4] = [
+        (TELNET_REQUIRE_AUTHENTICATION, &[&SHELL]),
+        (TELNET_DISABLE, &[&TELNET, &SHELL]),
+        (VNC_REQUIRE_AUTHENTICATION, &[&VNC]),
+        (SNMP_V1_V2_REMOVE, &[&AGENT]),
+    ];
+    for (title, devices) in expected {
+        let wanted: BTreeSet<String> = devices.iter().map(|d| format!("mac:{}", d.mac)).collect();
+        let listed = lab_common::recommendation_devices(v.report, title);
+        let ids: Option<BTreeSet<String>> = listed
+            .as_ref()
+            .map(|l| l.iter().map(|(id, _)| id.clone()).collect());
+        let once = listed
+            .as_ref()
+            .is_some_and(|l| l.len() == ids.as_ref().map_or(0, BTreeSet::len));
+        v.check(
+            "recommendations",
+            &Value::Null,
+            ids.as_ref() == Some(&wanted) && once,
+            format!("{title:?} to list exactly {wanted:?}, each once; it lists {listed:?}"),
+        );
+        // Each listed device with one of its own addresses.
+        for d in devices {
+            let id = format!("mac:{}", d.mac);
+            let ip = listed
+                .iter()
+                .flatten()
+                .find(|(listed, _)| *listed == id)
+                .map(|(_, ip)| ip.clone());
+            v.that(
+                d,
+                |x| ip.as_deref().is_some_and(|ip| contains(&x["ips"], ip)),
+                format!("{title:?} to give one of its addresses; it gives {ip:?}"),
+            );
+        }
+    }
+}
+
 #[test]
 fn lab_devices_are_identified_by_what_they_announce() {
     let started = Instant::now();
@@ -1070,6 +1138,7 @@ fn lab_devices_are_identified_by_what_they_announce() {
 
     let mut verdict = Verdict::new(&report);
     check_report(&mut verdict, &tls_reference(&pcap));
+    check_recommendations(&mut verdict, &lab_common::administration_servers(&pcap));
     println!(
         "lab: {} devices, {packets} frames; servers ready after {:.1} s, traffic done after \
          {:.1} s, analysed after {:.1} s; {} expectations held, {} did not",

@@ -17,7 +17,8 @@
 //! and cannot be configured; bacpypes3's device rejects DeviceCommunicationControl and
 //! ReinitializeDevice (not implemented), so those are attempts with a reject.
 //!
-//! Needs root (network namespaces), tcpdump, and the PyPI packages pymodbus, python-snap7,
+//! Needs root (network namespaces), tcpdump, tshark (which devices run insecure administration
+//! protocols, read independently of Ironward), and the PyPI packages pymodbus, python-snap7,
 //! cpppo, c104, asyncua and bacpypes3 (`scripts/test` installs them as root); otherwise it prints
 //! `skipped: <reason>` and passes. The capture is made at test time and deleted with the lab (set
 //! `IRONWARD_LAB_PCAP=<path>` to keep a copy). Only addresses inside the lab are used
@@ -26,7 +27,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{Display, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -36,7 +37,11 @@ use serde_json::Value;
 
 mod lab_common;
 
-use lab_common::{device, exited, find_program, tail, wait_until, Args, Device, Lab, LabOptions};
+use lab_common::{
+    device, exited, find_program, tail, wait_until, AdministrationServers, Args, Device, Lab,
+    LabOptions, SNMP_V1_V2_REMOVE, TELNET_DISABLE, TELNET_REQUIRE_AUTHENTICATION,
+    VNC_REQUIRE_AUTHENTICATION,
+};
 
 /// The OT lab's network: IPv4 only, no multicast routes (the plant protocols broadcast).
 const OPTIONS: LabOptions = LabOptions {
@@ -91,7 +96,7 @@ fn missing_prerequisites() -> Option<String> {
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Some("the OT lab needs root (network namespaces, a bridge)".into());
     }
-    let missing: Vec<&str> = ["ip", "ss", "tcpdump", "python3"]
+    let missing: Vec<&str> = ["ip", "ss", "tcpdump", "tshark", "python3"]
         .into_iter()
         .filter(|p| find_program(p).is_none())
         .collect();
@@ -615,6 +620,37 @@ impl<'a> Verdict<'a> {
     }
 }
 
+/// Issue 9's proof on the plant: the recommendations about insecure administration protocols
+/// list exactly the devices that run them in tshark's reading of the capture — none of the
+/// plant's peers runs Telnet, VNC or SNMP, so each lists no device (a peer added later that
+/// runs one must be the one listed) and no device gives a shell without login.
+fn check_recommendations(v: &mut Verdict<'_>, servers: &AdministrationServers) {
+    v.needs("posture");
+    let ids = |macs: &BTreeSet<String>| -> BTreeSet<String> {
+        macs.iter().map(|mac| format!("mac:{mac}")).collect()
+    };
+    let expected = [
+        (TELNET_REQUIRE_AUTHENTICATION, BTreeSet::new()),
+        (TELNET_DISABLE, ids(&servers.telnet)),
+        (VNC_REQUIRE_AUTHENTICATION, ids(&servers.vnc_none)),
+        (SNMP_V1_V2_REMOVE, ids(&servers.snmp_v1_v2c)),
+    ];
+    for (title, wanted) in expected {
+        let listed = lab_common::recommendation_devices(v.report, title);
+        let got: BTreeSet<String> = listed.iter().flatten().map(|(id, _)| id.clone()).collect();
+        let once = listed.as_ref().map_or(0, Vec::len) == got.len();
+        v.check(
+            "recommendations",
+            &Value::Null,
+            listed.is_some() && got == wanted && once,
+            format!(
+                "{title:?} in the report, listing exactly {wanted:?} (tshark: {servers:?}); it \
+                 lists {listed:?}"
+            ),
+        );
+    }
+}
+
 fn check_report(v: &mut Verdict<'_>) {
     // Every lab device is there with its address; nothing else talks on the bridge.
     v.needs("engine");
@@ -1008,6 +1044,7 @@ fn ot_lab_devices_roles_and_operations() {
 
     let mut verdict = Verdict::new(&report);
     check_report(&mut verdict);
+    check_recommendations(&mut verdict, &lab_common::administration_servers(&pcap));
     println!(
         "OT lab: {} devices, {packets} frames; servers ready after {:.1} s, traffic done after \
          {:.1} s, analysed after {:.1} s; {} expectations held, {} failed, {} pending; per \

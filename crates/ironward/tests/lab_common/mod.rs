@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -454,6 +455,86 @@ pub(crate) fn analyze(pcap: &str) -> serde_json::Value {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "ironward analyze failed: {stderr}");
     serde_json::from_slice(&output.stdout).expect("valid JSON")
+}
+
+/// The recommendations about insecure administration protocols that issue 9 names, by title:
+/// each must list exactly the devices that run what it is about.
+pub(crate) const TELNET_REQUIRE_AUTHENTICATION: &str =
+    "Require authentication for Telnet management interface";
+/// Every Telnet server, with a login prompt or without.
+pub(crate) const TELNET_DISABLE: &str = "Disable insecure administration protocol – Telnet";
+/// VNC servers offering security type None.
+pub(crate) const VNC_REQUIRE_AUTHENTICATION: &str =
+    "Require authentication for VNC management interface";
+/// SNMP v1/v2c agents.
+pub(crate) const SNMP_V1_V2_REMOVE: &str =
+    "Remove insecure administration protocols SNMP v1 and v2";
+
+/// The devices (MAC addresses) that run an insecure administration protocol in tshark's reading
+/// of a capture, independent of Ironward's dissectors.
+#[derive(Debug)]
+pub(crate) struct AdministrationServers {
+    /// Senders of text from TCP port 23.
+    pub(crate) telnet: BTreeSet<String>,
+    /// VNC servers whose offered security types include None (1).
+    pub(crate) vnc_none: BTreeSet<String>,
+    /// SNMP v1/v2c agents: a v1/v2c GetResponse from port 161, or a trap or inform sent to
+    /// port 162 (a manager's answer to an inform, from port 162, is no agent).
+    pub(crate) snmp_v1_v2c: BTreeSet<String>,
+}
+
+/// The source MAC addresses of the frames tshark's `filter` selects in `pcap`.
+pub(crate) fn tshark_senders(pcap: &str, filter: &str) -> BTreeSet<String> {
+    let output = Command::new("tshark")
+        .args(["-r", pcap, "-Y", filter, "-T", "fields", "-e", "eth.src"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "tshark -Y {filter:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Which devices of `pcap` run Telnet, VNC without authentication and SNMP v1/v2c, by tshark.
+pub(crate) fn administration_servers(pcap: &str) -> AdministrationServers {
+    AdministrationServers {
+        telnet: tshark_senders(pcap, "tcp.srcport == 23 && tcp.len > 0"),
+        vnc_none: tshark_senders(pcap, "vnc.security_type == 1"),
+        snmp_v1_v2c: tshark_senders(
+            pcap,
+            "(snmp.version == 0 || snmp.version == 1) \
+             && ((udp.srcport == 161 && snmp.data == 2) || udp.dstport == 162)",
+        ),
+    }
+}
+
+/// The devices the report's recommendations titled `title` list (one recommendation per domain
+/// its devices fall into), as (id, ip) in the report's order; `None` when the report has no
+/// such recommendation.
+pub(crate) fn recommendation_devices(
+    report: &serde_json::Value,
+    title: &str,
+) -> Option<Vec<(String, String)>> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let recommendations: Vec<&serde_json::Value> = report["recommendations"]
+        .as_array()?
+        .iter()
+        .filter(|r| r["title"] == title)
+        .collect();
+    (!recommendations.is_empty()).then(|| {
+        recommendations
+            .iter()
+            .flat_map(|r| r["devices"].as_array().into_iter().flatten())
+            .map(|d| (text(&d["id"]), text(&d["ip"])))
+            .collect()
+    })
 }
 
 impl Drop for Lab {
