@@ -50,6 +50,7 @@ impl Role {
                     | P::ManageAlerts
                     | P::ManageOperationalAlerts
                     | P::ManageGroups
+                    | P::ViewReports
                     | P::ManageRecommendations
                     | P::ManageOwnTokens
             ),
@@ -79,6 +80,8 @@ pub enum Permission {
     ManageOperationalAlerts,
     /// Device groups.
     ManageGroups,
+    /// Risk assessment reports of the caller's sites (downloaded as PDF or HTML).
+    ViewReports,
     /// Recommendation states: accepting a risk, recording an exception, making one active
     /// again.
     ManageRecommendations,
@@ -164,6 +167,7 @@ mod tests {
             P::ManageAlerts,
             P::ManageOperationalAlerts,
             P::ManageGroups,
+            P::ViewReports,
             P::ManageRecommendations,
             P::ManageOwnTokens,
             P::ManageSites,
@@ -191,6 +195,9 @@ mod tests {
         assert!(Role::Analyst.allows(P::ManageRecommendations));
         assert!(!Role::Operator.allows(P::ManageRecommendations));
         assert!(!Role::Viewer.allows(P::ManageRecommendations));
+        assert!(Role::Analyst.allows(P::ViewReports));
+        assert!(!Role::Operator.allows(P::ViewReports));
+        assert!(!Role::Viewer.allows(P::ViewReports));
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

@@ -12,6 +12,7 @@ mod analyze;
 mod console_store;
 mod demo;
 mod output;
+mod report;
 mod sensor;
 mod serve;
 mod synth;
@@ -52,6 +53,8 @@ enum Command {
     Token(users::TokenArgs),
     /// Threat-intelligence packages: keygen, build (CSAF, KEV, ATT&CK for ICS), verify, info.
     Ti(ti::TiArgs),
+    /// Reports from the console's store: the risk assessment report as PDF or HTML.
+    Report(report::ReportArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::User(args) => users::run_user(args).map(|()| ExitCode::SUCCESS),
         Command::Token(args) => users::run_token(args).map(|()| ExitCode::SUCCESS),
         Command::Ti(args) => ti::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

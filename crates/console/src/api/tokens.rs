@@ -30,12 +30,13 @@ pub fn routes() -> Vec<RouteSpec> {
 }
 
 /// Every permission, for `GET /api/v1/me`.
-const PERMISSIONS: [Permission; 10] = [
+const PERMISSIONS: [Permission; 11] = [
     Permission::ViewInventory,
     Permission::ViewAlerts,
     Permission::ManageAlerts,
     Permission::ManageOperationalAlerts,
     Permission::ManageGroups,
+    Permission::ViewReports,
     Permission::ManageOwnTokens,
     Permission::ManageSites,
     Permission::ManageUsers,

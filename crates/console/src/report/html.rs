@@ -19,7 +19,7 @@ table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.4rem 0}\
 th{background:#e3e6ea;text-align:left;padding:.25rem .4rem}\
 td{border-bottom:1px solid #e3e6ea;padding:.2rem .4rem;vertical-align:top}\
 td.num,th.num{text-align:right}.note{color:#6b7280;font-size:.85rem}\
-figure{margin:.6rem 0}svg{max-width:100%;height:auto}\
+figure{margin:.6rem 0}figure svg{width:100%;max-width:48rem;height:auto}\
 @media print{h2{break-before:auto}table{page-break-inside:auto}tr{break-inside:avoid}\
 thead{display:table-header-group}figure{break-inside:avoid}}";
 

@@ -533,7 +533,13 @@ fn insecure_protocols(input: &ReportInput) -> Section {
     let bars: Vec<Bar> = list
         .iter()
         .map(|(finding, devices)| Bar {
-            label: protocol_of(*finding).to_owned() + ": " + finding.as_str(),
+            // The description's head ("Telnet in use", "SNMP v1/v2c") names it for people.
+            label: finding
+                .describe()
+                .split(':')
+                .next()
+                .unwrap_or(finding.as_str())
+                .to_owned(),
             value: devices.len() as u64,
             color: Color::RED,
         })

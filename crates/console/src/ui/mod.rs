@@ -59,6 +59,11 @@ pub fn routes() -> Vec<RouteSpec> {
             vulnerabilities::delete_exclusion,
         ),
         RouteSpec::get("/threat-intelligence", view, ti::threat_intelligence),
+        RouteSpec::get(
+            "/reports/risk",
+            Access::User(P::ViewReports),
+            crate::report::download::risk,
+        ),
         RouteSpec::get("/initiatives", view, initiatives::initiatives),
         RouteSpec::get("/initiatives/{id}", view, initiatives::initiative),
         // Favourites are each user's own: whoever sees the initiatives marks them.
