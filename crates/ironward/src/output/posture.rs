@@ -65,9 +65,12 @@ const WRITE_CATEGORIES: [EventCategory; 6] = [
 /// - no event (an operation a dissector decoded) has the device at either end over the service's
 ///   protocol.
 ///
-/// A session that carries only a few bytes in at most seven frames passes for empty; one kept
-/// open with keep-alives does not. UDP services are never unused: the device is only said to
-/// offer one when it answered a datagram, and a datagram is application data.
+/// What this cannot tell apart: a session that carries only a few bytes in at most seven
+/// frames — a short exchange of tiny messages, or the last keep-alives of a session opened
+/// before the capture began (the SMB session of the shared `nbns/ndpi_netbios.pcapng`: two
+/// 60-byte frames) — passes for empty; sizes alone do not separate them from a scan's SYN,
+/// SYN-ACK, RST. UDP services are never unused: the device is only said to offer one when it
+/// answered a datagram, and a datagram is application data.
 #[derive(Debug, Clone, Copy, Default)]
 struct Usage {
     /// A connection to the service was seen.
