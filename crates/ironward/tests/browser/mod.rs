@@ -79,6 +79,21 @@ pub async fn shot(browser: &Client, name: &str) {
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Saves a screenshot of the first element `css` selects (all of it, even below the window)
+/// as `target/e2e/NAME.png`.
+pub async fn shot_element(browser: &Client, css: &str, name: &str) -> Result<(), String> {
+    let element = browser
+        .find(Locator::Css(css))
+        .await
+        .map_err(|e| format!("{css}: {e}"))?;
+    let png = element
+        .screenshot()
+        .await
+        .map_err(|e| format!("{css}: {e}"))?;
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+    Ok(())
+}
+
 /// Starts the console with the demo plant (user `admin`, [`PASSWORD`]) and waits until its
 /// devices are in.
 pub fn start_console(data: &Path, port: u16) -> Process {
