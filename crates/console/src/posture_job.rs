@@ -4,11 +4,15 @@
 //! (reasons and the assets behind it) whenever something a user would see changed. The
 //! initiatives' trend, drift and history are read from these rows.
 //!
-//! It runs every [`INTERVAL`] and soon after it is nudged ([`PostureNudge::changed`]: an ingest
-//! committed, a recommendation state, a weight or a target changed, a threat-intelligence
-//! package arrived). A round that finds nothing changed writes nothing: the inventory is read
-//! once for all sites (one set-based query), each site's share evaluated on its own, and the
-//! snapshots compared with those kept in memory from the last round.
+//! It evaluates soon after it is nudged ([`PostureNudge::changed`]: an ingest committed, a
+//! recommendation state, a weight or a target changed, a threat-intelligence package arrived or
+//! a matching pass stored results, a vulnerability exclusion was added or removed). Every
+//! [`INTERVAL`] it also looks whether a round is due without a nudge — a recommendation state
+//! expired, or [`FULL_INTERVAL`] passed since the last round (for what changes without telling
+//! it: a site's learning window ending, baseline entries learned from alerts) — and otherwise
+//! does nothing, so a quiet console costs nothing. A round reads the inventory once for all
+//! sites (one set-based query), evaluates each site's share on its own, compares the snapshots
+//! with those kept in memory from the last round and writes only what changed.
 //!
 //! A drop of the score by 2 points or more within a day ([`ironward_posture::score_drop`])
 //! raises the alert [`KIND`] in the site, through the store path of sensor alerts (exclusion
@@ -30,8 +34,11 @@ use tokio::sync::Notify;
 
 use crate::posture_service;
 
-/// The job evaluates at least this often.
+/// How often the job looks whether a round is due without a nudge.
 pub const INTERVAL: Duration = Duration::from_secs(60);
+
+/// The job evaluates at least this often, nudged or not.
+pub const FULL_INTERVAL: Duration = Duration::from_secs(600);
 
 /// After a nudge, the job waits this long so that a burst of changes is one round.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -79,6 +86,8 @@ pub struct Round {
 #[derive(Debug, Default)]
 pub struct PostureJob {
     last: HashMap<(String, Option<SiteId>), Snapshot>,
+    /// When a round is due without a nudge (`None`: before the first round).
+    next_due: Option<Timestamp>,
 }
 
 /// Text of a timestamp for people (RFC 3339, UTC).
@@ -154,8 +163,16 @@ impl PostureJob {
         Self::default()
     }
 
+    /// Whether a round is due at `now` without a nudge: none ran yet, a recommendation state
+    /// in force at the last round has expired since, or [`FULL_INTERVAL`] has passed.
+    pub fn due(&self, now: Timestamp) -> bool {
+        self.next_due.is_none_or(|due| now >= due)
+    }
+
     /// One round at `now`.
     pub async fn run_once(&mut self, store: &Store, now: Timestamp) -> Result<Round, StoreError> {
+        let full = i64::try_from(FULL_INTERVAL.as_nanos()).unwrap_or(i64::MAX);
+        let mut next_due = Timestamp(now.as_nanos().saturating_add(full));
         let mut round = Round::default();
         let sites = store.list_sites(&Scope::All).await?;
         let names: BTreeMap<SiteId, String> =
@@ -165,6 +182,15 @@ impl PostureJob {
         views.extend(sites.iter().map(|s| Some(s.id)));
         let evaluated = posture_service::current_by_site(store, &views, now).await?;
         for (view, current) in evaluated {
+            for expiry in current
+                .settings
+                .states
+                .iter()
+                .filter_map(|s| s.expires_at)
+                .filter(|&t| t > now)
+            {
+                next_due = next_due.min(expiry);
+            }
             if !current.has_data {
                 continue;
             }
@@ -242,6 +268,7 @@ impl PostureJob {
                 self.last.insert(key, snapshot);
             }
         }
+        self.next_due = Some(next_due);
         Ok(round)
     }
 
@@ -290,8 +317,9 @@ async fn raise(store: &Store, site: SiteId, alert: &Alert) -> Result<Option<Rais
 }
 
 /// Starts the job on the tokio runtime: a first round at once (so the console shows scores
-/// and a first trend point right after start), then every [`INTERVAL`] or soon after a nudge,
-/// until `shutdown` completes. A failing round (database trouble) is logged and tried again.
+/// and a first trend point right after start), then a round soon after each nudge and, looked
+/// for every [`INTERVAL`], whenever one is due ([`PostureJob::due`]), until `shutdown`
+/// completes. A failing round (database trouble) is logged and tried again at the next look.
 pub fn spawn(
     store: Store,
     nudge: PostureNudge,
@@ -300,23 +328,32 @@ pub fn spawn(
     tokio::spawn(async move {
         tokio::pin!(shutdown);
         let mut job = PostureJob::new();
+        let mut nudged = true;
         loop {
-            let started = std::time::Instant::now();
-            tokio::select! {
-                _ = &mut shutdown => break,
-                result = job.run_once(&store, crate::state::now()) => match result {
-                    Ok(round) => tracing::debug!(
-                        ?round,
-                        seconds = started.elapsed().as_secs_f64(),
-                        "posture round"
-                    ),
-                    Err(error) => tracing::error!(%error, "posture round failed"),
+            let now = crate::state::now();
+            if nudged || job.due(now) {
+                let started = std::time::Instant::now();
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    result = job.run_once(&store, now) => match result {
+                        Ok(round) => tracing::debug!(
+                            ?round,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "posture round"
+                        ),
+                        Err(error) => {
+                            tracing::error!(%error, "posture round failed");
+                            // Try again at the next look rather than waiting for a nudge.
+                            job.next_due = None;
+                        }
+                    }
                 }
             }
             tokio::select! {
                 _ = &mut shutdown => break,
-                () = tokio::time::sleep(INTERVAL) => {}
+                () = tokio::time::sleep(INTERVAL) => nudged = false,
                 () = nudge.wait() => {
+                    nudged = true;
                     tokio::select! {
                         _ = &mut shutdown => break,
                         () = tokio::time::sleep(SETTLE) => {}

@@ -64,14 +64,15 @@ struct Inner {
 impl AppState {
     /// State over `store`; `fingerprint` is the console certificate's (`sha256:...`).
     pub fn new(store: Store, settings: ConsoleSettings, fingerprint: String) -> Self {
+        let posture = crate::posture_job::PostureNudge::new();
         Self {
             inner: Arc::new(Inner {
-                intel: crate::vuln_matching::Intel::new(settings.ti_public_key),
+                intel: crate::vuln_matching::Intel::new(settings.ti_public_key, posture.clone()),
                 store,
                 throttle: LoginThrottle::default(),
                 settings,
                 fingerprint,
-                posture: crate::posture_job::PostureNudge::new(),
+                posture,
             }),
         }
     }

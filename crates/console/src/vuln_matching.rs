@@ -67,6 +67,8 @@ pub struct Intel {
     inner: Mutex<Inner>,
     wake: Arc<Notify>,
     status: Arc<Mutex<MatchStatus>>,
+    /// Told when a pass stored matches: vulnerabilities are part of the posture scores.
+    posture: crate::posture_job::PostureNudge,
 }
 
 #[derive(Debug, Default)]
@@ -78,13 +80,15 @@ struct Inner {
 }
 
 impl Intel {
-    /// Threat intelligence verified with `key` (`None`: uploads are refused).
-    pub fn new(key: Option<VerifyingKey>) -> Self {
+    /// Threat intelligence verified with `key` (`None`: uploads are refused); `posture` is
+    /// nudged after each pass that matched devices.
+    pub fn new(key: Option<VerifyingKey>, posture: crate::posture_job::PostureNudge) -> Self {
         Self {
             key,
             inner: Mutex::new(Inner::default()),
             wake: Arc::new(Notify::new()),
             status: Arc::new(Mutex::new(MatchStatus::default())),
+            posture,
         }
     }
 
@@ -133,6 +137,7 @@ impl Intel {
                 Arc::clone(&self.wake),
                 Arc::clone(&self.status),
                 inner.jobs.clone(),
+                self.posture.clone(),
             ));
         }
         if let Some(jobs) = &inner.jobs {
@@ -311,6 +316,7 @@ async fn run(
     wake: Arc<Notify>,
     status: Arc<Mutex<MatchStatus>>,
     jobs: Option<std::sync::mpsc::Sender<Job>>,
+    posture: crate::posture_job::PostureNudge,
 ) {
     let Some(jobs) = jobs else { return };
     loop {
@@ -333,11 +339,14 @@ async fn run(
         });
         match outcome {
             Ok(0) => {}
-            Ok(devices) => tracing::info!(
-                devices,
-                seconds = started.elapsed().as_secs_f64(),
-                "devices matched against the threat-intelligence package"
-            ),
+            Ok(devices) => {
+                tracing::info!(
+                    devices,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "devices matched against the threat-intelligence package"
+                );
+                posture.changed();
+            }
             Err(error) => tracing::error!(%error, "matching devices"),
         }
     }

@@ -421,6 +421,46 @@ async fn scenario(store: Store) {
         Some(-25.0)
     );
 
+    // Without a nudge, a round is due 10 minutes after the last one, or when a state in
+    // force expires. Day 5: B's SNMP accepted for 3 minutes.
+    assert!(!job.due(Timestamp(at(4, 8).0 + 9 * 60 * 1_000_000_000)));
+    assert!(job.due(Timestamp(at(4, 8).0 + 10 * 60 * 1_000_000_000)));
+    let expiry = Timestamp(at(5, 0).0 + 3 * 60 * 1_000_000_000);
+    store
+        .set_recommendation_state(
+            &Scope::All,
+            by,
+            &RecommendationStateChange {
+                recommendation: "snmp-v1-v2-remove",
+                site: Some(b),
+                kind: "exception",
+                reason: "until the maintenance window",
+                expires_at: Some(expiry),
+            },
+            at(5, 0),
+        )
+        .await
+        .unwrap();
+    // B's OT and IoT (the state is an input of both).
+    assert_eq!(round(&store, &mut job, at(5, 0)).await.changes, 2);
+    assert!(!job.due(Timestamp(expiry.0 - 1)));
+    assert!(job.due(expiry));
+    assert_eq!(round(&store, &mut job, expiry).await.changes, 2);
+    let b_now = posture_service::history(&store, &Scope::All, "ot-security", Some(b), expiry)
+        .await
+        .unwrap();
+    assert!(
+        b_now.changes[0].change.reasons.iter().any(|r| matches!(
+            r,
+            Reason::RecommendationStateChanged { recommendation, .. }
+                if recommendation == "snmp-v1-v2-remove"
+        )),
+        "{:#?}",
+        b_now.changes[0]
+    );
+    // Back to where it was before the exception: 2000 / 23.
+    assert!(close(b_now.changes[0].change.to, 2000.0 / 23.0));
+
     // A caller of site B only reads B's history; A's is not found for them.
     let scope_b = Scope::Sites(vec![b]);
     let b_history = posture_service::history(&store, &scope_b, "ot-security", None, at(4, 8))

@@ -291,6 +291,8 @@ pub async fn add_exclusion(
         Outcome::Ok,
     )
     .await;
+    // An excluded CVE no longer counts in the posture scores.
+    state.posture().changed();
     Ok(exclusion)
 }
 
@@ -357,6 +359,7 @@ pub async fn remove_exclusion(
         Outcome::Ok,
     )
     .await;
+    state.posture().changed();
     Ok(())
 }
 
