@@ -213,7 +213,7 @@ pub struct MapEdge {
 /// Devices in rows by Purdue level (highest level on top, unknown last) with their
 /// connections. Nodes past `limit` are left out, as are edges to them; the caller says so.
 pub fn map(nodes: &[MapNode], edges: &[MapEdge], limit: usize) -> Figure {
-    const PER_ROW: usize = 10;
+    const PER_ROW: usize = 8;
     const ROW_H: f32 = 62.0;
     const LEFT: f32 = 70.0;
     let nodes = &nodes[..nodes.len().min(limit)];
@@ -279,13 +279,18 @@ pub fn map(nodes: &[MapNode], edges: &[MapEdge], limit: usize) -> Figure {
         for node in members {
             if let Some(&(x, y)) = position.get(node.id.as_str()) {
                 figure.circle(x, y, 7.0, node.color);
-                figure.text(
-                    (x, y + 19.0),
-                    shorten(&node.label, 14),
-                    6.5,
-                    Anchor::Middle,
-                    Color::TEXT,
+                let label = shorten(&node.label, 15);
+                // A backing under the label keeps the lines passing behind it readable
+                // (its width estimated from Helvetica's average advance).
+                let width = label.chars().count() as f32 * 6.5 * 0.56 + 4.0;
+                figure.rect(
+                    x - width / 2.0,
+                    y + 12.0,
+                    width,
+                    9.5,
+                    Color(0xff, 0xff, 0xff),
                 );
+                figure.text((x, y + 19.0), label, 6.5, Anchor::Middle, Color::TEXT);
             }
         }
     }
