@@ -225,5 +225,24 @@ async fn journey(b: &Client, base: &str) -> Result<(), String> {
         return Err(format!("the favourite is not first: {cards:?}"));
     }
     shot(b, "posture-07-favourite").await;
+
+    // The recommendations list (the accepted one marked) and the dashboard's tile.
+    b.goto(&format!("{base}/recommendations")).await.unwrap();
+    let accepted = b
+        .find_all(Locator::Css(
+            "table.recommendations .badge.state-risk_accepted",
+        ))
+        .await
+        .unwrap();
+    if accepted.is_empty() {
+        return Err("no risk-accepted recommendation in the list".to_owned());
+    }
+    shot(b, "posture-08-recommendations").await;
+    b.goto(&format!("{base}/")).await.unwrap();
+    let tile = text(b, "section.tile.posture").await?;
+    if !tile.contains("OT Security") || !tile.contains("Enterprise IoT Security") {
+        return Err(format!("dashboard tile: {tile}"));
+    }
+    shot(b, "posture-09-dashboard").await;
     Ok(())
 }

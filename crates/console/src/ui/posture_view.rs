@@ -103,8 +103,9 @@ pub(crate) fn severity_badge(s: Severity) -> Markup {
     html! { span class={"badge " (severity_value(s))} { (severity_value(s)) } }
 }
 
-/// The domains a recommendation can belong to, as the filter offers them.
-pub(crate) const DOMAINS: [Domain; 2] = [Domain::Ot, Domain::EnterpriseIot];
+/// The domains a recommendation can belong to, as the filter offers them (IT devices get
+/// recommendations too, though no initiative counts them).
+pub(crate) const DOMAINS: [Domain; 3] = [Domain::Ot, Domain::EnterpriseIot, Domain::It];
 
 /// A domain's form value (its serde name).
 pub(crate) fn domain_value(d: Domain) -> &'static str {
