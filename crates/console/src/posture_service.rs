@@ -399,6 +399,24 @@ pub async fn history(
     site: Option<SiteId>,
     now: Timestamp,
 ) -> Result<InitiativeHistory, StoreError> {
+    let mut history = history_summary(store, scope, initiative, site, now).await?;
+    if history.available {
+        let page = changes(store, scope, initiative, site, HISTORY_PAGE, 0).await?;
+        history.changes = page.items;
+        history.total = page.total;
+    }
+    Ok(history)
+}
+
+/// [`history`] without the changes (`changes` empty, `total` 0): trend and drift only, for
+/// lists of initiatives.
+pub async fn history_summary(
+    store: &Store,
+    scope: &Scope,
+    initiative: &str,
+    site: Option<SiteId>,
+    now: Timestamp,
+) -> Result<InitiativeHistory, StoreError> {
     if site.is_some_and(|site| !scope.allows(site)) {
         return Err(StoreError::NotFound);
     }
@@ -440,7 +458,6 @@ pub async fn history(
             metric_drift.insert(metric, progress.zip(was).map(|(now, was)| now - was));
         }
     }
-    let page = changes(store, scope, initiative, site, HISTORY_PAGE, 0).await?;
     Ok(InitiativeHistory {
         initiative: initiative.to_owned(),
         site: series,
@@ -448,8 +465,8 @@ pub async fn history(
         trend: trend(&points, now, TREND_DAYS),
         drift: drift(&points, now, TREND_DAYS),
         metric_drift,
-        changes: page.items,
-        total: page.total,
+        changes: Vec::new(),
+        total: 0,
     })
 }
 

@@ -441,9 +441,14 @@ async fn initiatives_json(
     let favourites = favourites(state, user).await?;
     let mut items = Vec::new();
     for initiative in &current.posture.initiatives {
-        let history =
-            posture_service::history(state.store(), &user.scope, &initiative.id, filter.site, at)
-                .await?;
+        let history = posture_service::history_summary(
+            state.store(),
+            &user.scope,
+            &initiative.id,
+            filter.site,
+            at,
+        )
+        .await?;
         let favourite = favourites.contains(&initiative.id);
         items.push((
             !favourite,
@@ -501,7 +506,7 @@ pub async fn initiative(
         .find(|i| i.id == id)
         .ok_or_else(ApiError::not_found)?;
     let history =
-        posture_service::history(state.store(), &user.scope, &id, filter.site, at).await?;
+        posture_service::history_summary(state.store(), &user.scope, &id, filter.site, at).await?;
     let favourite = favourites(&state, &user).await?.contains(&id);
     let mut value = initiative_json(initiative, &history, favourite, current.has_data)?;
     let domain = catalog()
@@ -553,7 +558,7 @@ pub async fn initiative_history(
     let filter = query.filter(&user)?;
     let at = now();
     let history =
-        posture_service::history(state.store(), &user.scope, &id, filter.site, at).await?;
+        posture_service::history_summary(state.store(), &user.scope, &id, filter.site, at).await?;
     let page =
         posture_service::changes(state.store(), &user.scope, &id, filter.site, limit, offset)
             .await?;
