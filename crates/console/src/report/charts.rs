@@ -309,6 +309,7 @@ pub fn shorten(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::figure::assert_well_formed;
     use super::*;
 
     #[test]
@@ -322,6 +323,7 @@ mod tests {
             .collect();
         let figure = bars("types", &many, 10);
         let svg = figure.to_svg();
+        assert_well_formed(&svg);
         assert!(svg.contains(">type 9<") && !svg.contains(">type 10<"));
         assert!(svg.contains("… and 15 more"));
         // The longest bar spans the whole track.
@@ -345,6 +347,7 @@ mod tests {
             },
         ]);
         let svg = figure.to_svg();
+        assert_well_formed(&svg);
         assert!(svg.contains(">62.5<"));
         assert!(svg.contains("More data"));
         assert!(svg.contains(&Color::AMBER.hex()), "62.5 is within 20 of 80");
@@ -390,6 +393,7 @@ mod tests {
         assert_eq!(circles, 12);
         assert_eq!(lines, 1, "the edge to a left-out node is not drawn");
         let svg = figure.to_svg();
+        assert_well_formed(&svg);
         assert!(svg.contains("Level unknown") && svg.contains("Level 3"));
         let level3 = svg.find("Level 3").unwrap_or(usize::MAX);
         let unknown = svg.find("Level unknown").unwrap_or(0);

@@ -360,9 +360,121 @@ pub fn num(value: f32) -> String {
     }
 }
 
+/// Checks that `xml` is well-formed in the subset the report writes: every element closed in
+/// order, attributes quoted, `&` only as an entity, no `<` or control character in text.
+#[cfg(test)]
+pub(crate) fn assert_well_formed(xml: &str) {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut rest = xml;
+    while let Some(open) = rest.find('<') {
+        assert_text(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            panic!(
+                "unclosed tag at {:?}",
+                &rest[open..rest.len().min(open + 40)]
+            );
+        };
+        let tag = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop(), Some(name), "closing </{name}> out of order");
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let body = tag.trim_end_matches('/');
+        let name = body.split_whitespace().next().unwrap_or_default();
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "bad element name in <{tag}>"
+        );
+        let attributes = &body[name.len()..];
+        assert_eq!(
+            attributes.matches('"').count() % 2,
+            0,
+            "unbalanced quotes in <{tag}>"
+        );
+        for value in attributes.split('"').skip(1).step_by(2) {
+            assert!(!value.contains('<'), "< in an attribute of <{tag}>");
+            assert_text(value);
+        }
+        if !self_closing {
+            stack.push(name);
+        }
+    }
+    assert_text(rest);
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+}
+
+#[cfg(test)]
+fn assert_text(text: &str) {
+    assert!(!text.contains('>'), "unescaped > in {text:?}");
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "control character in {text:?}"
+    );
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..text.len().min(i + 6)];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+                .iter()
+                .any(|e| entity.starts_with(e)),
+            "bare & in {text:?}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_well_formedness_check_catches_what_it_should() {
+        assert_well_formed("<svg a=\"1\"><g><text>a &amp; b</text></g><rect/></svg>");
+        for bad in [
+            "<svg><g></svg></g>",
+            "<svg>a & b</svg>",
+            "<svg a=\"1><rect/></svg>",
+            "<svg>",
+            "<svg>\u{1}</svg>",
+        ] {
+            assert!(
+                std::panic::catch_unwind(|| assert_well_formed(bad)).is_err(),
+                "{bad} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn every_shape_writes_well_formed_svg_even_from_hostile_text() {
+        let mut figure = Figure::new(100.0, 100.0, "</svg><script>&\u{7}");
+        figure.rect(0.0, 0.0, -5.0, 10.0, Color::BLUE);
+        figure.line((0.0, 0.0), (f32::NAN, 1.0), Color::RED, 1.0);
+        figure.circle(5.0, 5.0, 2.0, Color::GREEN);
+        figure.shapes.push(Shape::Arc {
+            cx: 50.0,
+            cy: 50.0,
+            r: 20.0,
+            start: 0.0,
+            end: 270.0,
+            stroke: Color::AMBER,
+            width: 3.0,
+        });
+        figure.bold_text(
+            (1.0, 1.0),
+            "\"quoted\" <b> & 'single'\u{0}",
+            9.0,
+            Anchor::End,
+            Color::TEXT,
+        );
+        let svg = figure.to_svg();
+        assert_well_formed(&svg);
+        assert!(
+            svg.contains(" 0 1 1 "),
+            "a 270° arc takes the large-arc flag: {svg}"
+        );
+    }
 
     #[test]
     fn numbers_are_short_and_always_valid() {
