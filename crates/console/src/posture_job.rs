@@ -195,7 +195,7 @@ impl PostureJob {
                 continue;
             }
             round.views += 1;
-            for initiative in &current.posture.initiatives {
+            for initiative in &current.initiatives {
                 let snapshot = Snapshot::of(
                     initiative,
                     &current.settings,

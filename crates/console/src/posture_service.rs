@@ -119,32 +119,65 @@ pub async fn current(
     Ok(evaluate_rows(rows, settings, has_data).await)
 }
 
-/// The posture of each view of `views` (`None`: all sites) for the console itself (the
-/// history job): the inventory is read once, and each site's devices evaluated on their own.
+/// The initiatives of one view as the history job needs them (no device lists kept).
+#[derive(Debug, Clone)]
+pub struct ViewPosture {
+    /// The initiatives, evaluated.
+    pub initiatives: Vec<Initiative>,
+    /// The settings the evaluation used.
+    pub settings: Settings,
+    /// Some sensor of the view has reported.
+    pub has_data: bool,
+}
+
+/// The initiatives of each view of `views` (`None`: all sites) for the console itself (the
+/// history job): the inventory is read once and converted once; each site's devices, a
+/// contiguous run of it, are evaluated on their own and the whole for all sites.
 pub async fn current_by_site(
     store: &Store,
     views: &[Option<SiteId>],
     now: Timestamp,
-) -> Result<Vec<(Option<SiteId>, CurrentPosture)>, StoreError> {
-    let rows = store.posture_assets(&Scope::All, None, None).await?;
-    let mut by_site: BTreeMap<SiteId, Vec<PostureAssetRow>> = BTreeMap::new();
-    if views.iter().any(Option::is_some) {
-        for row in &rows {
-            by_site.entry(row.site_id).or_default().push(row.clone());
-        }
-    }
-    let mut all = Some(rows);
-    let mut out = Vec::with_capacity(views.len());
+) -> Result<Vec<(Option<SiteId>, ViewPosture)>, StoreError> {
+    let mut rows = store.posture_assets(&Scope::All, None, None).await?;
+    let mut inputs = Vec::with_capacity(views.len());
     for &view in views {
-        let rows = match view {
-            None => all.take().unwrap_or_default(),
-            Some(site) => by_site.remove(&site).unwrap_or_default(),
-        };
         let has_data = store.sensors_reported(&Scope::All, view).await?;
-        let settings = settings(store, &Scope::All, view, now).await?;
-        out.push((view, evaluate_rows(rows, settings, has_data).await));
+        inputs.push((
+            view,
+            settings(store, &Scope::All, view, now).await?,
+            has_data,
+        ));
     }
-    Ok(out)
+    let work = move || {
+        rows.sort_by_key(|r| r.site_id);
+        let mut runs: BTreeMap<SiteId, std::ops::Range<usize>> = BTreeMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            runs.entry(row.site_id)
+                .and_modify(|run| run.end = i + 1)
+                .or_insert(i..i + 1);
+        }
+        let assets: Vec<Asset> = rows.into_iter().map(asset).collect();
+        inputs
+            .into_iter()
+            .map(|(view, settings, has_data)| {
+                let devices = match view {
+                    None => &assets[..],
+                    Some(site) => runs.get(&site).map_or(&[][..], |run| &assets[run.clone()]),
+                };
+                let posture = evaluate(devices, Catalog::builtin(), &settings);
+                let view_posture = ViewPosture {
+                    initiatives: posture.initiatives,
+                    settings,
+                    has_data,
+                };
+                (view, view_posture)
+            })
+            .collect()
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(views) => Ok(views),
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
 }
 
 /// Evaluation is CPU work proportional to the inventory: off the async workers.
