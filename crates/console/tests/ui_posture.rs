@@ -159,6 +159,12 @@ async fn pages_show_only_the_callers_sites() {
         rec.contains(&format!("href=\"/devices/{}\"", world.plc_alpha)),
         "{rec}"
     );
+    // Each domain's devices table exports its own devices.
+    let csv_link = format!("/api/v1/recommendations/{TELNET}/devices.csv?domain=ot");
+    assert!(rec.contains(&csv_link), "{rec}");
+    let csv = console.call(Method::GET, &csv_link, &admin, None).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.text().contains("plc-alpha") && csv.text().contains("bravo-secret-plc"));
     let filtered = get(
         &console,
         &admin,

@@ -171,6 +171,16 @@ fn devices_table(
     }
 }
 
+/// `pairs` and the entry's domain (each domain's devices table exports its own devices).
+fn with_domain(
+    pairs: &[(&'static str, String)],
+    r: &Recommendation,
+) -> Vec<(&'static str, String)> {
+    let mut all = pairs.to_vec();
+    all.push(("domain", domain_value(r.domain).to_owned()));
+    all
+}
+
 /// What fixing one domain's devices is worth, in one sentence naming the initiative.
 fn impact_sentence(r: &Recommendation) -> Markup {
     let devices = match r.devices.len() {
@@ -303,7 +313,7 @@ pub(crate) async fn recommendation(
             section.panel {
                 div.heading {
                     h2 { (domain_text(r.domain)) " devices (" (r.devices.len()) ")" }
-                    a.button.secondary href=(link(&format!("/api/v1/recommendations/{}/devices.csv", def.id), &pairs)) download { "Export CSV" }
+                    a.button.secondary href=(link(&format!("/api/v1/recommendations/{}/devices.csv", def.id), &with_domain(&pairs, r))) download { "Export CSV" }
                 }
                 (devices_table(r, &assets, &scoped.current.rows))
             }
