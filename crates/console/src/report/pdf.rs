@@ -153,11 +153,10 @@ impl Layout {
     }
 
     fn figure(&mut self, figure: &Figure) {
-        let scale = if figure.width > CONTENT_W {
-            CONTENT_W / figure.width
-        } else {
-            1.0
-        };
+        // Scaled down to the column's width and to a page's height (a map of many rows).
+        let scale = (CONTENT_W / figure.width.max(1.0))
+            .min((TOP - BOTTOM - 8.0) / figure.height.max(1.0))
+            .min(1.0);
         let height = figure.height * scale;
         self.ensure(height + 6.0);
         self.push(Op::Figure {
@@ -717,6 +716,26 @@ mod tests {
         assert!(text.contains("/BaseFont /Helvetica"));
         // pdf-writer leaves balanced parentheses as they are and escapes the backslash.
         assert!(text.contains("((Parentheses) and back\\\\slashes survive.)"));
+    }
+
+    #[test]
+    fn figures_taller_than_a_page_are_scaled_to_fit_one() {
+        let mut layout = Layout::new();
+        layout.y -= 100.0;
+        let tall = Figure::new(400.0, 2000.0, "tall");
+        layout.figure(&tall);
+        assert_eq!(layout.pages.len(), 2, "moved to a fresh page");
+        let Some(Op::Figure { top, scale, .. }) = layout.pages[1].first() else {
+            panic!("no figure on the second page");
+        };
+        assert_eq!(*top, TOP);
+        assert!(TOP - 2000.0 * scale >= BOTTOM, "scale {scale}");
+        let mut layout = Layout::new();
+        layout.figure(&Figure::new(990.0, 100.0, "wide"));
+        let Some(Op::Figure { scale, .. }) = layout.pages[0].first() else {
+            panic!("no figure");
+        };
+        assert!((scale - 0.5).abs() < 1e-6);
     }
 
     #[test]
