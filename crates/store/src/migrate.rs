@@ -73,10 +73,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_posture.sql"),
         postgres: include_str!("../migrations/postgres/0009_posture.sql"),
     },
+    Migration {
+        version: 10,
+        name: "posture_snapshot_hours",
+        sqlite: include_str!("../migrations/sqlite/0010_posture_snapshot_hours.sql"),
+        postgres: include_str!("../migrations/postgres/0010_posture_snapshot_hours.sql"),
+    },
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].version == SCHEMA_VERSION);
 

@@ -34,7 +34,7 @@ use sqlx::Row;
 use crate::db::Sql;
 use crate::{DeviceRef, GroupId, Result, Scope, SiteId, Store, StoreError};
 
-/// Most devices [`Store::posture_assets`] returns (the most recently seen are kept).
+/// Most devices [`Store::posture_assets`] returns (the first by row id).
 pub const MAX_POSTURE_ASSETS: i64 = 500_000;
 
 /// Most public peers listed per device.
@@ -144,15 +144,21 @@ pub struct PostureAssetRow {
     pub last_seen: Timestamp,
 }
 
-/// The parts of a device's stored JSON that have no column.
+/// The parts of a device's stored JSON that have no column. Parsing the whole document here
+/// costs no more than having the database extract them (at 100,000 devices: the same CPU time
+/// with SQLite's `json_extract`, slower with PostgreSQL's `jsonb`), and keeps one query.
 #[derive(Deserialize)]
-struct Extract {
+struct Document {
     #[serde(default)]
     purdue_level: Option<u8>,
     #[serde(default)]
     services: Vec<Service>,
     #[serde(default)]
     findings: Vec<String>,
+}
+
+fn parse_document(what: &str, text: &str) -> Result<Document> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("device {what}: {e}")))
 }
 
 /// The `WHERE` of the devices of a view (`d` is `devices`).
@@ -276,8 +282,9 @@ impl Store {
              FROM devices d JOIN sites s ON s.id = d.site_id JOIN zones z ON z.id = d.zone_id",
         );
         sql.append(filter);
-        sql.push(" ORDER BY d.last_seen DESC, d.id LIMIT ")
-            .bind(MAX_POSTURE_ASSETS);
+        // By row id: SQLite then reads in table order instead of sorting every row with its
+        // JSON (seconds at 100,000 devices).
+        sql.push(" ORDER BY d.id LIMIT ").bind(MAX_POSTURE_ASSETS);
         let rows = sql.query().fetch_all(&self.pool).await?;
         let known = self.baseline_addresses(filter).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -285,9 +292,7 @@ impl Store {
             let id: i64 = r.try_get("id")?;
             let key: String = r.try_get("device_key")?;
             let site_id: i64 = r.try_get("site_id")?;
-            let data: String = r.try_get("data")?;
-            let extract: Extract = serde_json::from_str(&data)
-                .map_err(|e| StoreError::Corrupt(format!("device {key}: {e}")))?;
+            let doc = parse_document(&key, &r.try_get::<String, _>("data")?)?;
             let ips: String = r.try_get("ips")?;
             let first_seen = Timestamp(r.try_get("first_seen")?);
             let learning_until: Option<i64> = r.try_get("learning_until")?;
@@ -321,10 +326,10 @@ impl Store {
                 model: r.try_get("model")?,
                 firmware: r.try_get("firmware")?,
                 os: r.try_get("os")?,
-                purdue_level: extract.purdue_level,
+                purdue_level: doc.purdue_level,
                 protocols: protocol_list(&protocols),
-                findings: extract.findings,
-                services: extract.services,
+                findings: doc.findings,
+                services: doc.services,
                 unused_services: Vec::new(),
                 vulnerabilities: Vec::new(),
                 authorization,
@@ -485,10 +490,8 @@ impl Store {
             q.in_list("id", chunk);
             for r in q.query().fetch_all(&self.pool).await? {
                 let id: i64 = r.try_get("id")?;
-                let data: String = r.try_get("data")?;
-                let extract: Extract = serde_json::from_str(&data)
-                    .map_err(|e| StoreError::Corrupt(format!("device row {id}: {e}")))?;
-                levels.insert(id, extract.purdue_level);
+                let doc = parse_document(&format!("row {id}"), &r.try_get::<String, _>("data")?)?;
+                levels.insert(id, doc.purdue_level);
             }
         }
         for r in &rows {
@@ -552,12 +555,17 @@ impl Store {
                 continue;
             };
             let asset = &mut assets[i];
-            let unused: Vec<Service> = asset
+            let on_port = |s: &&Service| s.port == port && s.transport == transport;
+            // A protocol the sensor named on the port is data, whatever the counters say.
+            if asset
                 .services
                 .iter()
-                .filter(|s| s.port == port && s.transport == transport && s.protocol.is_none())
-                .cloned()
-                .collect();
+                .filter(on_port)
+                .any(|s| s.protocol.is_some())
+            {
+                continue;
+            }
+            let unused: Vec<Service> = asset.services.iter().filter(on_port).cloned().collect();
             asset.unused_services.extend(unused);
         }
         for a in assets.iter_mut() {

@@ -5,6 +5,11 @@
 //! JSON, stored as text and handed back as given: the store checks that they are JSON and
 //! bounded, nothing more. Each series keeps at most [`MAX_HISTORY_PER_SERIES`] rows; the
 //! oldest go in the transaction that appends a new one.
+//!
+//! Snapshots are kept to the hour: a snapshot lists every applicable device (megabytes at
+//! 100,000 devices) and a busy inventory changes every minute. A series keeps the snapshot of
+//! its newest row and of the last row of each hour (UTC); appending a row in the same hour as
+//! the newest drops that one's snapshot (its score and change stay).
 
 use ironward_model::Timestamp;
 use serde::Serialize;
@@ -23,6 +28,9 @@ pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
 
 /// Largest change, in bytes (reasons and at most 100 assets).
 pub const MAX_CHANGE_BYTES: usize = 1 << 20;
+
+/// An hour in nanoseconds: snapshots are kept to the hour.
+const HOUR: i64 = 3_600_000_000_000;
 
 /// Most points [`Store::score_points`] returns.
 pub const MAX_SCORE_POINTS: i64 = MAX_HISTORY_PER_SERIES;
@@ -136,6 +144,25 @@ impl Store {
         let keep = keep.clamp(1, MAX_HISTORY_PER_SERIES);
         let key = site_key(row.site);
         let mut tx = self.write().await?;
+        // The newest snapshot so far loses it when this row is newer and of the same hour.
+        let newest = sqlx::query(
+            "SELECT id, at FROM posture_history WHERE initiative = $1 AND site_key = $2 \
+             AND kept = 1 ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(row.initiative)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(newest) = newest {
+            let at: i64 = newest.try_get("at")?;
+            if at <= row.at.as_nanos() && at.div_euclid(HOUR) == row.at.as_nanos().div_euclid(HOUR)
+            {
+                sqlx::query("UPDATE posture_history SET snapshot = '', kept = 0 WHERE id = $1")
+                    .bind(newest.try_get::<i64, _>("id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         // The score goes as a number and a flag: sqlx's Any driver sends a NULL double to
         // PostgreSQL typed as a float4, and the statement, prepared once, then refuses every
         // double after it.
@@ -294,8 +321,8 @@ impl Store {
             .await
     }
 
-    /// The snapshot in force at `at`: the newest at or before it (e.g. 14 days ago, for a
-    /// metric's drift). Scope as [`Store::score_points`].
+    /// The snapshot in force at `at`, to the hour: the newest kept at or before it (see the
+    /// module docs; e.g. 14 days ago, for a metric's drift). Scope as [`Store::score_points`].
     pub async fn score_snapshot_at(
         &self,
         scope: &Scope,
@@ -307,7 +334,7 @@ impl Store {
         readable(scope, site)?;
         let row = sqlx::query(
             "SELECT id, at, score, snapshot FROM posture_history WHERE initiative = $1 \
-             AND site_key = $2 AND at <= $3 ORDER BY at DESC, id DESC LIMIT 1",
+             AND site_key = $2 AND at <= $3 AND kept = 1 ORDER BY at DESC, id DESC LIMIT 1",
         )
         .bind(initiative)
         .bind(site_key(site))

@@ -698,6 +698,64 @@ async fn score_history(store: Store) {
             1
         );
     }
+    // Snapshots to the hour: of four rows in two hours, the last of the first hour and the
+    // newest keep theirs; every score and change stays.
+    let hour = 3_600;
+    for (minute, n) in [(0, 1), (20, 2), (40, 3), (65, 4)] {
+        let json = format!(r#"{{"n":{n}}}"#);
+        let mut row = snapshot(
+            a,
+            100 * hour + minute * 60,
+            Some(n as f64),
+            &json,
+            Some("{}"),
+        );
+        row.initiative = "enterprise-iot-security";
+        store.append_score_snapshot(&row).await.unwrap();
+    }
+    let at = |minute: i64| t(100 * hour + minute * 60);
+    let snapshot_at = |minute: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .score_snapshot_at(&Scope::All, "enterprise-iot-security", a, at(minute))
+                .await
+                .unwrap()
+                .map(|s| (s.at, s.snapshot))
+        }
+    };
+    assert_eq!(snapshot_at(30).await, None);
+    assert_eq!(
+        snapshot_at(50).await,
+        Some((at(40), r#"{"n":3}"#.to_owned()))
+    );
+    assert_eq!(
+        snapshot_at(70).await,
+        Some((at(65), r#"{"n":4}"#.to_owned()))
+    );
+    let iot = store
+        .score_points(&Scope::All, "enterprise-iot-security", a, at(0), at(70))
+        .await
+        .unwrap();
+    let scores: Vec<Option<f64>> = iot.iter().map(|p| p.score).collect();
+    assert_eq!(scores, [Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
+    assert_eq!(
+        store
+            .score_changes(&Scope::All, "enterprise-iot-security", a, 10, 0)
+            .await
+            .unwrap()
+            .total,
+        4
+    );
+    // A row of the next hour keeps the previous newest.
+    let mut row = snapshot(a, 102 * hour, Some(5.0), r#"{"n":5}"#, None);
+    row.initiative = "enterprise-iot-security";
+    store.append_score_snapshot(&row).await.unwrap();
+    assert_eq!(
+        snapshot_at(70).await,
+        Some((at(65), r#"{"n":4}"#.to_owned()))
+    );
+
     // Deleting a site deletes its history.
     store.delete_site(&Scope::All, w.site_b).await.unwrap();
     assert!(matches!(
