@@ -166,7 +166,7 @@ pub(crate) async fn initiatives(
     shown.sort_by_key(|(_, favourite)| !favourite);
     let mut cards = Vec::with_capacity(shown.len());
     for (initiative, favourite) in shown {
-        let history = match posture_service::history(
+        let history = match posture_service::history_summary(
             state.store(),
             &user.scope,
             &initiative.id,
@@ -400,6 +400,10 @@ pub(crate) async fn initiative(
                 a.button.secondary href=(csv("history")) download { "Export CSV" }
             }
             (history_table(&history.changes, initiative, &scoped.current.rows))
+            @let listed = i64::try_from(history.changes.len()).unwrap_or(i64::MAX);
+            @if history.total > listed {
+                p.muted { "The newest " (listed) " of " (history.total) " changes; the CSV export has them all." }
+            }
         }
     };
     html_response(page(&user, &initiative.name, "/initiatives", content)).into_response()
