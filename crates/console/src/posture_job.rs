@@ -27,7 +27,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ironward_model::{Alert, AlertEngine, Evidence, Severity, Timestamp};
+use ironward_model::{Alert, AlertEngine, DeviceId, Evidence, Severity, Timestamp};
 use ironward_posture::{compare, score_drop, ScoreChange, ScoreDrop, Snapshot};
 use ironward_store::{NewScoreSnapshot, Raised, Scope, SiteId, Store, StoreError};
 use tokio::sync::Notify;
@@ -47,6 +47,9 @@ const SETTLE: Duration = Duration::from_secs(2);
 pub const KIND: &str = "posture.score_drop";
 
 const DAY: i64 = 86_400 * 1_000_000_000;
+
+/// Most devices a score-drop alert names.
+pub const MAX_ALERT_DEVICES: usize = 20;
 
 /// Wakes the job early (kept in [`crate::AppState`]; cheap to clone).
 #[derive(Debug, Clone, Default)]
@@ -133,7 +136,7 @@ pub fn drop_alert(
         severity: Severity::Minor,
         src_ip: None,
         dst_ip: None,
-        devices: Vec::new(),
+        devices: drop_devices(change),
         protocol: None,
         techniques: Vec::new(),
         evidence: vec![Evidence {
@@ -154,6 +157,21 @@ pub fn drop_alert(
         last_seen: day,
         pcap: None,
     }
+}
+
+/// The devices behind the change that ended a drop, most impactful first, each once (at most
+/// [`MAX_ALERT_DEVICES`]): the alert links them, and exclusion rules on a device apply.
+fn drop_devices(change: &ScoreChange) -> Vec<DeviceId> {
+    let mut devices: Vec<DeviceId> = Vec::new();
+    for asset in &change.top_assets {
+        if devices.len() == MAX_ALERT_DEVICES {
+            break;
+        }
+        if !devices.iter().any(|d| d.0 == asset.device) {
+            devices.push(DeviceId(asset.device.clone()));
+        }
+    }
+    devices
 }
 
 impl PostureJob {

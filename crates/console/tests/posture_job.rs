@@ -237,6 +237,8 @@ async fn scenario(store: Store) {
         alerts[0].title
     );
     assert!(alerts[0].title.contains("Plant A"), "{}", alerts[0].title);
+    // It names the device behind the change that ended the drop.
+    assert_eq!(alerts[0].devices, vec!["ip:10.0.0.2".to_owned()]);
     assert!(drop_alerts(&store, b).await.is_empty());
     // The forwarding scan reads it like any alert.
     let scan = store.forward_scan(100, 1000, at(1, 13)).await.unwrap();
