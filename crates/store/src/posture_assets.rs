@@ -221,8 +221,8 @@ fn canonical(text: &str) -> Option<IpAddr> {
 
 impl Store {
     /// Every device of a view — `scope`, one site or all of it, one device group or any —
-    /// with what posture needs (see [`PostureAssetRow`] and the module docs), by site, zone
-    /// and device key; at most [`MAX_POSTURE_ASSETS`]. A site outside `scope` is NotFound.
+    /// with what posture needs (see [`PostureAssetRow`] and the module docs), in row-id order;
+    /// at most [`MAX_POSTURE_ASSETS`]. A site outside `scope` is NotFound.
     pub async fn posture_assets(
         &self,
         scope: &Scope,
