@@ -121,14 +121,27 @@ impl Table {
         limit: usize,
         empty: impl Into<String>,
     ) -> Self {
+        Self::first(columns, rows, limit, empty, |row| row)
+    }
+
+    /// A table of the first `limit` of `items`, each made into a row by `row` (the rest are
+    /// only counted: a list of 100,000 devices costs no formatting beyond the rows shown).
+    pub fn first<T>(
+        columns: Vec<Column>,
+        items: impl IntoIterator<Item = T>,
+        limit: usize,
+        empty: impl Into<String>,
+        mut row: impl FnMut(T) -> Vec<String>,
+    ) -> Self {
         let width = columns.len();
         let mut kept = Vec::new();
         let mut total = 0usize;
-        for mut row in rows {
+        for item in items {
             total = total.saturating_add(1);
             if kept.len() < limit {
-                row.resize(width, String::new());
-                kept.push(row);
+                let mut cells = row(item);
+                cells.resize(width, String::new());
+                kept.push(cells);
             }
         }
         Self {

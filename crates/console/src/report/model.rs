@@ -212,7 +212,7 @@ fn device_scores(input: &ReportInput, assets: &HashMap<&str, &Asset>) -> Section
          high or critical recommendation. Vulnerable: below 50 or any critical one. Worst \
          first.",
     );
-    let rows = input.device_scores.iter().map(|d| {
+    let row = |d: &DeviceScore| {
         let asset = assets.get(d.id.as_str());
         vec![
             device_label(d.name.as_deref(), &d.id),
@@ -224,9 +224,9 @@ fn device_scores(input: &ReportInput, assets: &HashMap<&str, &Asset>) -> Section
             rating_text(d.rating).to_owned(),
             d.recommendations.len().to_string(),
         ]
-    });
+    };
     section.blocks.push(Block::Table(
-        Table::bounded(
+        Table::first(
             vec![
                 Column::text("Device", 3.0),
                 Column::text("IP", 1.6),
@@ -235,9 +235,10 @@ fn device_scores(input: &ReportInput, assets: &HashMap<&str, &Asset>) -> Section
                 Column::text("Rating", 1.6),
                 Column::number("Recommendations", 1.4),
             ],
-            rows,
+            &input.device_scores,
             TABLE_ROWS,
             "No device in this scope.",
+            row,
         )
         .with_full_list("the console's inventory and its CSV export"),
     ));
@@ -485,19 +486,12 @@ fn unused_ports(input: &ReportInput) -> Section {
         "Services that answered but never carried application data (only handshakes or scans \
          were seen): candidates to close.",
     );
-    let rows = input.assets.iter().flat_map(|a| {
-        a.unused_services.iter().map(move |s| {
-            vec![
-                device_label(a.name.as_deref(), &a.id),
-                ip_text(a.ip),
-                s.transport.clone(),
-                s.port.to_string(),
-                s.protocol.clone().unwrap_or_default(),
-            ]
-        })
-    });
+    let services = input
+        .assets
+        .iter()
+        .flat_map(|a| a.unused_services.iter().map(move |s| (a, s)));
     section.blocks.push(Block::Table(
-        Table::bounded(
+        Table::first(
             vec![
                 Column::text("Device", 3.0),
                 Column::text("IP", 1.6),
@@ -505,9 +499,18 @@ fn unused_ports(input: &ReportInput) -> Section {
                 Column::number("Port", 0.8),
                 Column::text("Protocol", 1.6),
             ],
-            rows,
+            services,
             TABLE_ROWS,
             "No unused open port.",
+            |(a, s)| {
+                vec![
+                    device_label(a.name.as_deref(), &a.id),
+                    ip_text(a.ip),
+                    s.transport.clone(),
+                    s.port.to_string(),
+                    s.protocol.clone().unwrap_or_default(),
+                ]
+            },
         )
         .with_full_list("the console's device pages"),
     ));
@@ -521,11 +524,13 @@ fn insecure_protocols(input: &ReportInput) -> Section {
     );
     let mut by_finding: BTreeMap<ironward_model::Finding, Vec<&Asset>> = BTreeMap::new();
     for asset in &input.assets {
-        for finding in &asset.findings {
-            let devices = by_finding.entry(*finding).or_default();
-            if !devices.iter().any(|d| d.id == asset.id) {
-                devices.push(asset);
-            }
+        // Each device once per finding, however often its list repeats one (a look-up in the
+        // finding's growing list would be quadratic in the inventory).
+        let mut findings = asset.findings.clone();
+        findings.sort_unstable();
+        findings.dedup();
+        for finding in findings {
+            by_finding.entry(finding).or_default().push(asset);
         }
     }
     let mut list: Vec<(ironward_model::Finding, Vec<&Asset>)> = by_finding.into_iter().collect();
