@@ -99,6 +99,10 @@ async fn page_latency_at_scale() {
                 t,
             );
             d.firmware = Some(format!("V{}.{}", k % 4, k % 10));
+            // One device in ten serves Telnet: the posture pages list devices to fix.
+            if k % 10 == 0 {
+                d.findings.push("telnet_in_use".to_owned());
+            }
             batch.devices.push(d);
             let peer = address((k / 50) * 50);
             batch.connections.push(Connection {
@@ -150,6 +154,11 @@ async fn page_latency_at_scale() {
         ("/map", &admin),
         ("/events", &admin),
         ("/sites", &admin),
+        ("/initiatives", &admin),
+        ("/initiatives/ot-security", &admin),
+        ("/initiatives/ot-security", &scoped),
+        ("/recommendations", &admin),
+        ("/recommendations/telnet-disable", &admin),
     ];
     let device_path = format!("/devices/{device}");
     let mut all: Vec<(String, &common::As)> =
