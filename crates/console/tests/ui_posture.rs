@@ -165,6 +165,41 @@ async fn pages_show_only_the_callers_sites() {
     let csv = console.call(Method::GET, &csv_link, &admin, None).await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.text().contains("plc-alpha") && csv.text().contains("bravo-secret-plc"));
+    // A device group narrows every page to its members.
+    let group = console
+        .store
+        .create_group("Alpha PLCs", "", ironward_console::state::now())
+        .await
+        .unwrap();
+    console
+        .store
+        .add_group_member(&Scope::All, group.id, world.plc_alpha)
+        .await
+        .unwrap();
+    let grouped = get(
+        &console,
+        &admin,
+        &format!("/recommendations/{TELNET}?group={}", group.id),
+    )
+    .await;
+    assert!(grouped.contains("plc-alpha"), "{grouped}");
+    assert!(!grouped.contains("bravo-secret-plc"), "{grouped}");
+    assert!(grouped.contains(&format!(
+        "<option value=\"{}\" selected>Alpha PLCs",
+        group.id
+    )));
+    let ot = get(
+        &console,
+        &admin,
+        &format!("/initiatives/ot-security?group={}", group.id),
+    )
+    .await;
+    // The group's one device serves Telnet: one of one affected in the insecure-protocols metric.
+    let row = &ot[ot
+        .find("id=\"metric-ot-insecure-protocols\"")
+        .expect("the metric")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("1 / 1"), "{row}");
     let filtered = get(
         &console,
         &admin,
