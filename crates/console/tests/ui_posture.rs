@@ -147,6 +147,21 @@ async fn pages_show_only_the_callers_sites() {
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
         assert!(!answer.text().contains("bravo-secret-plc"));
     }
+    // A user of several sites but not all has no history of their own without a site filter.
+    console
+        .user("two-sites", "viewer", &[world.alpha, world.bravo])
+        .await;
+    let two = console.sign_in("two-sites").await;
+    let list = get(&console, &two, "/initiatives").await;
+    assert!(list.contains("choose a site to see its trend"), "{list}");
+    let one = get(
+        &console,
+        &two,
+        &format!("/initiatives?site={}", world.alpha),
+    )
+    .await;
+    assert!(!one.contains("choose a site to see its trend"));
+    assert!(one.contains("<svg class=\"trend\""));
     // An administrator sees both.
     console.user("admin", "admin", &[]).await;
     let admin = console.sign_in("admin").await;

@@ -108,6 +108,21 @@ fn favourite_form(user: &UserPrincipal, id: &str, favourite: bool, back: &str) -
     }
 }
 
+/// The trend chart, or why there is none: history is kept per site and for all sites, so a
+/// caller who sees several sites but not all has none of their own until they pick a site.
+fn trend_or_why(history: &InitiativeHistory, initiative: &Initiative) -> Markup {
+    html! {
+        @if history.available {
+            (trend_chart(&history.trend, Some(initiative.target), &format!("{} score, {DAYS} days", initiative.name)))
+        } @else {
+            p.notice.no-history {
+                "Scores are kept for each site and for all sites together; choose a site to see "
+                "its trend, drift and history."
+            }
+        }
+    }
+}
+
 /// One initiative's card on the overview.
 fn card(
     user: &UserPrincipal,
@@ -134,7 +149,7 @@ fn card(
                     (drift_badge(history.drift, DAYS))
                 }
             }
-            (trend_chart(&history.trend, Some(initiative.target), &format!("{} score, {DAYS} days", initiative.name)))
+            (trend_or_why(history, initiative))
             p { a href=(href) { "Metrics, recommendations and history →" } }
         }
     }
@@ -303,7 +318,7 @@ pub(crate) async fn initiative(
             }
             section.panel {
                 h2 { "Trend, " (DAYS) " days" }
-                (trend_chart(&history.trend, Some(initiative.target), &format!("{} score, {DAYS} days", initiative.name)))
+                (trend_or_why(&history, initiative))
             }
         }
         section.panel.formula {
