@@ -102,6 +102,30 @@ async fn posture_at_scale() {
     );
     let (_, admin) = console.user("admin", "admin", &[]).await;
 
+    // Where a view's time goes: the store's query, then the evaluation.
+    let started = Instant::now();
+    let rows = store.posture_assets(&Scope::All, None, None).await.unwrap();
+    println!(
+        "store.posture_assets: {} rows in {:.0} ms",
+        rows.len(),
+        ms(started.elapsed())
+    );
+    assert_eq!(rows.len(), devices);
+    let started = Instant::now();
+    let current = ironward_console::posture_service::current(
+        store,
+        &Scope::All,
+        &ironward_console::posture_service::PostureFilter::default(),
+        now,
+    )
+    .await
+    .unwrap();
+    println!(
+        "posture_service::current (query, evaluation, device scores): {:.0} ms",
+        ms(started.elapsed())
+    );
+    assert_eq!(current.assets.len(), devices);
+
     // The API: every request evaluates its view.
     for path in [
         "/api/v1/initiatives",
