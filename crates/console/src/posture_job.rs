@@ -286,6 +286,8 @@ impl PostureJob {
                 self.last.insert(key, snapshot);
             }
         }
+        // A deleted site's history went with it: forget its snapshots too.
+        self.last.retain(|(_, view), _| views.contains(view));
         self.next_due = Some(next_due);
         Ok(round)
     }
