@@ -133,7 +133,7 @@ pub(crate) fn operations() -> Vec<OperationDoc> {
                 &["state"],
                 json!({
                     "state": { "type": "string", "enum": ["risk_accepted", "exception", "active"], "description": "active clears a state set before" },
-                    "reason": { "type": "string", "maxLength": 2000, "description": "Why (required for risk_accepted and exception)" },
+                    "reason": { "type": "string", "maxLength": 1000, "description": "Why (required for risk_accepted and exception; at most 1,000 bytes)" },
                     "expires_at": { "type": "string", "format": "date-time", "nullable": true, "description": "When the state lapses (absent: never)" },
                     "site": { "type": "integer", "nullable": true, "description": "The site it applies to (absent: all sites for callers who see every site, else the caller's only site)" }
                 }),
