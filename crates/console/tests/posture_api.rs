@@ -670,3 +670,32 @@ async fn history_is_read_per_site() {
     assert!(lines[1].contains(",ot-security,,95.5,false,"), "{csv}");
     assert!(!csv.contains("10.1.0."), "{csv}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_slug_parameters_as_text() {
+    let p = plant().await;
+    let doc = p
+        .console
+        .get_json("/api/v1/openapi.json", &p.viewer_a)
+        .await;
+    for (path, method, name) in [
+        ("/api/v1/initiatives/{initiative}", "get", "initiative"),
+        (
+            "/api/v1/recommendations/{recommendation}/state",
+            "put",
+            "recommendation",
+        ),
+        ("/api/v1/metrics/{metric}/weight", "put", "metric"),
+    ] {
+        let parameters = doc["paths"][path][method]["parameters"].as_array().unwrap();
+        let parameter = parameters.iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!(parameter["schema"]["type"], "string", "{path}");
+    }
+    let device = &doc["paths"]["/api/v1/devices/{id}"]["get"]["parameters"][0];
+    assert_eq!(device["schema"]["type"], "integer");
+    let state = &doc["paths"]["/api/v1/recommendations/{recommendation}/state"]["put"];
+    assert_eq!(
+        state["x-ironward-permission"], "manage_recommendations",
+        "{state}"
+    );
+}
