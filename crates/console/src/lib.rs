@@ -17,6 +17,7 @@ pub mod error;
 pub mod filters;
 pub mod forward;
 pub mod password;
+pub mod posture_cache;
 pub mod posture_job;
 pub mod posture_service;
 pub mod report;

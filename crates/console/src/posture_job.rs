@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,9 +52,16 @@ const DAY: i64 = 86_400 * 1_000_000_000;
 /// Most devices a score-drop alert names.
 pub const MAX_ALERT_DEVICES: usize = 20;
 
-/// Wakes the job early (kept in [`crate::AppState`]; cheap to clone).
+/// Wakes the job early (kept in [`crate::AppState`]; cheap to clone), and counts the changes
+/// so that answers computed before one are not served after it ([`crate::posture_cache`]).
 #[derive(Debug, Clone, Default)]
-pub struct PostureNudge(Arc<Notify>);
+pub struct PostureNudge(Arc<Nudge>);
+
+#[derive(Debug, Default)]
+struct Nudge {
+    wake: Notify,
+    generation: AtomicU64,
+}
 
 impl PostureNudge {
     /// A nudge nobody listens to yet.
@@ -61,13 +69,21 @@ impl PostureNudge {
         Self::default()
     }
 
-    /// Something the scores depend on changed: evaluate soon.
+    /// Something the scores depend on changed (call it after the change is committed):
+    /// evaluate soon, and let no posture computed before it be served again.
     pub fn changed(&self) {
-        self.0.notify_one();
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
+        self.0.wake.notify_one();
+    }
+
+    /// How many changes were announced so far. Read it before reading the store: an answer
+    /// computed from what was read then is current for this generation at least.
+    pub fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::SeqCst)
     }
 
     async fn wait(&self) {
-        self.0.notified().await;
+        self.0.wake.notified().await;
     }
 }
 

@@ -59,6 +59,7 @@ struct Inner {
     fingerprint: String,
     intel: crate::vuln_matching::Intel,
     posture: crate::posture_job::PostureNudge,
+    posture_cache: crate::posture_cache::PostureCache,
 }
 
 impl AppState {
@@ -73,6 +74,7 @@ impl AppState {
                 settings,
                 fingerprint,
                 posture,
+                posture_cache: crate::posture_cache::PostureCache::default(),
             }),
         }
     }
@@ -100,6 +102,12 @@ impl AppState {
     /// Wakes the posture history job (after anything its scores depend on changed).
     pub fn posture(&self) -> &crate::posture_job::PostureNudge {
         &self.inner.posture
+    }
+
+    /// The posture of recently asked views (read it through
+    /// [`crate::posture_cache::current`]).
+    pub fn posture_cache(&self) -> &crate::posture_cache::PostureCache {
+        &self.inner.posture_cache
     }
 
     /// The SHA-256 fingerprint of the console's certificate (`sha256:<hex>`).

@@ -699,3 +699,130 @@ async fn the_openapi_document_names_slug_parameters_as_text() {
         "{state}"
     );
 }
+
+/// Enrolls a sensor in a new zone of `site` and returns its credential.
+async fn sensor_of(p: &Plant, site: SiteId, zone: &str) -> (ironward_store::SensorId, String) {
+    let store = &p.console.store;
+    let now = ironward_console::state::now();
+    let zone = store
+        .create_zone(&Scope::All, site, zone, now)
+        .await
+        .unwrap();
+    let token = store
+        .create_enrollment_token(
+            &Scope::All,
+            zone.id,
+            "extra",
+            Timestamp(now.as_nanos() + 3_600_000_000_000),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let (sensor, credential) = store.enroll(&token, now).await.unwrap();
+    (sensor.id, credential)
+}
+
+/// A batch of `devices` only (no connections, no events).
+fn devices_batch(id: &str, devices: Vec<ironward_model::Device>) -> ironward_model::Batch {
+    let mut batch = seed_batch(id, devices[0].clone(), devices[0].clone());
+    batch.devices = devices;
+    batch.connections.clear();
+    batch.events.clear();
+    batch
+}
+
+#[tokio::test]
+async fn cached_views_never_cross_scopes() {
+    let p = plant().await;
+    let (_, viewer_b) = p.console.user("viewer-b", "viewer", &[p.b]).await;
+    let site_b = format!("?site={}", p.b.0);
+    // Each caller asks again and again, in turn: each answer is that caller's view only.
+    for _ in 0..3 {
+        assert!(close(&p.ot_score(&p.viewer_a, "").await, 2100.0 / 22.0));
+        assert!(close(&p.ot_score(&p.admin, "").await, 2050.0 / 22.0));
+        assert!(close(&p.ot_score(&viewer_b, "").await, 2000.0 / 22.0));
+        assert!(close(&p.ot_score(&p.admin, &site_b).await, 2000.0 / 22.0));
+        // Site A's user cannot reach B's view, cached for others or not.
+        let answer = p
+            .console
+            .call(
+                Method::GET,
+                &format!("/api/v1/initiatives{site_b}"),
+                &p.viewer_a,
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    }
+    // One kept view per question: site A, all sites, site B's user, all sites filtered on B.
+    assert_eq!(p.console.state.posture_cache().len(), 4);
+}
+
+#[tokio::test]
+async fn a_change_is_visible_on_the_next_request() {
+    let p = plant().await;
+    let c = &p.console;
+    assert!(close(&p.ot_score(&p.admin, "").await, 2050.0 / 22.0));
+
+    // Written behind the console's back (no nudge): the kept answer is served, which shows
+    // that it is kept.
+    let (sensor, credential) = sensor_of(&p, p.a, "cell-2").await;
+    let quiet = devices_batch(
+        "quiet",
+        vec![device("10.0.2.1", "plc-a2", "plc", &["telnet_in_use"])],
+    );
+    c.store
+        .ingest_batch(sensor, &quiet, ironward_console::state::now())
+        .await
+        .unwrap();
+    assert!(close(&p.ot_score(&p.admin, "").await, 2050.0 / 22.0));
+
+    // An ingest through the API is seen by the very next request, with the write before it:
+    // 4 of 6 devices with insecure protocols → (2000 + 2·100/3) / 22.
+    let batch = devices_batch("loud", vec![device("10.0.2.2", "hmi-a2", "hmi", &[])]);
+    let answer = c
+        .call(
+            Method::POST,
+            "/api/v1/ingest",
+            &As::Token(credential),
+            Some(&serde_json::to_string(&batch).unwrap()),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let score = p.ot_score(&p.admin, "").await;
+    assert!(close(&score, (2000.0 + 200.0 / 3.0) / 22.0), "{score}");
+
+    // A group's members change the view narrowed to it at once.
+    let group = c
+        .call(
+            Method::POST,
+            "/api/v1/groups",
+            &p.admin,
+            Some(r#"{"name":"cell A","description":""}"#),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.text());
+    let group = group.json()["id"].as_i64().unwrap();
+    let narrowed = format!("?group={group}");
+    assert!(p.ot_score(&p.admin, &narrowed).await.is_null());
+    let plc_a = c.get_json("/api/v1/devices?limit=100", &p.admin).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d.to_string().contains("\"plc-a\""))
+        .map(|d| d["id"].as_i64().unwrap())
+        .expect("plc-a listed");
+    let answer = c
+        .call(
+            Method::POST,
+            &format!("/api/v1/groups/{group}/members"),
+            &p.admin,
+            Some(&format!(r#"{{"device":{plc_a}}}"#)),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text());
+    // Its one device has insecure protocols: (20·100 + 2·0) / 22.
+    let score = p.ot_score(&p.admin, &narrowed).await;
+    assert!(close(&score, 2000.0 / 22.0), "{score}");
+}

@@ -431,6 +431,8 @@ pub async fn learn(
         .store()
         .learn_alert(&user.scope, alert.id, actor(&user), now())
         .await?;
+    // Authorization (a posture metric) follows the baseline.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -709,6 +711,8 @@ pub async fn delete_baseline(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let e = state.store().delete_baseline_entry(&user.scope, id).await?;
+    // Authorization (a posture metric) follows the baseline.
+    state.posture().changed();
     let detail = format!("{} {} -> {} {}", e.kind, e.src, e.dst, e.protocol);
     audit_ok(
         &state,

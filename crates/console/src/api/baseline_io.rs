@@ -138,6 +138,8 @@ pub async fn import(
             now(),
         )
         .await?;
+    // Authorization (a posture metric) follows the baseline.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),

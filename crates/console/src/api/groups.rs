@@ -112,6 +112,8 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let group = find(&state, GroupId(id)).await?;
     state.store().delete_group(group.id).await?;
+    // Views narrowed to the group, and devices' group names, change.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -154,6 +156,8 @@ pub async fn add_member(
         .store()
         .add_group_member(&user.scope, group.id, DeviceRef(body.device))
         .await?;
+    // Views narrowed to the group, and the device's group names, change.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -180,6 +184,8 @@ pub async fn remove_member(
         .store()
         .remove_group_member(&user.scope, group.id, DeviceRef(device))
         .await?;
+    // Views narrowed to the group, and the device's group names, change.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),

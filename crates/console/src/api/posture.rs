@@ -9,6 +9,7 @@
 //! background job ([`crate::posture_job`]) that keeps the history.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{header, Method, StatusCode};
@@ -26,6 +27,7 @@ use crate::api::extract::{ApiJson, ApiPath, ClientAddr};
 use crate::api::json;
 use crate::api::params::{integer, present, Paging};
 use crate::error::{ApiError, ApiResult};
+use crate::posture_cache;
 use crate::posture_service::{self, CurrentPosture, InitiativeHistory, PostureFilter};
 use crate::routes::RouteSpec;
 use crate::state::{now, AppState};
@@ -178,9 +180,9 @@ async fn current(
     state: &AppState,
     user: &UserPrincipal,
     query: &PostureQuery,
-) -> ApiResult<CurrentPosture> {
+) -> ApiResult<Arc<CurrentPosture>> {
     let filter = query.filter(user)?;
-    Ok(posture_service::current(state.store(), &user.scope, &filter, now()).await?)
+    Ok(posture_cache::current(state, &user.scope, &filter, now()).await?)
 }
 
 fn catalog() -> &'static Catalog {
@@ -378,7 +380,7 @@ pub async fn put_state(
 ) -> ApiResult<Json<Value>> {
     let site = set_state(&state, &user, address, &id, &body).await?;
     let filter = PostureFilter { site, group: None };
-    let current = posture_service::current(state.store(), &user.scope, &filter, now()).await?;
+    let current = posture_cache::current(&state, &user.scope, &filter, now()).await?;
     let recommendation = find_recommendation(&current, &id, None)?;
     let mut value = recommendation_json(recommendation, Some(LIST_DEVICES))?;
     value["domains"] = json!(domains_of(&current, &id));
@@ -437,7 +439,7 @@ async fn initiatives_json(
 ) -> ApiResult<(Vec<Value>, bool)> {
     let filter = query.filter(user)?;
     let at = now();
-    let current = posture_service::current(state.store(), &user.scope, &filter, at).await?;
+    let current = posture_cache::current(state, &user.scope, &filter, at).await?;
     let favourites = favourites(state, user).await?;
     let mut items = Vec::new();
     for initiative in &current.posture.initiatives {
@@ -498,7 +500,7 @@ pub async fn initiative(
     known_initiative(&id)?;
     let filter = query.filter(&user)?;
     let at = now();
-    let current = posture_service::current(state.store(), &user.scope, &filter, at).await?;
+    let current = posture_cache::current(&state, &user.scope, &filter, at).await?;
     let initiative = current
         .posture
         .initiatives

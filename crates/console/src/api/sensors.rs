@@ -97,6 +97,8 @@ pub async fn delete(
     let store = state.store();
     let sensor = store.get_sensor(&user.scope, SensorId(id)).await?;
     store.delete_sensor(&user.scope, SensorId(id)).await?;
+    // Whether a view has data depends on its sensors.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),

@@ -127,6 +127,8 @@ pub async fn set_learning(
         .store()
         .set_site_learning(&user.scope, SiteId(id), until)
         .await?;
+    // Authorization (a posture metric) follows the learning window.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -205,6 +207,8 @@ pub async fn rename_site(
     let site = store
         .rename_site(&user.scope, SiteId(id), &body.name)
         .await?;
+    // Posture names each device's site.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -228,6 +232,8 @@ pub async fn delete_site(
     let store = state.store();
     let site = store.get_site(&user.scope, SiteId(id)).await?;
     store.delete_site(&user.scope, SiteId(id)).await?;
+    // The site's devices leave every view.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -292,6 +298,8 @@ pub async fn rename_zone(
     let zone = store
         .rename_zone(&user.scope, ZoneId(id), &body.name)
         .await?;
+    // Posture names each device's zone.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),
@@ -316,6 +324,8 @@ pub async fn delete_zone(
     let store = state.store();
     let zone = store.get_zone(&user.scope, ZoneId(id)).await?;
     store.delete_zone(&user.scope, ZoneId(id)).await?;
+    // The zone's devices leave every view.
+    state.posture().changed();
     audit::record(
         &state,
         Some(&user),

@@ -3,6 +3,8 @@
 //! administrators only; a site outside the caller's scope is 404 like a missing one. Every
 //! download is audited (`report.risk_download`), refusals included.
 
+use std::sync::Arc;
+
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -10,11 +12,14 @@ use axum::Extension;
 use ironward_store::{SiteId, StoreError};
 use serde::Deserialize;
 
-use super::{file_name, gather, render, Format};
+use super::gather::gather_with;
+use super::{file_name, render, Format};
 use crate::access::UserPrincipal;
 use crate::api::extract::ClientAddr;
 use crate::audit::{self, Outcome};
 use crate::error::{ApiError, ApiResult};
+use crate::posture_cache;
+use crate::posture_service::PostureFilter;
 use crate::state::{now, AppState};
 
 /// The query of `GET /reports/risk`.
@@ -47,7 +52,16 @@ pub async fn risk(
     };
     let target = site.map_or_else(|| "all sites".to_owned(), |s| format!("site:{}", s.0));
     let time = now();
-    let input = match gather(state.store(), &user.scope, site, time).await {
+    let view = PostureFilter { site, group: None };
+    let gathered = match posture_cache::current(&state, &user.scope, &view, time).await {
+        // The cache keeps its own reference: the report takes a copy of a kept answer.
+        Ok(current) => {
+            let current = Arc::unwrap_or_clone(current);
+            gather_with(state.store(), &user.scope, site, time, current).await
+        }
+        Err(error) => Err(error),
+    };
+    let input = match gathered {
         Ok(input) => input,
         Err(error) => {
             let outcome = if matches!(error, StoreError::NotFound) {

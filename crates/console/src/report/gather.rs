@@ -11,7 +11,7 @@ use ironward_store::{
 };
 
 use super::model::ReportInput;
-use crate::posture_service::{self, PostureFilter};
+use crate::posture_service::{self, CurrentPosture, PostureFilter};
 
 /// Vulnerability rows read for fixed versions at most (KEV and highest CVSS first, so the
 /// rows that matter most are always read).
@@ -28,6 +28,20 @@ pub async fn gather(
     site: Option<SiteId>,
     now: Timestamp,
 ) -> Result<ReportInput, StoreError> {
+    let current =
+        posture_service::current(store, scope, &PostureFilter { site, group: None }, now).await?;
+    gather_with(store, scope, site, now, current).await
+}
+
+/// [`gather`] with the posture of the view already evaluated at `now` (the console's report
+/// route reads it through [`crate::posture_cache`], like the pages).
+pub async fn gather_with(
+    store: &Store,
+    scope: &Scope,
+    site: Option<SiteId>,
+    now: Timestamp,
+    current: CurrentPosture,
+) -> Result<ReportInput, StoreError> {
     let label = match site {
         Some(id) => format!("Site {}", store.get_site(scope, id).await?.name),
         None => match scope {
@@ -35,8 +49,6 @@ pub async fn gather(
             Scope::Sites(sites) => format!("All sites visible to you ({})", sites.len()),
         },
     };
-    let current =
-        posture_service::current(store, scope, &PostureFilter { site, group: None }, now).await?;
     let keys: HashMap<DeviceRef, &str> = current
         .rows
         .iter()

@@ -434,6 +434,8 @@ pub(crate) async fn learn(
         .await
     {
         Ok(entry) => {
+            // Authorization (a posture metric) follows the baseline.
+            state.posture().changed();
             audit::record(
                 &state,
                 Some(&user),

@@ -208,6 +208,8 @@ pub(crate) async fn delete_group(
 ) -> Response {
     match state.store().delete_group(GroupId(id)).await {
         Ok(()) => {
+            // Views narrowed to the group, and devices' group names, change.
+            state.posture().changed();
             audit::record(
                 &state,
                 Some(&user),
@@ -327,6 +329,8 @@ async fn change_member(
     };
     match result {
         Ok(()) => {
+            // Views narrowed to the group, and the device's group names, change.
+            state.posture().changed();
             audit::record(
                 state,
                 Some(user),

@@ -2,6 +2,8 @@
 //! string (empty values count as absent), checked against the caller's sites, turned into the
 //! posture service's filter, and drawn as the pages' toolbar.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use ironward_model::Timestamp;
@@ -10,7 +12,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::access::UserPrincipal;
-use crate::posture_service::{self, CurrentPosture, PostureFilter};
+use crate::posture_cache;
+use crate::posture_service::{CurrentPosture, PostureFilter};
 use crate::state::AppState;
 use crate::ui::layout::message_page;
 use crate::ui::widgets::{failure, present};
@@ -68,7 +71,7 @@ pub(crate) struct Scoped {
     /// The filter applied.
     pub(crate) filter: PostureFilter,
     /// The posture of the devices selected.
-    pub(crate) current: CurrentPosture,
+    pub(crate) current: Arc<CurrentPosture>,
     /// The caller's sites.
     pub(crate) sites: Vec<Site>,
     /// The device groups.
@@ -99,7 +102,7 @@ impl Scoped {
             }
         }
         let groups = store.list_groups().await.map_err(failure)?;
-        let current = posture_service::current(store, &user.scope, &filter, now)
+        let current = posture_cache::current(state, &user.scope, &filter, now)
             .await
             .map_err(failure)?;
         Ok(Scoped {

@@ -378,6 +378,10 @@ pub(crate) async fn set_learning(
         .store()
         .set_site_learning(&user.scope, SiteId(id), until)
         .await;
+    if result.is_ok() {
+        // Authorization (a posture metric) follows the learning window.
+        state.posture().changed();
+    }
     finish(
         &state,
         &user,
@@ -403,6 +407,10 @@ pub(crate) async fn rename_site(
         .store()
         .rename_site(&user.scope, SiteId(id), name)
         .await;
+    if result.is_ok() {
+        // Posture names each device's site.
+        state.posture().changed();
+    }
     finish(
         &state,
         &user,
@@ -423,6 +431,10 @@ pub(crate) async fn delete_site(
     Path(id): Path<i64>,
 ) -> Response {
     let result = state.store().delete_site(&user.scope, SiteId(id)).await;
+    if result.is_ok() {
+        // The site's devices leave every view.
+        state.posture().changed();
+    }
     finish(
         &state,
         &user,
@@ -477,6 +489,10 @@ pub(crate) async fn rename_zone(
         .store()
         .rename_zone(&user.scope, ZoneId(id), name)
         .await;
+    if result.is_ok() {
+        // Posture names each device's zone.
+        state.posture().changed();
+    }
     finish(
         &state,
         &user,
@@ -497,6 +513,10 @@ pub(crate) async fn delete_zone(
     Path(id): Path<i64>,
 ) -> Response {
     let result = state.store().delete_zone(&user.scope, ZoneId(id)).await;
+    if result.is_ok() {
+        // The zone's devices leave every view.
+        state.posture().changed();
+    }
     finish(
         &state,
         &user,
@@ -517,6 +537,10 @@ pub(crate) async fn delete_sensor(
     Path(id): Path<i64>,
 ) -> Response {
     let result = state.store().delete_sensor(&user.scope, SensorId(id)).await;
+    if result.is_ok() {
+        // Whether a view has data depends on its sensors.
+        state.posture().changed();
+    }
     finish(
         &state,
         &user,
@@ -684,6 +708,8 @@ pub(crate) async fn delete_baseline_entry(
     };
     match result {
         Ok(e) => {
+            // Authorization (a posture metric) follows the baseline.
+            state.posture().changed();
             let detail = format!("{} {} -> {} {}", e.kind, e.src, e.dst, e.protocol);
             audit::record(
                 &state,
