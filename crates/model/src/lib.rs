@@ -9,6 +9,7 @@ contract whose keys are only ever added, never renamed.
 This crate holds no logic beyond constructors, validation and serialisation.
 */
 
+pub mod address;
 pub mod alert;
 pub mod alert_capture;
 pub mod batch;

@@ -12,9 +12,9 @@
 //!   before the site's learning ended, or whose address one of the site's baseline entries
 //!   names (learned, or "learned" from an alert by a user — what sensors accept too), is
 //!   `Authorized`; any other is `Unauthorized`.
-//! - **public peer**: the other end of a connection of the device whose address is global
-//!   unicast (not private, loopback, link-local, shared (100.64/10), multicast, broadcast,
-//!   documentation, unspecified, or IPv6 unique-local).
+//! - **public peer**: the other end of a connection of the device whose address is an internet
+//!   address ([`ironward_model::address::is_internet`]: the same rule analyze and the sensor's
+//!   anomaly engine use).
 //! - **write source**: the device at the other end of an event of category write,
 //!   program_download, mode_change, firmware_update, configuration_change or control_command
 //!   whose destination is the device (same zone: events name devices per zone).
@@ -27,6 +27,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use ironward_model::address::is_internet;
 use ironward_model::{Service, Timestamp};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -182,36 +183,6 @@ fn protocol_list(text: &str) -> Vec<String> {
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// Whether `ip` is a global unicast address (see the module docs).
-pub(crate) fn is_public(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_unspecified()
-                || o[0] == 0
-                || o[0] >= 240
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || (o[0] == 198 && (o[1] & 0xfe) == 18))
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8))
-        }
-    }
 }
 
 /// An address as the baseline and the devices' columns write it, in one form.
@@ -440,7 +411,7 @@ impl Store {
                 continue;
             };
             let peer: String = r.try_get("peer")?;
-            let Some(ip) = canonical(&peer).filter(|ip| is_public(*ip)) else {
+            let Some(ip) = canonical(&peer).filter(|ip| is_internet(*ip)) else {
                 continue;
             };
             let peers = &mut assets[i].public_peers;
@@ -580,48 +551,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn public_addresses() {
-        for public in [
-            "8.8.8.8",
-            "1.1.1.1",
-            "172.32.0.1",
-            "100.128.0.1",
-            "2a00:1450::1",
-            "::ffff:8.8.4.4",
-        ] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
-        for private in [
-            "10.1.2.3",
-            "172.16.0.1",
-            "172.31.255.255",
-            "192.168.1.1",
-            "127.0.0.1",
-            "169.254.1.1",
-            "100.64.0.1",
-            "100.127.255.255",
-            "224.0.0.251",
-            "239.255.255.250",
-            "255.255.255.255",
-            "0.0.0.0",
-            "192.0.2.1",
-            "198.18.0.1",
-            "198.19.255.1",
-            "203.0.113.9",
-            "240.0.0.1",
-            "::1",
-            "::",
-            "fe80::1",
-            "fd00::1",
-            "ff02::1",
-            "2001:db8::1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-    }
 
     #[test]
     fn protocol_lists() {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use ironward_model::address::is_internet;
 use ironward_model::{AlertEngine, EventCategory, MacAddress, Severity};
 
 use super::alerts::{AlertStore, Raise, StableHash, Text};
@@ -138,23 +139,6 @@ fn times(part: u64, whole: u64) -> u64 {
 /// A TCP connection attempt that exchanged no data: what a port scan leaves.
 fn is_probe(f: &FlowInput) -> bool {
     f.transport == 6 && f.payload_bytes[0] == 0 && f.payload_bytes[1] == 0 && f.packets[0] <= 3
-}
-
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_unspecified()
-                || v4.is_documentation()
-                // 100.64.0.0/10, carrier-grade NAT
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64))
-        }
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xe000) == 0x2000,
-    }
 }
 
 const SCAN_REMEDIATION: &str = "Identify the scanning host; unless it is an approved vulnerability scanner in a maintenance window, isolate it and look for what else it did.";
@@ -303,7 +287,8 @@ impl Anomaly {
                 ));
             }
         }
-        if f.answered && is_public(dst) && !is_public(src) && self.ot_devices.contains_key(&src) {
+        if f.answered && is_internet(dst) && !is_internet(src) && self.ot_devices.contains_key(&src)
+        {
             out[2] = out[2].or(Some(store.raise(
                 &Raise {
                     kind: "anomaly.internet_connection",
