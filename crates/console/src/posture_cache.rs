@@ -8,8 +8,8 @@
 //! — ingest, threat intelligence and matching, vulnerability exclusions, recommendation states,
 //! weights, targets, groups and their members, sites, zones, learning windows, baseline
 //! entries, sensors). What changes with time alone (a state expiring, a learning window
-//! ending) shows after at most [`TTL`]. At most [`CAPACITY`] views are kept, the least
-//! recently used leaving first, and answers of an older generation are dropped as soon as a
+//! ending) shows after at most [`TTL`]. At most [`CAPACITY`] views of [`MAX_DEVICES`] devices
+//! in all are kept, the least recently used leaving first, and answers of an older generation are dropped as soon as a
 //! newer one is asked for (each holds a view's whole inventory).
 //!
 //! The lock is held for lookups and inserts only, never while evaluating: two requests that
@@ -27,6 +27,11 @@ use crate::AppState;
 
 /// Views kept at most.
 pub const CAPACITY: usize = 8;
+
+/// Devices the kept views hold at most, together: a view keeps its whole inventory (about
+/// 2 KB a device, some 200 MB at 100,000 devices), so a large console keeps a few views only.
+/// A view larger than this on its own is still kept, alone: its request held as much anyway.
+pub const MAX_DEVICES: usize = 250_000;
 
 /// How long an answer is served at most (for what changes with time alone).
 pub const TTL: Duration = Duration::from_secs(30);
@@ -84,21 +89,24 @@ struct Entries {
 pub struct PostureCache {
     entries: Mutex<Entries>,
     capacity: usize,
+    max_devices: usize,
     ttl: i64,
 }
 
 impl Default for PostureCache {
     fn default() -> Self {
-        Self::new(CAPACITY, TTL)
+        Self::new(CAPACITY, MAX_DEVICES, TTL)
     }
 }
 
 impl PostureCache {
-    /// A cache of at most `capacity` views (at least one), each served for at most `ttl`.
-    pub fn new(capacity: usize, ttl: Duration) -> Self {
+    /// A cache of at most `capacity` views (at least one) holding `max_devices` devices in all
+    /// (see [`MAX_DEVICES`]), each served for at most `ttl`.
+    pub fn new(capacity: usize, max_devices: usize, ttl: Duration) -> Self {
         Self {
             entries: Mutex::new(Entries::default()),
             capacity: capacity.max(1),
+            max_devices,
             ttl: i64::try_from(ttl.as_nanos()).unwrap_or(i64::MAX),
         }
     }
@@ -138,7 +146,7 @@ impl PostureCache {
     }
 
     /// Keeps `value` as the answer to `key` evaluated at `now`, evicting the least recently
-    /// used view when full; an answer of an older generation than one asked for is not kept.
+    /// used views until it fits; an answer of an older generation than one asked for is not kept.
     fn insert(&self, key: Key, now: Timestamp, value: Arc<CurrentPosture>) {
         let capacity = self.capacity;
         let mut entries = self.lock();
@@ -148,16 +156,26 @@ impl PostureCache {
         entries.tick += 1;
         let used = entries.tick;
         entries.list.retain(|e| e.key != key);
-        if entries.list.len() >= capacity {
-            if let Some(oldest) = entries
+        let devices = value.assets.len();
+        while entries.list.len() >= capacity
+            || entries
+                .list
+                .iter()
+                .map(|e| e.value.assets.len())
+                .sum::<usize>()
+                .saturating_add(devices)
+                > self.max_devices
+        {
+            let Some(oldest) = entries
                 .list
                 .iter()
                 .enumerate()
                 .min_by_key(|(_, e)| e.used)
                 .map(|(i, _)| i)
-            {
-                entries.list.swap_remove(oldest);
-            }
+            else {
+                break;
+            };
+            entries.list.swap_remove(oldest);
         }
         entries.list.push(Entry {
             key,
@@ -210,7 +228,21 @@ mod tests {
 
     /// A posture told apart by its one device's id.
     fn answer(device: &str) -> Arc<CurrentPosture> {
-        let assets = vec![Asset::new(device.to_owned(), Domain::Ot)];
+        sized(device, 1)
+    }
+
+    /// A posture of `devices` devices, the first named `device`.
+    fn sized(device: &str, devices: usize) -> Arc<CurrentPosture> {
+        let assets: Vec<Asset> = (0..devices)
+            .map(|i| {
+                let id = if i == 0 {
+                    device.to_owned()
+                } else {
+                    format!("{device}-{i}")
+                };
+                Asset::new(id, Domain::Ot)
+            })
+            .collect();
         let settings = Settings::default();
         let posture = evaluate(&assets, Catalog::builtin(), &settings);
         Arc::new(CurrentPosture {
@@ -268,7 +300,7 @@ mod tests {
 
     #[test]
     fn answers_expire_after_the_ttl() {
-        let cache = PostureCache::new(CAPACITY, Duration::from_secs(30));
+        let cache = PostureCache::new(CAPACITY, MAX_DEVICES, Duration::from_secs(30));
         let t = Timestamp(1_000 * SECOND);
         let key = Key::new(&Scope::All, &PostureFilter::default(), 7);
         cache.insert(key.clone(), t, answer("x"));
@@ -283,7 +315,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_view_leaves_first() {
-        let cache = PostureCache::new(3, TTL);
+        let cache = PostureCache::new(3, MAX_DEVICES, TTL);
         let t = Timestamp(1_000 * SECOND);
         let site = |n: i64| {
             Key::new(
@@ -310,6 +342,34 @@ mod tests {
         cache.insert(site(4), t, answer("4b"));
         assert_eq!(cache.len(), 3);
         assert_eq!(served(&cache, &site(4), t).as_deref(), Some("4b"));
-        assert!(PostureCache::new(0, TTL).capacity == 1);
+        assert!(PostureCache::new(0, MAX_DEVICES, TTL).capacity == 1);
+    }
+
+    #[test]
+    fn the_kept_views_hold_a_bounded_number_of_devices() {
+        let cache = PostureCache::new(CAPACITY, 10, TTL);
+        let t = Timestamp(1_000 * SECOND);
+        let site = |n: i64| {
+            Key::new(
+                &Scope::All,
+                &PostureFilter {
+                    site: Some(SiteId(n)),
+                    group: None,
+                },
+                0,
+            )
+        };
+        cache.insert(site(1), t, sized("1", 4));
+        cache.insert(site(2), t, sized("2", 4));
+        assert_eq!(cache.len(), 2);
+        // 4 + 4 + 4 > 10: the least recently used leaves.
+        cache.insert(site(3), t, sized("3", 4));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(served(&cache, &site(1), t), None);
+        assert_eq!(served(&cache, &site(2), t).as_deref(), Some("2"));
+        // A view larger than the budget is kept alone.
+        cache.insert(site(4), t, sized("4", 11));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(served(&cache, &site(4), t).as_deref(), Some("4"));
     }
 }
