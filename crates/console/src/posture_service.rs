@@ -211,28 +211,22 @@ async fn evaluate_rows(
     }
 }
 
-fn is_engineering(device_type: Option<&str>) -> bool {
-    device_type == Some("engineering_workstation")
-}
-
 fn speaks_ot(protocols: &[String]) -> bool {
     protocols
         .iter()
         .any(|p| ironward_intel::behaviour::is_ot_protocol(p))
 }
 
-/// Whether a device that changed this one sits on the IT side: Purdue level 4 or above, or
-/// classified IT; never an engineering workstation (programming controllers is its job).
+/// Whether a device that changed this one sits on the IT side
+/// ([`ironward_posture::is_it_side_writer`]); the store names a writer's protocols without
+/// saying which it answers, so any industrial protocol counts as its OT side.
 fn is_it_side(source: &WriteSource) -> bool {
-    if is_engineering(source.device_type.as_deref()) {
-        return false;
-    }
-    source.purdue_level.is_some_and(|level| level >= 4)
-        || Domain::classify(
-            source.device_type.as_deref(),
-            source.purdue_level,
-            speaks_ot(&source.protocols),
-        ) == Domain::It
+    ironward_posture::is_it_side_writer(
+        source.device_type.as_deref(),
+        None,
+        source.purdue_level,
+        speaks_ot(&source.protocols),
+    )
 }
 
 fn service(s: &ironward_model::Service) -> AssetService {

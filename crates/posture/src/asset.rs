@@ -62,6 +62,26 @@ const IOT_TYPES: &[&str] = &[
     "smart_building",
 ];
 
+/// Whether a device that writes to, programs or commands a controller sits on the IT side
+/// (the evidence of [`Asset::it_write_sources`]): Purdue level 4 or above, or classified
+/// [`Domain::It`]; never an engineering workstation (by type or role), whose job is to program
+/// controllers. `ot_side` is whether the writer itself belongs to the control system (it answers
+/// an industrial protocol or runs cyclic I/O) — the writes in question are made over industrial
+/// protocols and must not by themselves vouch for the writer.
+pub fn is_it_side_writer(
+    device_type: Option<&str>,
+    role: Option<&str>,
+    purdue_level: Option<u8>,
+    ot_side: bool,
+) -> bool {
+    let engineering = |v: Option<&str>| v == Some("engineering_workstation");
+    if engineering(device_type) || engineering(role) {
+        return false;
+    }
+    purdue_level.is_some_and(|level| level >= 4)
+        || Domain::classify(device_type.or(role), purdue_level, ot_side) == Domain::It
+}
+
 impl Domain {
     /// From what the inventory knows: device type (model `device_type` strings such as "plc",
     /// "rtu", "hmi", "ied", "engineering_workstation", "camera", "printer", "ip_phone", ...) or

@@ -19,7 +19,9 @@ pub mod history;
 pub mod rule;
 pub mod settings;
 
-pub use asset::{Asset, AssetService, AssetVulnerability, Authorization, Domain};
+pub use asset::{
+    is_it_side_writer, Asset, AssetService, AssetVulnerability, Authorization, Domain,
+};
 pub use catalog::{
     Catalog, CatalogError, InitiativeDef, MetricDef, RecommendationDef, Severity, Weight, Workload,
 };

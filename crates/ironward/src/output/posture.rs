@@ -85,7 +85,7 @@ struct Summary {
     asset: Asset,
     /// One per `asset.services`, in the same order.
     usage: Vec<Usage>,
-    /// Whether its writes come from the IT side (see [`is_it_side`]).
+    /// Whether its writes come from the IT side (see [`ironward_posture::is_it_side_writer`]).
     it_side: bool,
     /// The policy engine reported it as a new device.
     new_device: bool,
@@ -158,7 +158,14 @@ impl PostureBuilder {
         asset.vulnerabilities = vulnerabilities;
         let summary = Summary {
             usage: vec![Usage::default(); asset.services.len()],
-            it_side: is_it_side(device, kind, ot_side),
+            // Judged on `ot_side` (it answers an industrial protocol or runs cyclic I/O), not on
+            // every industrial protocol it speaks.
+            it_side: ironward_posture::is_it_side_writer(
+                device.device_type.as_deref(),
+                device.role.as_deref(),
+                device.purdue_level,
+                ot_side,
+            ),
             new_device: false,
             asset,
         };
@@ -279,21 +286,6 @@ impl PostureBuilder {
         let assets = self.into_assets();
         ironward_posture::evaluate(&assets, Catalog::builtin(), &Settings::default())
     }
-}
-
-/// Whether a device's writes come from the IT side: Purdue level 4 or 5, or the IT domain —
-/// judged on its type and level, and on `ot_side` (it answers an industrial protocol or runs
-/// cyclic I/O) instead of every industrial protocol it speaks: the writes in question are made
-/// over industrial protocols and must not by themselves make the writer an OT device (a
-/// host of no known type that only writes registers is not vouched for by writing them).
-/// Engineering workstations (by type or role) are the OT side's own writers and never count.
-fn is_it_side(device: &Device, kind: Option<&str>, ot_side: bool) -> bool {
-    let engineering = |v: &Option<String>| v.as_deref() == Some("engineering_workstation");
-    if engineering(&device.device_type) || engineering(&device.role) {
-        return false;
-    }
-    device.purdue_level.is_some_and(|level| level >= 4)
-        || Domain::classify(kind, device.purdue_level, ot_side) == Domain::It
 }
 
 /// Whether `protocol` is cyclic I/O (PROFINET IO, CIP class 1, GOOSE, SV, EtherCAT): industrial
