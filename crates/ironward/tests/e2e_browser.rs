@@ -8,7 +8,7 @@
 
 mod browser;
 
-use browser::{path_of, run_journey, shot, sign_in};
+use browser::{fill_and_submit, path_of, run_journey, shot, sign_in};
 use fantoccini::{Client, Locator};
 
 #[test]
@@ -90,18 +90,7 @@ async fn journey(b: &Client, base: &str) -> Result<(), String> {
     // A site, a zone, an enrolment token with the command to run.
     b.goto(&format!("{base}/sites")).await.unwrap();
     let form = b.find(Locator::Css("form[action='/sites']")).await.unwrap();
-    form.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("E2E site")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(&form, &[("input[name=name]", "E2E site")]).await?;
     b.wait()
         .for_element(Locator::XPath("//*[contains(text(), 'E2E site')]"))
         .await
@@ -112,18 +101,7 @@ async fn journey(b: &Client, base: &str) -> Result<(), String> {
         .await
         .unwrap();
     let form = zone_forms.last().ok_or("no zone form")?;
-    form.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("E2E zone")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(form, &[("input[name=name]", "E2E zone")]).await?;
     b.wait()
         .for_element(Locator::XPath("//*[contains(text(), 'E2E zone')]"))
         .await
@@ -133,18 +111,7 @@ async fn journey(b: &Client, base: &str) -> Result<(), String> {
         .await
         .unwrap();
     let form = enrol_forms.last().ok_or("no enrol form")?;
-    form.find(Locator::Css("input[name=sensor_name]"))
-        .await
-        .unwrap()
-        .send_keys("e2e-sensor")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(form, &[("input[name=sensor_name]", "e2e-sensor")]).await?;
     b.wait()
         .for_element(Locator::XPath("//*[contains(text(), '--enroll-token')]"))
         .await

@@ -12,7 +12,7 @@ mod browser;
 
 use std::time::{Duration, Instant};
 
-use browser::{path_of, run_journey, shot, shot_element, sign_in};
+use browser::{fill_and_submit, path_of, run_journey, shot, shot_element, sign_in};
 use fantoccini::{Client, Locator};
 
 #[test]
@@ -158,18 +158,14 @@ async fn journey(b: &Client, base: &str) -> Result<(), String> {
     .click()
     .await
     .unwrap();
-    form.find(Locator::Css("textarea[name=reason]"))
-        .await
-        .unwrap()
-        .send_keys("Isolated test bench, no route from the plant network")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(
+        &form,
+        &[(
+            "textarea[name=reason]",
+            "Isolated test bench, no route from the plant network",
+        )],
+    )
+    .await?;
     b.wait()
         .for_element(Locator::XPath(
             "//dd[contains(text(), 'Isolated test bench, no route from the plant network')]",

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use ironward_store::{DeviceQuery, Scope, Store};
 
@@ -239,6 +240,26 @@ pub async fn path_of(browser: &Client) -> String {
 }
 
 /// Opens `path` without a session, expects the sign-in form (screenshot `shot_name`), signs
+/// Types each `(css, text)` into the field of `form` it selects and presses the form's submit
+/// button.
+pub async fn fill_and_submit(form: &Element, fields: &[(&str, &str)]) -> Result<(), String> {
+    for (css, text) in fields {
+        form.find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css}: {e}"))?
+            .send_keys(text)
+            .await
+            .map_err(|e| format!("{css}: {e}"))?;
+    }
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .map_err(|e| format!("no submit button: {e}"))?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// in as `admin` and waits to land on `path`.
 pub async fn sign_in(b: &Client, base: &str, path: &str, shot_name: &str) -> Result<(), String> {
     b.goto(&format!("{base}{path}"))
@@ -249,24 +270,24 @@ pub async fn sign_in(b: &Client, base: &str, path: &str, shot_name: &str) -> Res
         .await
         .map_err(|e| e.to_string())?;
     shot(b, shot_name).await;
-    b.find(Locator::Css("input[name=username]"))
+    let form = b
+        .find(Locator::Css("form[action='/login']"))
         .await
-        .unwrap()
-        .send_keys("admin")
+        .map_err(|e| e.to_string())?;
+    fill_and_submit(
+        &form,
+        &[
+            ("input[name=username]", "admin"),
+            ("input[name=password]", PASSWORD),
+        ],
+    )
+    .await?;
+    // The sign-in form is served at the page's own address, so the address alone does not say
+    // the sign-in went through: wait for what only a signed-in page has, the sign-out button.
+    b.wait()
+        .for_element(Locator::Css("form[action='/logout']"))
         .await
-        .unwrap();
-    b.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .map_err(|e| format!("not signed in: {e}"))?;
     b.wait()
         .for_url(&format!("{base}{path}").parse().unwrap())
         .await
