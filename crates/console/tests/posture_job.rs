@@ -14,6 +14,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
 
+mod backends;
+
 use std::borrow::Cow;
 
 use ironward_console::posture_job::{PostureJob, Round, KIND};
@@ -23,7 +25,6 @@ use ironward_posture::{AssetChangeKind, Reason, Weight};
 use ironward_store::{
     AlertQuery, ChangedBy, RecommendationStateChange, Scope, SensorId, SiteId, Store,
 };
-use sqlx::Connection;
 
 const HOUR: i64 = 3_600 * 1_000_000_000;
 const DAY: i64 = 24 * HOUR;
@@ -487,42 +488,10 @@ async fn scenario(store: Store) {
 
 #[tokio::test]
 async fn sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(dir.path()).await.unwrap();
-    scenario(store.clone()).await;
-    store.close().await;
+    backends::on_sqlite(scenario).await;
 }
 
 #[tokio::test]
 async fn postgres() {
-    let admin = std::env::var("IRONWARD_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(conn) => conn,
-        Err(e) => {
-            println!("skipped: PostgreSQL at {admin} is unreachable: {e}");
-            return;
-        }
-    };
-    let name = format!("ironward_posture_job_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.split('?').next().unwrap_or(&admin);
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-    let store = Store::connect(&url).await.unwrap();
-    let outcome = tokio::spawn(scenario(store.clone())).await;
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+    backends::on_postgres("ironward_posture_job", scenario).await;
 }

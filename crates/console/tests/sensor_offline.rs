@@ -6,12 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backends;
+
 use std::time::Duration;
 
 use ironward_console::sensor_watch::{Round, SensorWatch, KIND};
 use ironward_model::{SensorHealth, Timestamp};
 use ironward_store::{AlertQuery, AlertView, ExclusionSpec, Scope, SensorId, SiteId, Store};
-use sqlx::Connection;
 
 const MINUTE: i64 = 60 * 1_000_000_000;
 /// A fixed start (2026-01-05, a Monday), in nanoseconds.
@@ -171,42 +172,10 @@ async fn scenario(store: Store) {
 
 #[tokio::test]
 async fn sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(dir.path()).await.unwrap();
-    scenario(store.clone()).await;
-    store.close().await;
+    backends::on_sqlite(scenario).await;
 }
 
 #[tokio::test]
 async fn postgres() {
-    let admin = std::env::var("IRONWARD_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let mut conn = match sqlx::PgConnection::connect(&admin).await {
-        Ok(conn) => conn,
-        Err(e) => {
-            println!("skipped: PostgreSQL at {admin} is unreachable: {e}");
-            return;
-        }
-    };
-    let name = format!("ironward_offline_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin.split('?').next().unwrap_or(&admin);
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-    let store = Store::connect(&url).await.unwrap();
-    let outcome = tokio::spawn(scenario(store.clone())).await;
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+    backends::on_postgres("ironward_offline", scenario).await;
 }
