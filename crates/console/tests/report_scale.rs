@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use axum::http::{Method, StatusCode};
 use common::TestConsole;
-use ironward_model::{Batch, Connection, Timestamp};
+use ironward_model::{Batch, Connection};
 use ironward_store::Scope;
 
 const PER_BATCH: usize = 10_000;
@@ -33,25 +33,7 @@ async fn risk_report_at_scale() {
         .unwrap_or(20_000);
     let console = TestConsole::new().await;
     let now = ironward_console::state::now();
-    let site = console.store.create_site("Scale", now).await.unwrap();
-    let zone = console
-        .store
-        .create_zone(&Scope::All, site.id, "Cell", now)
-        .await
-        .unwrap();
-    let token = console
-        .store
-        .create_enrollment_token(
-            &Scope::All,
-            zone.id,
-            "s",
-            Timestamp(now.0 + 3_600_000_000_000),
-            None,
-            now,
-        )
-        .await
-        .unwrap();
-    let sensor = console.store.enroll(&token, now).await.unwrap().0;
+    let (site, sensor) = common::enrolled_sensor(&console.store, "Scale", now).await;
     let types = ["plc", "hmi", "switch", "workstation", "rtu", "camera"];
     let findings = ["telnet_in_use", "snmp_v1_v2c", "ftp_cleartext"];
     let started = Instant::now();

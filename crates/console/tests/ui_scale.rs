@@ -35,25 +35,7 @@ async fn page_latency_at_scale() {
         .unwrap_or(100_000);
     let console = TestConsole::new().await;
     let now = ironward_console::state::now();
-    let site = console.store.create_site("Scale", now).await.unwrap();
-    let zone = console
-        .store
-        .create_zone(&Scope::All, site.id, "Cell", now)
-        .await
-        .unwrap();
-    let token = console
-        .store
-        .create_enrollment_token(
-            &Scope::All,
-            zone.id,
-            "s",
-            Timestamp(now.0 + 3_600_000_000_000),
-            None,
-            now,
-        )
-        .await
-        .unwrap();
-    let sensor = console.store.enroll(&token, now).await.unwrap().0;
+    let (site, sensor) = common::enrolled_sensor(&console.store, "Scale", now).await;
     let types = [
         "plc",
         "hmi",

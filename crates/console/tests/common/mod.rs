@@ -21,6 +21,33 @@ pub struct TestConsole {
     _dir: tempfile::TempDir,
 }
 
+/// A site named `site` with one zone and one sensor enrolled in it (as `ironward sensor` would),
+/// for tests that ingest batches straight through the store.
+pub async fn enrolled_sensor(
+    store: &Store,
+    site: &str,
+    now: Timestamp,
+) -> (ironward_store::Site, ironward_store::SensorRecord) {
+    let site = store.create_site(site, now).await.unwrap();
+    let zone = store
+        .create_zone(&ironward_store::Scope::All, site.id, "Cell", now)
+        .await
+        .unwrap();
+    let token = store
+        .create_enrollment_token(
+            &ironward_store::Scope::All,
+            zone.id,
+            "s",
+            Timestamp(now.0 + 3_600_000_000_000),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let sensor = store.enroll(&token, now).await.unwrap().0;
+    (site, sensor)
+}
+
 /// A response, read whole.
 pub struct Answer {
     pub status: StatusCode,
