@@ -43,16 +43,13 @@ const DETAIL: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The export's filters, then paging.
 const RECOMMENDATION_FILTERS: &[(&str, &str, &str)] = &[
-    ("site", "integer", "Only this site (within the caller's)"),
-    ("group", "integer", "Only devices of this device group"),
-    ("domain", "string", "ot, enterprise_iot or it"),
-    ("severity", "string", "critical, high, medium or low"),
-    (
-        "state",
-        "string",
-        "active, resolved, risk_accepted or exception",
-    ),
+    RECOMMENDATION_EXPORT[0],
+    RECOMMENDATION_EXPORT[1],
+    RECOMMENDATION_EXPORT[2],
+    RECOMMENDATION_EXPORT[3],
+    RECOMMENDATION_EXPORT[4],
     ("limit", "integer", "Page size, 1 to 1000 (default 100)"),
     ("offset", "integer", "Rows to skip"),
 ];
