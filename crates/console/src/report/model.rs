@@ -394,16 +394,7 @@ fn unpatched(input: &ReportInput) -> Section {
             .then(a.asset.id.cmp(&b.asset.id))
     });
     let rows = list.iter().map(|u| {
-        let mut fixes = u
-            .fixes
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if u.fixes.len() > 3 {
-            fixes.push_str(&format!(" (+{})", u.fixes.len() - 3));
-        }
+        let fixes = first_few(&u.fixes, ToString::to_string);
         vec![
             device_label(u.asset.name.as_deref(), &u.asset.id),
             ip_text(u.asset.ip),
@@ -444,16 +435,7 @@ fn internet(input: &ReportInput) -> Section {
         .iter()
         .filter(|a| !a.internet_peers.is_empty())
         .map(|a| {
-            let mut peers = a
-                .internet_peers
-                .iter()
-                .take(3)
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            if a.internet_peers.len() > 3 {
-                peers.push_str(&format!(" (+{})", a.internet_peers.len() - 3));
-            }
+            let peers = first_few(&a.internet_peers, ToString::to_string);
             vec![
                 device_label(a.name.as_deref(), &a.id),
                 ip_text(a.ip),
@@ -557,18 +539,10 @@ fn insecure_protocols(input: &ReportInput) -> Section {
         )));
     }
     let rows = list.iter().map(|(finding, devices)| {
-        let mut examples = devices
-            .iter()
-            .take(3)
-            .map(|a| {
-                a.ip.map(|ip| ip.to_string())
-                    .unwrap_or_else(|| a.id.clone())
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        if devices.len() > 3 {
-            examples.push_str(&format!(" (+{})", devices.len() - 3));
-        }
+        let examples = first_few(devices, |a| {
+            a.ip.map(|ip| ip.to_string())
+                .unwrap_or_else(|| a.id.clone())
+        });
         vec![
             protocol_of(*finding).to_owned(),
             finding.describe().to_owned(),
@@ -877,6 +851,21 @@ pub fn format_time(time: Timestamp) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| time.0.to_string())
+}
+
+/// The first three items, comma-separated, and how many more there are: `a, b, c (+4)`.
+fn first_few<T>(items: &[T], text: impl Fn(&T) -> String) -> String {
+    const SHOWN: usize = 3;
+    let mut out = items
+        .iter()
+        .take(SHOWN)
+        .map(text)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        out.push_str(&format!(" (+{})", items.len() - SHOWN));
+    }
+    out
 }
 
 #[cfg(test)]
