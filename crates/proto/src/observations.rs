@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
 
 use ironward_model::{
@@ -52,12 +52,16 @@ const FIRST_TIME: u8 = 0x5a;
 #[derive(Debug, Default)]
 pub struct Observations {
     facts: Vec<Fact>,
-    remembered: HashSet<u64, BuildHasherDefault<FxHasher>>,
+    /// Seeds the fingerprints of facts and events.
+    fingerprints: Fingerprints,
+    remembered: HashSet<u64, BuildHasherDefault<FingerprintHasher>>,
     /// When and how often each event happened (touched by every repeat: kept small).
     event_counts: Vec<EventCount>,
     /// What each event is, by the same index.
     event_records: Vec<EventRecord>,
-    event_index: HashMap<u64, u32, BuildHasherDefault<FxHasher>>,
+    /// The events' detail and content-hash texts, one after the other (one allocation for all).
+    event_text: String,
+    event_index: HashMap<u64, u32, BuildHasherDefault<FingerprintHasher>>,
     events_dropped: u64,
     event_log: Option<Vec<(u64, u32)>>,
     /// Occurrences since the last [`Observations::take_occurrences`], when watched (detection
@@ -87,7 +91,7 @@ struct EventCount {
 }
 
 /// What an event is, stored compactly until the report (static names borrowed, no endpoint
-/// objects built).
+/// objects built, texts in a shared buffer).
 #[derive(Debug, Clone)]
 struct EventRecord {
     src: EndpointKey,
@@ -95,12 +99,39 @@ struct EventRecord {
     protocol: &'static str,
     category: EventCategory,
     operation: &'static str,
-    detail: Box<str>,
-    content_hash: Option<Box<str>>,
+    detail: TextSpan,
+    content_hash: Option<TextSpan>,
+}
+
+/// Where one text sits in the event text buffer.
+#[derive(Debug, Clone, Copy)]
+struct TextSpan {
+    start: u32,
+    len: u32,
+}
+
+impl TextSpan {
+    /// Appends `text` to `buffer` and returns where it went.
+    fn push(buffer: &mut String, text: &str) -> Self {
+        let span = Self {
+            start: buffer.len() as u32,
+            len: text.len() as u32,
+        };
+        buffer.push_str(text);
+        span
+    }
+
+    /// The text in `buffer`; empty if the span does not fit it (never, for spans it made).
+    fn get(self, buffer: &str) -> &str {
+        let start = self.start as usize;
+        buffer
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
 }
 
 impl EventRecord {
-    fn to_event(&self, count: EventCount) -> Event {
+    fn to_event(&self, count: EventCount, text: &str) -> Event {
         Event {
             time: count.first,
             last_seen: count.last,
@@ -110,8 +141,8 @@ impl EventRecord {
             protocol: Cow::Borrowed(self.protocol),
             category: self.category,
             operation: Cow::Borrowed(self.operation),
-            detail: self.detail.to_string(),
-            content_hash: self.content_hash.as_deref().map(str::to_owned),
+            detail: self.detail.get(text).to_owned(),
+            content_hash: self.content_hash.map(|span| span.get(text).to_owned()),
         }
     }
 }
@@ -121,6 +152,7 @@ impl EventRecord {
 pub struct EventStore {
     counts: Vec<EventCount>,
     records: Vec<EventRecord>,
+    text: String,
     /// Every occurrence, when kept: (frame number, index of the event).
     pub log: Vec<(u64, u32)>,
 }
@@ -189,15 +221,20 @@ impl EventStore {
 
     /// Event `index` as reported.
     pub fn event(&self, index: usize) -> Option<Event> {
-        Some(self.records.get(index)?.to_event(*self.counts.get(index)?))
+        Some(
+            self.records
+                .get(index)?
+                .to_event(*self.counts.get(index)?, &self.text),
+        )
     }
 
     /// The events as reported, built one at a time (each record is freed as it goes).
     pub fn into_events(self) -> impl Iterator<Item = Event> {
+        let text = self.text;
         self.records
             .into_iter()
             .zip(self.counts)
-            .map(|(record, count)| record.to_event(count))
+            .map(move |(record, count)| record.to_event(count, &text))
     }
 }
 
@@ -294,9 +331,7 @@ impl Observations {
     /// publisher's header in every frame). Remembered with the facts' fingerprints, so a
     /// forgotten key (after [`MAX_REMEMBERED`] others) only costs building the facts again.
     pub fn first_time(&mut self, key: impl Hash) -> bool {
-        let mut hasher = FxHasher::default();
-        (FIRST_TIME, key).hash(&mut hasher);
-        let fingerprint = hasher.finish();
+        let fingerprint = self.fingerprints.hash_one((FIRST_TIME, key));
         if self.remembered.contains(&fingerprint) {
             return false;
         }
@@ -316,9 +351,9 @@ impl Observations {
         confidence: u8,
         at: Timestamp,
     ) {
-        let mut hasher = FxHasher::default();
-        (subject, attribute, source, confidence, value).hash(&mut hasher);
-        let fingerprint = hasher.finish();
+        let fingerprint = self
+            .fingerprints
+            .hash_one((subject, attribute, source, confidence, value));
         if self.remembered.contains(&fingerprint) {
             return;
         }
@@ -496,7 +531,7 @@ impl Observations {
         key: impl Hash,
         render: impl FnOnce(&mut Detail),
     ) {
-        let mut hasher = FxHasher::default();
+        let mut hasher = self.fingerprints.build_hasher();
         // The marker keeps keyed fingerprints apart from text ones.
         (src, dst, protocol, category, operation, KEYED).hash(&mut hasher);
         key.hash(&mut hasher);
@@ -545,10 +580,15 @@ impl Observations {
         op: Operation<'_>,
     ) {
         let detail = truncate_at_char(op.detail, MAX_DETAIL_LEN);
-        let mut hasher = FxHasher::default();
-        (src, dst, op.protocol, op.category, op.operation, detail).hash(&mut hasher);
-        op.content_hash.hash(&mut hasher);
-        let fingerprint = hasher.finish();
+        let fingerprint = self.fingerprints.hash_one((
+            src,
+            dst,
+            op.protocol,
+            op.category,
+            op.operation,
+            detail,
+            op.content_hash,
+        ));
         if !self.count_repeat(fingerprint, now, frame) {
             self.insert_event(
                 fingerprint,
@@ -587,8 +627,10 @@ impl Observations {
             protocol: op.protocol,
             category: op.category,
             operation: op.operation,
-            detail: op.detail.into(),
-            content_hash: op.content_hash.map(Into::into),
+            detail: TextSpan::push(&mut self.event_text, op.detail),
+            content_hash: op
+                .content_hash
+                .map(|hash| TextSpan::push(&mut self.event_text, hash)),
         });
         if let Some(log) = self.event_log.as_mut() {
             log.push((frame, index));
@@ -632,8 +674,8 @@ impl Observations {
             protocol: record.protocol,
             category: record.category,
             operation: record.operation,
-            detail: &record.detail,
-            content_hash: record.content_hash.as_deref(),
+            detail: record.detail.get(&self.event_text),
+            content_hash: record.content_hash.map(|span| span.get(&self.event_text)),
             time: count.last,
             count: count.count,
         })
@@ -651,7 +693,7 @@ impl Observations {
         self.event_records
             .iter()
             .zip(&self.event_counts)
-            .map(|(record, count)| record.to_event(*count))
+            .map(|(record, count)| record.to_event(*count, &self.event_text))
             .collect()
     }
 
@@ -672,6 +714,7 @@ impl Observations {
         EventStore {
             counts: std::mem::take(&mut self.event_counts),
             records: std::mem::take(&mut self.event_records),
+            text: std::mem::take(&mut self.event_text),
             log: self
                 .event_log
                 .as_mut()
@@ -691,10 +734,11 @@ impl Observations {
             .unwrap_or_default();
         let counts = std::mem::take(&mut self.event_counts);
         let records = std::mem::take(&mut self.event_records);
+        let text = std::mem::take(&mut self.event_text);
         let events = records
             .into_iter()
             .zip(counts)
-            .map(|(record, count)| record.to_event(count))
+            .map(|(record, count)| record.to_event(count, &text))
             .collect();
         (events, log)
     }
@@ -739,67 +783,33 @@ pub fn clean_value(raw: &[u8]) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-/// A small, fast, non-cryptographic hasher (the Firefox/rustc "Fx" hash) for fact
-/// fingerprints: the values are attacker-chosen, but a collision only costs a dropped
-/// duplicate-looking fact within one bounded window, never memory or time.
+/// Fingerprints of facts and events: foldhash, seeded at random per process. Values come off the
+/// wire, so an unkeyed hash would let a sender aim a new operation at the fingerprint of one
+/// already seen (a write counted as a repeat of a read) or pile fingerprints into one region of
+/// the tables below (every lookup a long probe).
+type Fingerprints = foldhash::fast::RandomState;
+
+/// The hash of a fingerprint in the tables keyed by one: the fingerprint itself, which is
+/// already uniform in every bit (rehashing it would only cost time).
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
+struct FingerprintHasher(u64);
 
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
+impl Hasher for FingerprintHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
+        // Only u64 keys are hashed here; fold anything else in rather than lose it.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    // Small integers (enum discriminants, lengths, string terminators) in one step each.
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
     }
 
     #[inline]
     fn write_u64(&mut self, n: u64) {
-        self.add(n);
+        self.0 = n;
     }
 
     #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
     fn finish(&self) -> u64 {
-        self.hash
+        self.0
     }
 }
 
