@@ -64,6 +64,9 @@ pub const MAX_ITEMS: usize = 8;
 /// Abort or a file-read ACK).
 pub const MAX_PENDING: usize = 32;
 
+// The outstanding requests are found through a 32-bit mask.
+const _: () = assert!(MAX_PENDING <= 32);
+
 /// Event detail buffer size.
 const DETAIL: usize = 256;
 
@@ -469,6 +472,60 @@ fn max_apdu(code: u8) -> u16 {
     }
 }
 
+/// Writes detail text the way `write!` into a [`ValueBuf`] does — each piece whole or not at
+/// all, nothing after the first piece that does not fit — without `core::fmt`'s machinery on the
+/// per-packet path. Details come out byte for byte as the formatted ones did, also when they
+/// fill their buffer.
+struct Pieces<'b, const N: usize> {
+    out: &'b mut ValueBuf<N>,
+    fits: bool,
+}
+
+impl<'b, const N: usize> Pieces<'b, N> {
+    fn new(out: &'b mut ValueBuf<N>) -> Self {
+        Self { out, fits: true }
+    }
+
+    fn text(self, piece: &str) -> Self {
+        self.bytes(piece.as_bytes())
+    }
+
+    fn bytes(mut self, piece: &[u8]) -> Self {
+        if self.fits {
+            self.fits = self.out.as_bytes().len() + piece.len() <= N;
+            if self.fits {
+                self.out.push_bytes(piece);
+            }
+        }
+        self
+    }
+
+    /// A decimal number, as `{}` writes any unsigned integer.
+    fn num(self, n: u64) -> Self {
+        let mut digits = ValueBuf::<20>::new();
+        digits.push_u64(n);
+        self.bytes(digits.as_bytes())
+    }
+
+    /// An object identifier, as its `Display` writes it (`device,5`, `1023,7`).
+    fn object(self, id: ObjectId) -> Self {
+        match names::object_type(id.object_type) {
+            Some(name) => self.text(name),
+            None => self.num(u64::from(id.object_type)),
+        }
+        .text(",")
+        .num(u64::from(id.instance))
+    }
+}
+
+/// `bacnet:device:<instance>`, the protocol address of a device.
+fn device_address(instance: u32) -> ValueBuf<32> {
+    let mut address = ValueBuf::<32>::new();
+    address.push_bytes(b"bacnet:device:");
+    address.push_u64(u64::from(instance));
+    address
+}
+
 /// Adds the BACnet/IP dissector to `registry`.
 pub fn register(registry: &mut DissectorRegistry) {
     registry.register(Box::new(BacnetFactory));
@@ -508,6 +565,11 @@ struct Pending {
     file: Option<(u32, i64)>,
 }
 
+/// What identifies an outstanding request: its invoke id and direction (never 0).
+fn pending_key(invoke_id: u8, direction: Direction) -> u16 {
+    0x100 | (direction.index() as u16) << 9 | u16::from(invoke_id)
+}
+
 /// A file transfer being hashed.
 #[derive(Debug, Clone)]
 struct Transfer {
@@ -524,6 +586,8 @@ struct Transfer {
 #[derive(Debug, Default)]
 pub struct BacnetDissector {
     pending: [Option<Pending>; MAX_PENDING],
+    /// The [`pending_key`] of each slot of `pending`, 0 for an empty one.
+    pending_keys: [u16; MAX_PENDING],
     next_slot: usize,
     upload: Option<Transfer>,
     download: Option<Transfer>,
@@ -552,18 +616,26 @@ impl Origin {
 }
 
 impl BacnetDissector {
+    /// The slot holding the request with this [`pending_key`] (keys are unique: a request
+    /// reusing an outstanding invoke id takes its slot).
+    fn pending_slot(&self, key: u16) -> Option<usize> {
+        // Compared all at once (a few vector instructions) rather than slot by slot: every
+        // request and every answer looks its invoke id up.
+        let mut found = 0u32;
+        for (i, &k) in self.pending_keys.iter().enumerate() {
+            found |= u32::from(k == key) << i;
+        }
+        (found != 0).then(|| found.trailing_zeros() as usize)
+    }
+
     fn remember(&mut self, pending: Pending) {
-        let slot = self
-            .pending
-            .iter()
-            .position(|p| {
-                p.is_some_and(|p| {
-                    p.invoke_id == pending.invoke_id && p.direction == pending.direction
-                })
-            })
-            .unwrap_or(self.next_slot);
-        if let Some(entry) = self.pending.get_mut(slot) {
+        let key = pending_key(pending.invoke_id, pending.direction);
+        let slot = self.pending_slot(key).unwrap_or(self.next_slot);
+        if let (Some(entry), Some(entry_key)) =
+            (self.pending.get_mut(slot), self.pending_keys.get_mut(slot))
+        {
             *entry = Some(pending);
+            *entry_key = key;
         }
         if slot == self.next_slot {
             self.next_slot = (self.next_slot + 1) % MAX_PENDING;
@@ -572,14 +644,11 @@ impl BacnetDissector {
 
     /// The request answered by a response to `invoke_id` sent in `response_direction`.
     fn answered(&mut self, invoke_id: u8, response_direction: Direction) -> Option<Pending> {
-        let request_direction = response_direction.reverse();
-        self.pending.iter_mut().find_map(|entry| {
-            let p = (*entry)?;
-            (p.invoke_id == invoke_id && p.direction == request_direction).then(|| {
-                *entry = None;
-                p
-            })
-        })
+        let slot = self.pending_slot(pending_key(invoke_id, response_direction.reverse()))?;
+        if let Some(key) = self.pending_keys.get_mut(slot) {
+            *key = 0;
+        }
+        self.pending.get_mut(slot)?.take()
     }
 
     fn on_bvlc(
@@ -594,7 +663,32 @@ impl BacnetDissector {
             Err(error) => return report(flow, direction, out, "malformed", error),
         };
         if let Some(violation) = check_bvlc(datagram) {
-            report(flow, direction, out, "violation", violation);
+            // Written as `BvlcViolation`'s Display does, without `core::fmt`: a stack sending
+            // a wrong length repeats it in every datagram.
+            let mut detail = ValueBuf::<128>::new();
+            match violation {
+                BvlcViolation::Length { length, present } => {
+                    detail.push_bytes(b"BVLC length ");
+                    detail.push_u64(u64::from(length));
+                    detail.push_bytes(b" but the datagram has ");
+                    detail.push_u64(present as u64);
+                    detail.push_bytes(b" bytes");
+                }
+                BvlcViolation::Function(code) => {
+                    detail.push_bytes(b"BVLC function 0x");
+                    detail.push_hex(&[code]);
+                    detail.push_bytes(b" not defined");
+                }
+            }
+            let detail = detail.as_str();
+            out.event(
+                flow,
+                direction,
+                "bacnet",
+                EventCategory::Other,
+                "violation",
+                detail,
+            );
         }
         let mut origin = Origin {
             flow: *flow,
@@ -613,10 +707,20 @@ impl BacnetDissector {
             Some(bytes) => match Npdu::parse(bytes) {
                 Ok(npdu) => {
                     if let Some(&control) = bytes.get(1).filter(|&&c| c & NPDU_RESERVED != 0) {
-                        let what = format_args!(
-                            "NPDU control 0x{control:02x}: reserved bits 0x{NPDU_RESERVED:02x} must be 0"
+                        let mut detail = ValueBuf::<128>::new();
+                        detail.push_bytes(b"NPDU control 0x");
+                        detail.push_hex(&[control]);
+                        detail.push_bytes(b": reserved bits 0x");
+                        detail.push_hex(&[NPDU_RESERVED]);
+                        detail.push_bytes(b" must be 0");
+                        out.event(
+                            &origin.flow,
+                            direction,
+                            "bacnet",
+                            EventCategory::Other,
+                            "violation",
+                            detail.as_str(),
                         );
-                        report(&origin.flow, direction, out, "violation", what);
                     }
                     self.on_npdu(origin, &npdu, out);
                 }
@@ -704,7 +808,7 @@ impl BacnetDissector {
                     self.upload = None;
                 }
                 let mut detail = ValueBuf::<DETAIL>::new();
-                let _ = write!(detail, "{service}: ");
+                Pieces::new(&mut detail).text(service).text(": ");
                 push_error(&mut detail, apdu.body);
                 out.event(
                     flow,
@@ -736,9 +840,14 @@ impl BacnetDissector {
                     ("abort", names::abort_reason(choice))
                 };
                 let mut detail = ValueBuf::<DETAIL>::new();
-                let _ = match reason {
-                    Some(reason) => write!(detail, "{service}: {kind} {reason}"),
-                    None => write!(detail, "{service}: {kind} {choice}"),
+                let written = Pieces::new(&mut detail)
+                    .text(service)
+                    .text(": ")
+                    .text(kind)
+                    .text(" ");
+                match reason {
+                    Some(reason) => written.text(reason),
+                    None => written.num(u64::from(choice)),
                 };
                 out.event(
                     flow,
@@ -810,7 +919,7 @@ impl BacnetDissector {
                         }
                     }
                     if let Some(priority) = r.context(4)?.and_then(|t| t.unsigned()) {
-                        let _ = write!(detail, " priority {priority}");
+                        Pieces::new(&mut detail).text(" priority ").num(priority);
                     }
                 }
                 // WritePropertyMultiple.
@@ -821,7 +930,9 @@ impl BacnetDissector {
                     match state.and_then(names::reinitialize_state) {
                         Some(name) => detail.push_bytes(name.as_bytes()),
                         None => {
-                            let _ = write!(detail, "state {}", state.unwrap_or_default());
+                            Pieces::new(&mut detail)
+                                .text("state ")
+                                .num(state.unwrap_or_default());
                         }
                     }
                 }
@@ -834,14 +945,14 @@ impl BacnetDissector {
                         None => detail.push_bytes(b"?"),
                     }
                     if let Some(minutes) = minutes {
-                        let _ = write!(detail, " {minutes} min");
+                        Pieces::new(&mut detail).text(" ").num(minutes).text(" min");
                     }
                 }
                 // SubscribeCOV / SubscribeCOVProperty: the monitored object.
                 5 | 28 => {
                     r.context(0)?;
                     if let Some(id) = r.context(1)?.and_then(|t| t.object_id()) {
-                        let _ = write!(detail, "{id}");
+                        Pieces::new(&mut detail).object(id);
                     }
                 }
                 // ConfirmedCOVNotification: initiating device and monitored object.
@@ -850,7 +961,7 @@ impl BacnetDissector {
                 6 => {
                     let id = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
                     if let Some(id) = id {
-                        let _ = write!(detail, "{id}");
+                        Pieces::new(&mut detail).object(id);
                     }
                     if r.opening(0)? {
                         detail.push_bytes(b" stream");
@@ -865,7 +976,7 @@ impl BacnetDissector {
                 7 => {
                     let id = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
                     if let Some(id) = id {
-                        let _ = write!(detail, "{id}");
+                        Pieces::new(&mut detail).object(id);
                     }
                     if r.opening(0)? {
                         detail.push_bytes(b" stream");
@@ -885,17 +996,17 @@ impl BacnetDissector {
                         match names::object_type(ty) {
                             Some(name) => detail.push_bytes(name.as_bytes()),
                             None => {
-                                let _ = write!(detail, "{ty}");
+                                Pieces::new(&mut detail).num(u64::from(ty));
                             }
                         }
                     } else if let Some(id) = r.context(1)?.and_then(|t| t.object_id()) {
-                        let _ = write!(detail, "{id}");
+                        Pieces::new(&mut detail).object(id);
                     }
                 }
                 // DeleteObject.
                 11 => {
                     if let Some(id) = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id()) {
-                        let _ = write!(detail, "{id}");
+                        Pieces::new(&mut detail).object(id);
                     }
                 }
                 // LifeSafetyOperation: the object operated on ([3]) when present.
@@ -903,7 +1014,7 @@ impl BacnetDissector {
                     while let Some(tag) = r.next_tag()? {
                         if tag.is_context(3) {
                             if let Some(id) = tag.object_id() {
-                                let _ = write!(detail, "{id}");
+                                Pieces::new(&mut detail).object(id);
                             }
                         }
                     }
@@ -1146,26 +1257,22 @@ fn unconfirmed_request(
                         offset: 0,
                     });
                 };
-                let _ = write!(detail, "{device}");
+                Pieces::new(&mut detail).object(device);
                 if let Some(vendor) = vendor {
-                    let _ = write!(detail, " vendor {vendor}");
+                    Pieces::new(&mut detail).text(" vendor ").num(vendor);
                 }
                 if let Some(max) = max_apdu {
-                    let _ = write!(detail, " max-apdu {max}");
+                    Pieces::new(&mut detail).text(" max-apdu ").num(max);
                 }
                 if let Some(seg) = segmentation {
+                    let written = Pieces::new(&mut detail).text(" segmentation ");
                     match names::segmentation(seg) {
-                        Some(name) => {
-                            let _ = write!(detail, " segmentation {name}");
-                        }
-                        None => {
-                            let _ = write!(detail, " segmentation {seg}");
-                        }
-                    }
+                        Some(name) => written.text(name),
+                        None => written.num(seg),
+                    };
                 }
                 if device.is_device() && device.instance != ObjectId::WILDCARD {
-                    let mut address = ValueBuf::<32>::new();
-                    let _ = write!(address, "bacnet:device:{}", device.instance);
+                    let address = device_address(device.instance);
                     origin.fact(out, Attribute::ProtocolAddress, address.as_str());
                 }
                 if let Some(name) = vendor.and_then(names::vendor) {
@@ -1179,10 +1286,10 @@ fn unconfirmed_request(
                 let object = r.application(app::OBJECT_ID)?.and_then(|t| t.object_id());
                 let name = r.application(app::CHARACTER_STRING)?;
                 if let Some(device) = device {
-                    let _ = write!(detail, "{device}");
+                    Pieces::new(&mut detail).object(device);
                 }
                 if let Some(object) = object {
-                    let _ = write!(detail, " {object}");
+                    Pieces::new(&mut detail).text(" ").object(object);
                     if let (true, Some(name)) = (object.is_device(), name) {
                         let mut text = ValueBuf::<256>::new();
                         tags::push_string(&mut text, name.data());
@@ -1197,10 +1304,15 @@ fn unconfirmed_request(
                 let low = r.context(0)?.and_then(|t| t.unsigned());
                 let high = r.context(1)?.and_then(|t| t.unsigned());
                 if let (Some(low), Some(high)) = (low, high) {
-                    let _ = write!(detail, "range {low}-{high} ");
+                    Pieces::new(&mut detail)
+                        .text("range ")
+                        .num(low)
+                        .text("-")
+                        .num(high)
+                        .text(" ");
                 }
                 if let Some(id) = r.context(2)?.and_then(|t| t.object_id()) {
-                    let _ = write!(detail, "{id}");
+                    Pieces::new(&mut detail).object(id);
                 } else if let Some(name) = r.context(3)? {
                     let mut value = ValueBuf::<64>::new();
                     tags::push_value(
@@ -1211,22 +1323,26 @@ fn unconfirmed_request(
                             ..name
                         },
                     );
-                    let _ = write!(detail, "name {}", value.as_str());
+                    Pieces::new(&mut detail).text("name ").text(value.as_str());
                 }
             }
             // Who-Is: the range, or all devices.
             8 => {
                 let low = r.context(0)?.and_then(|t| t.unsigned());
                 let high = r.context(1)?.and_then(|t| t.unsigned());
-                let _ = match (low, high) {
-                    (Some(low), Some(high)) => write!(detail, "range {low}-{high}"),
-                    _ => write!(detail, "all"),
+                match (low, high) {
+                    (Some(low), Some(high)) => Pieces::new(&mut detail)
+                        .text("range ")
+                        .num(low)
+                        .text("-")
+                        .num(high),
+                    _ => Pieces::new(&mut detail).text("all"),
                 };
             }
             // WriteGroup: the group number.
             10 => {
                 if let Some(group) = r.context(0)?.and_then(|t| t.unsigned()) {
-                    let _ = write!(detail, "group {group}");
+                    Pieces::new(&mut detail).text("group ").num(group);
                 }
             }
             _ => {}
@@ -1280,8 +1396,7 @@ fn device_property(
                 .filter(|id| id.is_device() && value.is_app(app::OBJECT_ID))
             {
                 if id.instance != ObjectId::WILDCARD {
-                    let mut address = ValueBuf::<32>::new();
-                    let _ = write!(address, "bacnet:device:{}", id.instance);
+                    let address = device_address(id.instance);
                     origin.fact(out, Attribute::ProtocolAddress, address.as_str());
                 }
             }
@@ -1302,8 +1417,7 @@ fn device_property(
     tags::push_string(&mut text, value.data());
     origin.fact(out, attribute, text.as_str());
     if object.instance != ObjectId::WILDCARD {
-        let mut address = ValueBuf::<32>::new();
-        let _ = write!(address, "bacnet:device:{}", object.instance);
+        let address = device_address(object.instance);
         origin.fact(out, Attribute::ProtocolAddress, address.as_str());
     }
 }
@@ -1316,14 +1430,14 @@ fn push_object_property<const N: usize>(
     base: u8,
 ) -> Result<(), BacnetError> {
     if let Some(id) = r.context(base)?.and_then(|t| t.object_id()) {
-        let _ = write!(detail, "{id}");
+        Pieces::new(detail).object(id);
     }
     if let Some(property) = r.context(base + 1)?.and_then(|t| t.unsigned()) {
         detail.push_bytes(b" ");
         push_property(detail, property);
     }
     if let Some(index) = r.context(base + 2)?.and_then(|t| t.unsigned()) {
-        let _ = write!(detail, "[{index}]");
+        Pieces::new(detail).text("[").num(index).text("]");
     }
     Ok(())
 }
@@ -1349,7 +1463,7 @@ fn push_read_access_specs<const N: usize>(
             if objects > 1 {
                 detail.push_bytes(b"; ");
             }
-            let _ = write!(detail, "{id}");
+            Pieces::new(detail).object(id);
         }
         if !r.opening(1)? {
             break;
@@ -1362,7 +1476,7 @@ fn push_read_access_specs<const N: usize>(
                 detail.push_bytes(if properties == 1 { b" " } else { b"," });
                 push_property(detail, property);
                 if let Some(index) = index {
-                    let _ = write!(detail, "[{index}]");
+                    Pieces::new(detail).text("[").num(index).text("]");
                 }
             }
         }
@@ -1392,7 +1506,7 @@ fn push_write_access_specs<const N: usize>(
             if objects > 1 {
                 detail.push_bytes(b"; ");
             }
-            let _ = write!(detail, "{id}");
+            Pieces::new(detail).object(id);
         }
         if !r.opening(1)? {
             break;
@@ -1406,7 +1520,7 @@ fn push_write_access_specs<const N: usize>(
                 detail.push_bytes(if properties == 1 { b" " } else { b", " });
                 push_property(detail, property);
                 if let Some(index) = index {
-                    let _ = write!(detail, "[{index}]");
+                    Pieces::new(detail).text("[").num(index).text("]");
                 }
             }
             if r.opening(2)? {
@@ -1417,7 +1531,7 @@ fn push_write_access_specs<const N: usize>(
             }
             if let Some(priority) = r.context(3)?.and_then(|t| t.unsigned()) {
                 if shown {
-                    let _ = write!(detail, " priority {priority}");
+                    Pieces::new(detail).text(" priority ").num(priority);
                 }
             }
         }
@@ -1438,10 +1552,10 @@ fn push_cov<const N: usize>(
 ) -> Result<(), BacnetError> {
     r.context(0)?;
     if let Some(device) = r.context(1)?.and_then(|t| t.object_id()) {
-        let _ = write!(detail, "{device}");
+        Pieces::new(detail).object(device);
     }
     if let Some(object) = r.context(2)?.and_then(|t| t.object_id()) {
-        let _ = write!(detail, " {object}");
+        Pieces::new(detail).text(" ").object(object);
     }
     Ok(())
 }
@@ -1464,13 +1578,17 @@ fn push_error<const N: usize>(detail: &mut ValueBuf<N>, body: &[u8]) {
         }
     }
     let [class, code] = values;
-    let _ = match class.and_then(names::error_class) {
-        Some(name) => write!(detail, "{name}"),
-        None => write!(detail, "class {}", class.unwrap_or_default()),
+    match class.and_then(names::error_class) {
+        Some(name) => Pieces::new(detail).text(name),
+        None => Pieces::new(detail)
+            .text("class ")
+            .num(class.unwrap_or_default()),
     };
-    let _ = match code.and_then(names::error_code) {
-        Some(name) => write!(detail, " {name}"),
-        None => write!(detail, " code {}", code.unwrap_or_default()),
+    match code.and_then(names::error_code) {
+        Some(name) => Pieces::new(detail).text(" ").text(name),
+        None => Pieces::new(detail)
+            .text(" code ")
+            .num(code.unwrap_or_default()),
     };
 }
 
@@ -1480,9 +1598,11 @@ fn on_network_message(origin: &Origin, ty: u8, data: &[u8], out: &mut Observatio
     let mut detail = ValueBuf::<DETAIL>::new();
     let category = match ty {
         0 => {
-            let _ = match data {
-                [hi, lo, ..] => write!(detail, "network {}", u16::from_be_bytes([*hi, *lo])),
-                _ => write!(detail, "all"),
+            match data {
+                [hi, lo, ..] => Pieces::new(&mut detail)
+                    .text("network ")
+                    .num(u64::from(u16::from_be_bytes([*hi, *lo]))),
+                _ => Pieces::new(&mut detail).text("all"),
             };
             EventCategory::Discovery
         }
@@ -1557,7 +1677,9 @@ fn on_bvlc_management(
         }
         function::REGISTER_FOREIGN_DEVICE => {
             if let [hi, lo, ..] = bvlc.body {
-                let _ = write!(detail, "ttl {}", u16::from_be_bytes([*hi, *lo]));
+                Pieces::new(&mut detail)
+                    .text("ttl ")
+                    .num(u64::from(u16::from_be_bytes([*hi, *lo])));
             }
             (EventCategory::ConfigurationChange, direction)
         }

@@ -110,15 +110,36 @@ struct FlowState {
 }
 
 /// Link-layer facts of the frame being processed, for the flow handler.
+///
+/// The MACs are kept as the link layer gave them and judged only when asked: a flow records
+/// them on its first frames, so judging them for every frame was wasted work.
 #[derive(Clone, Copy, Default)]
 struct CurrentFrame {
-    src_mac: Option<MacAddr>,
-    dst_mac: Option<MacAddr>,
-    /// The destination MAC is a broadcast or multicast address.
-    dst_is_group: bool,
+    link_src: Option<MacAddr>,
+    link_dst: Option<MacAddr>,
     fragment_frames: u64,
     /// Frame number in the input (1-based).
     frame: u64,
+}
+
+impl CurrentFrame {
+    /// The source MAC, when it names a host.
+    #[inline]
+    fn src_mac(&self) -> Option<MacAddr> {
+        self.link_src.filter(|m| m.is_unicast() && !m.is_zero())
+    }
+
+    /// The destination MAC, when it names a host.
+    #[inline]
+    fn dst_mac(&self) -> Option<MacAddr> {
+        self.link_dst.filter(|m| m.is_unicast() && !m.is_zero())
+    }
+
+    /// The destination MAC is a broadcast or multicast address.
+    #[inline]
+    fn dst_is_group(&self) -> bool {
+        self.link_dst.is_some_and(|m| m.is_multicast())
+    }
 }
 
 /// A connection being aggregated from flows.
@@ -295,11 +316,11 @@ impl FlowHandler<FlowState> for Sink<'_> {
     fn on_packet(&mut self, _flow: &FlowInfo, state: &mut FlowState, dir: Direction) {
         let index = dir.index();
         if state.src_mac[index].is_none() {
-            state.src_mac[index] = self.current.src_mac;
+            state.src_mac[index] = self.current.src_mac();
         }
         if dir == Direction::ClientToServer && state.client_dst_mac.is_none() {
-            state.client_dst_mac = self.current.dst_mac;
-            state.server_is_group |= self.current.dst_is_group;
+            state.client_dst_mac = self.current.dst_mac();
+            state.server_is_group |= self.current.dst_is_group();
         }
         state.extra_fragment_frames[index] += self.current.fragment_frames.saturating_sub(1);
     }
@@ -699,15 +720,16 @@ impl Engine {
     }
 
     fn dispatch(&mut self, packet: &Packet<'_>, wire_len: u32, ts: i64) {
-        let link = packet.link;
+        let link = &packet.link;
         let current = CurrentFrame {
-            src_mac: link.src_mac.filter(|m| m.is_unicast() && !m.is_zero()),
-            dst_mac: link.dst_mac.filter(|m| m.is_unicast() && !m.is_zero()),
-            dst_is_group: link.dst_mac.is_some_and(|m| m.is_multicast()),
+            link_src: link.src_mac,
+            link_dst: link.dst_mac,
             fragment_frames: 0,
             frame: self.counters.packets,
         };
-        match packet.network {
+        // The summaries are matched by reference: copying the network layer (and the link
+        // layer above) out of the packet showed as a tenth of the per-frame instructions.
+        match &packet.network {
             Network::Arp(arp) => {
                 self.inv.observer.arp(
                     arp.operation,
@@ -729,24 +751,21 @@ impl Engine {
                     });
                     note_new_alerts(&mut detector, &mut self.inv.pending_captures);
                 }
-                if let Some(mac) = current.src_mac {
+                if let Some(mac) = current.src_mac() {
                     if mac != arp.sender_mac {
                         self.inv.observer.saw_mac(mac, ts);
                     }
                 }
             }
             Network::Ipv4(ip) => {
-                let (src, dst) = (IpAddr::V4(ip.src), IpAddr::V4(ip.dst));
-                let input = FlowInput {
-                    vlans: link.vlans,
-                    src,
-                    dst,
-                    protocol: ip.protocol,
-                    wire_len: u64::from(wire_len),
-                    ts,
-                };
-                if packet.transport == Transport::Fragment {
-                    let whole = self.defrag.push_v4(ts, &ip, link.vlans, wire_len);
+                if matches!(packet.transport, Transport::Fragment) {
+                    let input = FlowInput {
+                        vlans: link.vlans,
+                        src: IpAddr::V4(ip.src),
+                        dst: IpAddr::V4(ip.dst),
+                        ts,
+                    };
+                    let whole = self.defrag.push_v4(ts, ip, link.vlans, wire_len);
                     Self::account_datagram(
                         &mut self.flows,
                         &self.registry,
@@ -757,6 +776,15 @@ impl Engine {
                     );
                     return;
                 }
+                let meta = packet_meta(
+                    ts,
+                    wire_len,
+                    link.vlans,
+                    IpAddr::V4(ip.src),
+                    IpAddr::V4(ip.dst),
+                    ip.protocol,
+                    &packet.transport,
+                );
                 Self::account(
                     &mut self.flows,
                     Sink {
@@ -764,21 +792,18 @@ impl Engine {
                         registry: &self.registry,
                         current,
                     },
-                    input,
-                    &packet.transport,
+                    &meta,
                 );
             }
             Network::Ipv6(ip) => {
                 let (src, dst) = (IpAddr::V6(ip.src), IpAddr::V6(ip.dst));
-                let input = FlowInput {
-                    vlans: link.vlans,
-                    src,
-                    dst,
-                    protocol: ip.next_header,
-                    wire_len: u64::from(wire_len),
-                    ts,
-                };
-                if packet.transport == Transport::Fragment {
+                if matches!(packet.transport, Transport::Fragment) {
+                    let input = FlowInput {
+                        vlans: link.vlans,
+                        src,
+                        dst,
+                        ts,
+                    };
                     let Some(frag) = ip.fragment else { return };
                     let whole = self.defrag.push_v6(
                         ts,
@@ -801,8 +826,17 @@ impl Engine {
                     return;
                 }
                 if let Transport::Icmpv6 { icmp_type, nd, .. } = packet.transport {
-                    self.neighbor_discovery(icmp_type, nd, current.src_mac, src, ts);
+                    self.neighbor_discovery(icmp_type, nd, current.src_mac(), src, ts);
                 }
+                let meta = packet_meta(
+                    ts,
+                    wire_len,
+                    link.vlans,
+                    src,
+                    dst,
+                    ip.next_header,
+                    &packet.transport,
+                );
                 Self::account(
                     &mut self.flows,
                     Sink {
@@ -810,12 +844,11 @@ impl Engine {
                         registry: &self.registry,
                         current,
                     },
-                    input,
-                    &packet.transport,
+                    &meta,
                 );
             }
-            Network::Other { ethertype, payload } => {
-                if let Some(mac) = current.src_mac {
+            &Network::Other { ethertype, payload } => {
+                if let Some(mac) = current.src_mac() {
                     self.inv.observer.saw_mac(mac, ts);
                     let frame = LinkFrame {
                         src_mac: MacAddress(mac.0),
@@ -837,7 +870,7 @@ impl Engine {
                 }
             }
             Network::None => {
-                if let Some(mac) = current.src_mac {
+                if let Some(mac) = current.src_mac() {
                     self.inv.observer.saw_mac(mac, ts);
                 }
             }
@@ -895,10 +928,17 @@ impl Engine {
             fragment_frames: u64::from(whole.fragments),
             ..current
         };
-        let input = FlowInput {
-            protocol: whole.protocol,
-            wire_len: whole.total_wire_len,
-            ..input
+        let meta = PacketMeta {
+            wire_len: u32::try_from(whole.total_wire_len).unwrap_or(u32::MAX),
+            ..packet_meta(
+                input.ts,
+                0,
+                input.vlans,
+                input.src,
+                input.dst,
+                whole.protocol,
+                &transport,
+            )
         };
         Self::account(
             flows,
@@ -907,45 +947,13 @@ impl Engine {
                 registry,
                 current,
             },
-            input,
-            &transport,
+            &meta,
         );
     }
 
-    fn account(
-        flows: &mut FlowTable<FlowState>,
-        mut sink: Sink<'_>,
-        input: FlowInput,
-        transport: &Transport<'_>,
-    ) {
-        let (src_port, dst_port, tcp, payload): (u16, u16, Option<&TcpSummary>, &[u8]) =
-            match transport {
-                Transport::Tcp(tcp, payload) => (tcp.src_port, tcp.dst_port, Some(tcp), payload),
-                Transport::Udp {
-                    src_port,
-                    dst_port,
-                    payload,
-                } => (*src_port, *dst_port, None, payload),
-                Transport::Icmpv4 { body, .. } | Transport::Icmpv6 { body, .. } => {
-                    (0, 0, None, body)
-                }
-                Transport::Other { payload, .. } => (0, 0, None, payload),
-                Transport::None | Transport::Fragment => (0, 0, None, &[]),
-            };
-        let meta = PacketMeta {
-            timestamp_ns: input.ts,
-            wire_len: u32::try_from(input.wire_len).unwrap_or(u32::MAX),
-            vlans: input.vlans,
-            src: input.src,
-            dst: input.dst,
-            protocol: input.protocol,
-            src_port,
-            dst_port,
-            tcp,
-            payload,
-        };
+    fn account(flows: &mut FlowTable<FlowState>, mut sink: Sink<'_>, meta: &PacketMeta<'_>) {
         flows.process(
-            &meta,
+            meta,
             |_| FlowState {
                 dissector: if sink.registry.is_empty() {
                     DissectorSlot::Nothing
@@ -962,12 +970,49 @@ impl Engine {
     }
 }
 
-/// The network-layer facts the flow table needs, for a frame or a reassembled datagram.
-struct FlowInput {
+/// What the flow table is told about a frame or a reassembled datagram. Built where the frame
+/// is taken apart, field by field: passing the addresses through an intermediate struct cost a
+/// copy, and a stall reading back as one 16-byte word an address just written in pieces.
+#[inline(always)]
+fn packet_meta<'p>(
+    ts: i64,
+    wire_len: u32,
     vlans: Vlans,
     src: IpAddr,
     dst: IpAddr,
     protocol: u8,
-    wire_len: u64,
+    transport: &'p Transport<'p>,
+) -> PacketMeta<'p> {
+    let (src_port, dst_port, tcp, payload): (u16, u16, Option<&TcpSummary>, &[u8]) = match transport
+    {
+        Transport::Tcp(tcp, payload) => (tcp.src_port, tcp.dst_port, Some(tcp), payload),
+        Transport::Udp {
+            src_port,
+            dst_port,
+            payload,
+        } => (*src_port, *dst_port, None, payload),
+        Transport::Icmpv4 { body, .. } | Transport::Icmpv6 { body, .. } => (0, 0, None, body),
+        Transport::Other { payload, .. } => (0, 0, None, payload),
+        Transport::None | Transport::Fragment => (0, 0, None, &[]),
+    };
+    PacketMeta {
+        timestamp_ns: ts,
+        wire_len,
+        vlans,
+        src,
+        dst,
+        protocol,
+        src_port,
+        dst_port,
+        tcp,
+        payload,
+    }
+}
+
+/// What a fragment tells about the datagram it belongs to, for when the datagram is complete.
+struct FlowInput {
+    vlans: Vlans,
+    src: IpAddr,
+    dst: IpAddr,
     ts: i64,
 }

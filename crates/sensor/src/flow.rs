@@ -309,9 +309,9 @@ fn folded_mul(a: u64, b: u64) -> u64 {
 }
 
 /// A keyed folded-multiply hasher (the construction of foldhash/ahash, reduced to what flow keys
-/// need).
+/// and the observer's address keys need).
 #[derive(Debug, Clone, Copy)]
-struct KeyedHasher {
+pub(crate) struct KeyedHasher {
     acc: u64,
     key: u64,
 }
@@ -330,8 +330,31 @@ impl Hasher for KeyedHasher {
         self.write_u64(u64::from_le_bytes(w) ^ (rest.len() as u64) << 59);
     }
 
+    #[inline]
     fn write_u64(&mut self, w: u64) {
         self.acc = folded_mul(self.acc ^ w, self.key);
+    }
+
+    // Small integers (enum discriminants, length prefixes, address octets) are one word each,
+    // not a byte slice with a tail to pad.
+    #[inline]
+    fn write_u8(&mut self, w: u8) {
+        self.write_u64(u64::from(w));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, w: u16) {
+        self.write_u64(u64::from(w));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, w: u32) {
+        self.write_u64(u64::from(w));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, w: usize) {
+        self.write_u64(w as u64);
     }
 
     fn finish(&self) -> u64 {
@@ -339,14 +362,22 @@ impl Hasher for KeyedHasher {
     }
 }
 
+/// The seed and key of [`KeyedHasher`]: random per map (the default), so that colliding keys
+/// cannot be precomputed, and far cheaper per lookup than the standard library's SipHash.
 #[derive(Debug, Clone, Copy)]
-struct KeyedState {
+pub(crate) struct KeyedState {
     seed: u64,
     key: u64,
 }
 
+impl Default for KeyedState {
+    fn default() -> Self {
+        KeyedState::random()
+    }
+}
+
 impl KeyedState {
-    fn random() -> KeyedState {
+    pub(crate) fn random() -> KeyedState {
         let s = std::hash::RandomState::new();
         KeyedState {
             seed: s.hash_one(0x243f_6a88_85a3_08d3u64),
@@ -363,6 +394,7 @@ impl KeyedState {
 
 impl BuildHasher for KeyedState {
     type Hasher = KeyedHasher;
+    #[inline]
     fn build_hasher(&self) -> KeyedHasher {
         KeyedHasher {
             acc: self.seed,

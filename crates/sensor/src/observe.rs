@@ -21,7 +21,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use ironward_model::{Attribute, DeviceKey, Fact, MacAddress, Source, Timestamp};
 use ironward_wire::MacAddr;
 
+use crate::flow::KeyedState;
 use crate::oui;
+
+/// The observer's maps: keyed by attacker-chosen addresses, so with a randomly keyed hash, but
+/// not SipHash, which cost more than the map updates themselves.
+type Map<K, V> = HashMap<K, V, KeyedState>;
 
 /// A MAC seen with at least this many IP addresses it never claimed in ARP/ND is a router.
 pub const ROUTER_MIN_FOREIGN_IPS: usize = 3;
@@ -33,7 +38,7 @@ pub const MAX_ENTRIES: usize = 1 << 20;
 
 /// The entry for `key`, created if the map has room for it.
 fn bounded_entry<'m, K: Hash + Eq, V: Default>(
-    map: &'m mut HashMap<K, V>,
+    map: &'m mut Map<K, V>,
     key: K,
     limit: usize,
     dropped: &mut u64,
@@ -127,10 +132,10 @@ pub struct FlowEndpoints {
 /// Collects device evidence; see the module documentation.
 #[derive(Debug)]
 pub struct Observer {
-    macs: HashMap<MacAddr, MacRecord>,
-    bindings: HashMap<(MacAddr, IpAddr), Binding>,
-    ips: HashMap<IpAddr, IpRecord>,
-    arp_senders: HashSet<(MacAddr, Ipv4Addr)>,
+    macs: Map<MacAddr, MacRecord>,
+    bindings: Map<(MacAddr, IpAddr), Binding>,
+    ips: Map<IpAddr, IpRecord>,
+    arp_senders: HashSet<(MacAddr, Ipv4Addr), KeyedState>,
     facts: Vec<Fact>,
     /// Evidence dropped because a map was full (see [`MAX_ENTRIES`]).
     dropped: u64,
@@ -141,7 +146,7 @@ pub struct Observer {
     /// times a second, and one map update per run of frames is enough.
     pending: Option<PendingMac>,
     /// Link-layer protocols each MAC sent (frames a frame dissector claimed).
-    frame_protocols: HashMap<MacAddr, Vec<&'static str>>,
+    frame_protocols: Map<MacAddr, Vec<&'static str>>,
     /// The last (sender, protocol) recorded, to skip the map for streams of one publisher.
     last_frame_protocol: Option<(MacAddr, &'static str)>,
 }
@@ -188,15 +193,15 @@ impl Observer {
     /// A new observer keeping at most `limit` distinct keys per evidence map.
     pub fn with_limit(limit: usize) -> Self {
         Self {
-            macs: HashMap::new(),
-            bindings: HashMap::new(),
-            ips: HashMap::new(),
-            arp_senders: HashSet::new(),
+            macs: Map::default(),
+            bindings: Map::default(),
+            ips: Map::default(),
+            arp_senders: HashSet::default(),
             facts: Vec::new(),
             dropped: 0,
             limit,
             pending: None,
-            frame_protocols: HashMap::new(),
+            frame_protocols: Map::default(),
             last_frame_protocol: None,
         }
     }
@@ -440,7 +445,7 @@ impl Observer {
         self.flush_pending();
         // Routers: many addresses they never claimed, or router advertisements.
         // Binding keys are distinct (MAC, address) pairs, so counting them counts addresses.
-        let mut foreign: HashMap<MacAddr, usize> = HashMap::new();
+        let mut foreign: Map<MacAddr, usize> = Map::default();
         for (&(mac, ip), binding) in &self.bindings {
             if !binding.claimed() && !is_link_local(ip) {
                 *foreign.entry(mac).or_default() += 1;
@@ -461,7 +466,7 @@ impl Observer {
 
         // Owner of every host address: the claiming MAC first, then the non-router MAC that
         // sent most packets from it, then the one most packets were sent to.
-        let mut best: HashMap<IpAddr, Owner> = HashMap::new();
+        let mut best: Map<IpAddr, Owner> = Map::default();
         for (&(mac, ip), binding) in &self.bindings {
             let is_router = routers.contains_key(&mac);
             if is_router && !binding.claimed() {
@@ -479,7 +484,7 @@ impl Observer {
         }
         // Everything needed from the bindings is in `best` now; free them before the devices
         // are built (this is when an analysis peaks in memory).
-        self.bindings = HashMap::new();
+        self.bindings = Map::default();
 
         let mut map = DeviceMap::default();
         // Every MAC that sent frames, plus destination-only MACs that own an address.
@@ -532,7 +537,7 @@ impl Observer {
             }
             map.devices.insert(key, device);
         }
-        self.macs = HashMap::new();
+        self.macs = Map::default();
         let mut owned: Vec<(IpAddr, MacAddr, Binding)> = best
             .into_iter()
             .map(|(ip, (mac, _, binding))| (ip, mac, binding))

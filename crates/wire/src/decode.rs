@@ -321,8 +321,18 @@ pub fn decode(linktype: LinkType, frame: &[u8]) -> Packet<'_> {
 
 /// [`decode`] into a caller's packet, which is overwritten entirely. A packet summary is a
 /// couple of hundred bytes; writing it in place saves moving it on the per-frame path.
+///
+/// Inline, so that the reset below meets the caller's own initialisation of `pkt` (typically
+/// [`Packet::empty`]) and the compiler writes the packet once, not twice; the decoding itself
+/// is not inlined.
+#[inline]
 pub fn decode_into<'a>(linktype: LinkType, frame: &'a [u8], pkt: &mut Packet<'a>) {
     pkt.reset();
+    decode_layers(linktype, frame, pkt);
+}
+
+/// [`decode_into`] after the reset.
+fn decode_layers<'a>(linktype: LinkType, frame: &'a [u8], pkt: &mut Packet<'a>) {
     match linktype {
         LinkType::ETHERNET => match ethernet::Packet::new_checked(frame) {
             Ok(eth) => {
@@ -486,25 +496,28 @@ fn network<'a>(pkt: &mut Packet<'a>, ethertype: u16, payload: &'a [u8]) {
 }
 
 fn decode_ipv4<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
-    let (summary, problem) = match ipv4::summarize(data) {
-        Ok(r) => r,
+    match ipv4::summarize_into(data, &mut pkt.network) {
+        Ok(None) => {}
+        Ok(problem) => {
+            pkt.error = problem;
+            return;
+        }
         Err(e) => {
             pkt.error = Some(e);
             return;
         }
-    };
-    pkt.network = Network::Ipv4(summary);
-    if problem.is_some() {
-        pkt.error = problem;
-        return;
     }
+    let Network::Ipv4(summary) = &pkt.network else {
+        return;
+    };
     if summary.more_fragments || summary.fragment_offset > 0 {
         pkt.transport = Transport::Fragment;
         return;
     }
     let declared = usize::from(summary.total_len) - usize::from(summary.header_len);
-    let short = summary.payload.len() < declared;
-    transport(pkt, summary.protocol, summary.payload, short);
+    let (protocol, payload) = (summary.protocol, summary.payload);
+    let short = payload.len() < declared;
+    transport(pkt, protocol, payload, short);
 }
 
 fn decode_ipv6<'a>(pkt: &mut Packet<'a>, data: &'a [u8]) {
@@ -555,9 +568,13 @@ fn transport<'a>(pkt: &mut Packet<'a>, protocol: u8, payload: &'a [u8], short: b
                 pkt.error = Some(err(Layer::Tcp, kind));
                 return;
             };
-            pkt.transport = Transport::Tcp(TcpSummary::default(), data);
-            if let Transport::Tcp(summary, _) = &mut pkt.transport {
-                pkt.error = p.fill_summary(summary);
+            // The fixed fields straight into the packet, the options only when there are any:
+            // building a default summary and then overwriting it wrote it twice.
+            pkt.transport = Transport::Tcp(p.fixed_summary(), data);
+            if header_len > tcp::HEADER_LEN {
+                if let Transport::Tcp(summary, _) = &mut pkt.transport {
+                    pkt.error = p.fill_summary_options(summary);
+                }
             }
         }
         17 => {

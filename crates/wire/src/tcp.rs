@@ -243,7 +243,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// overwritten. This is what the decoder uses to avoid moving the summary around.
     #[inline]
     pub fn fill_summary(&self, s: &mut TcpSummary) -> Option<DecodeError> {
-        *s = TcpSummary {
+        *s = self.fixed_summary();
+        self.fill_summary_options(s)
+    }
+
+    /// The fixed-header part of [`Self::fill_summary`]: the options are left at their defaults.
+    #[inline]
+    pub(crate) fn fixed_summary(&self) -> TcpSummary {
+        TcpSummary {
             src_port: self.src_port(),
             dst_port: self.dst_port(),
             seq: self.seq_number(),
@@ -251,7 +258,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
             flags: self.flags(),
             window: self.window_len(),
             ..TcpSummary::default()
-        };
+        }
+    }
+
+    /// The options part of [`Self::fill_summary`], over a summary holding no options yet.
+    #[inline]
+    pub(crate) fn fill_summary_options(&self, s: &mut TcpSummary) -> Option<DecodeError> {
         let options = &self.buffer.as_ref()[HEADER_LEN..self.header_len()];
         if options.is_empty() {
             return None;

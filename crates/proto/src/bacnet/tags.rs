@@ -208,135 +208,173 @@ impl<'a> TagReader<'a> {
 
     /// The next tag without consuming it.
     pub fn peek(&self) -> Result<Option<Tag<'a>>, BacnetError> {
-        self.clone().next_tag()
+        Ok(self.decode()?.map(|(tag, _)| tag))
     }
 
     /// Reads the next tag (`None` at the end of the input).
     pub fn next_tag(&mut self) -> Result<Option<Tag<'a>>, BacnetError> {
-        if self.is_empty() {
+        let Some((tag, end)) = self.decode()? else {
             return Ok(None);
-        }
-        let start = self.at;
+        };
+        self.advance(&tag, end);
+        Ok(Some(tag))
+    }
+
+    /// Consumes a tag [`decode`](Self::decode) returned.
+    #[inline]
+    fn advance(&mut self, tag: &Tag<'a>, end: usize) {
+        self.at = end;
         self.count += 1;
-        if self.count > MAX_TAGS {
+        match tag.content {
+            Content::Opening => self.depth += 1,
+            // `decode` refuses a closing tag at depth 0.
+            Content::Closing => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// The next tag and where it ends, without consuming it: the callers that take a tag
+    /// only when it is the expected one decode it once, not once to look and once to take.
+    #[inline]
+    fn decode(&self) -> Result<Option<(Tag<'a>, usize)>, BacnetError> {
+        let start = self.at;
+        let Some(&first) = self.data.get(start) else {
+            return Ok(None);
+        };
+        if self.count >= MAX_TAGS {
             return Err(BacnetError::TooManyTags { offset: start });
         }
         let truncated = |field| BacnetError::Truncated {
             field,
             offset: start,
         };
-        let first = *self.data.get(start).ok_or(truncated("tag"))?;
         let mut at = start + 1;
         let mut number = first >> 4;
-        let class = if first & 0x08 != 0 {
-            Class::Context
-        } else {
-            Class::Application
-        };
+        let context = first & 0x08 != 0;
         let lvt = first & 0x07;
         if number == 15 {
             number = *self.data.get(at).ok_or(truncated("extended tag number"))?;
             at += 1;
         }
-        let content = match (class, lvt) {
-            (Class::Context, 6) => {
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(BacnetError::TooDeep { offset: start });
-                }
-                Content::Opening
-            }
-            (Class::Context, 7) => {
-                self.depth = self
-                    .depth
-                    .checked_sub(1)
-                    .ok_or(BacnetError::BadTag { offset: start })?;
-                Content::Closing
-            }
-            (Class::Application, _) if number == app::BOOLEAN => Content::Boolean(lvt != 0),
-            (Class::Application, 6 | 7) => return Err(BacnetError::BadTag { offset: start }),
-            _ => {
-                let len = match lvt {
-                    0..=4 => usize::from(lvt),
-                    _ => {
-                        let n = *self.data.get(at).ok_or(truncated("extended length"))?;
-                        at += 1;
-                        match n {
-                            0..=253 => usize::from(n),
-                            254 => {
-                                let b = self.data.get(at..at + 2).ok_or(truncated("length"))?;
-                                at += 2;
-                                usize::from(u16::from_be_bytes([b[0], b[1]]))
-                            }
-                            255 => {
-                                let b = self.data.get(at..at + 4).ok_or(truncated("length"))?;
-                                at += 4;
-                                u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-                            }
-                        }
+        let (class, content) = if context {
+            match lvt {
+                6 => {
+                    if self.depth >= MAX_DEPTH {
+                        return Err(BacnetError::TooDeep { offset: start });
                     }
-                };
-                let bytes = at
-                    .checked_add(len)
-                    .and_then(|end| self.data.get(at..end))
-                    .ok_or(truncated("tag content"))?;
-                at += len;
-                Content::Data(bytes)
+                    (Class::Context, Content::Opening)
+                }
+                7 => {
+                    if self.depth == 0 {
+                        return Err(BacnetError::BadTag { offset: start });
+                    }
+                    (Class::Context, Content::Closing)
+                }
+                _ => {
+                    let (bytes, end) = self.content(start, at, lvt)?;
+                    at = end;
+                    (Class::Context, Content::Data(bytes))
+                }
+            }
+        } else if number == app::BOOLEAN {
+            (Class::Application, Content::Boolean(lvt != 0))
+        } else if lvt >= 6 {
+            return Err(BacnetError::BadTag { offset: start });
+        } else {
+            let (bytes, end) = self.content(start, at, lvt)?;
+            at = end;
+            (Class::Application, Content::Data(bytes))
+        };
+        Ok(Some((
+            Tag {
+                number,
+                class,
+                content,
+                offset: start,
+            },
+            at,
+        )))
+    }
+
+    /// A primitive tag's content from its length/value/type bits, the length octets starting
+    /// at `at`; returns the content and where it ends.
+    #[inline]
+    fn content(
+        &self,
+        start: usize,
+        mut at: usize,
+        lvt: u8,
+    ) -> Result<(&'a [u8], usize), BacnetError> {
+        let truncated = |field| BacnetError::Truncated {
+            field,
+            offset: start,
+        };
+        let len = match lvt {
+            0..=4 => usize::from(lvt),
+            _ => {
+                let n = *self.data.get(at).ok_or(truncated("extended length"))?;
+                at += 1;
+                match n {
+                    0..=253 => usize::from(n),
+                    254 => {
+                        let b = self.data.get(at..at + 2).ok_or(truncated("length"))?;
+                        at += 2;
+                        usize::from(u16::from_be_bytes([b[0], b[1]]))
+                    }
+                    255 => {
+                        let b = self.data.get(at..at + 4).ok_or(truncated("length"))?;
+                        at += 4;
+                        u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
+                    }
+                }
             }
         };
-        self.at = at;
-        Ok(Some(Tag {
-            number,
-            class,
-            content,
-            offset: start,
-        }))
+        let bytes = at
+            .checked_add(len)
+            .and_then(|end| self.data.get(at..end))
+            .ok_or(truncated("tag content"))?;
+        Ok((bytes, at + len))
+    }
+
+    /// Consumes the next tag if `wanted` accepts it.
+    #[inline]
+    fn take_if(
+        &mut self,
+        wanted: impl FnOnce(&Tag<'a>) -> bool,
+    ) -> Result<Option<Tag<'a>>, BacnetError> {
+        match self.decode()? {
+            Some((tag, end)) if wanted(&tag) => {
+                self.advance(&tag, end);
+                Ok(Some(tag))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Consumes the next tag if it is context tag `n` with data; returns its content.
     pub fn context(&mut self, n: u8) -> Result<Option<Tag<'a>>, BacnetError> {
-        match self.peek()? {
-            Some(tag) if tag.is_context(n) => self.next_tag(),
-            _ => Ok(None),
-        }
+        self.take_if(|tag| tag.is_context(n))
     }
 
     /// Consumes the next tag if it is application tag `n`.
     pub fn application(&mut self, n: u8) -> Result<Option<Tag<'a>>, BacnetError> {
-        match self.peek()? {
-            Some(tag) if tag.is_app(n) => self.next_tag(),
-            _ => Ok(None),
-        }
+        self.take_if(|tag| tag.is_app(n))
     }
 
     /// Consumes the next tag if it is opening tag `n`.
     pub fn opening(&mut self, n: u8) -> Result<bool, BacnetError> {
-        match self.peek()? {
-            Some(tag)
-                if tag.class == Class::Context
-                    && tag.number == n
-                    && tag.content == Content::Opening =>
-            {
-                self.next_tag()?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        let opening = |tag: &Tag<'a>| {
+            tag.class == Class::Context && tag.number == n && tag.content == Content::Opening
+        };
+        Ok(self.take_if(opening)?.is_some())
     }
 
     /// Consumes the next tag if it is closing tag `n`.
     pub fn closing(&mut self, n: u8) -> Result<bool, BacnetError> {
-        match self.peek()? {
-            Some(tag)
-                if tag.class == Class::Context
-                    && tag.number == n
-                    && tag.content == Content::Closing =>
-            {
-                self.next_tag()?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        let closing = |tag: &Tag<'a>| {
+            tag.class == Class::Context && tag.number == n && tag.content == Content::Closing
+        };
+        Ok(self.take_if(closing)?.is_some())
     }
 
     /// Reads a constructed value after its opening tag up to and including the closing tag at

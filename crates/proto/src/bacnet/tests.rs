@@ -538,3 +538,34 @@ fn header_rules_and_undecodable_pdus_are_reported() {
         ]
     );
 }
+
+#[test]
+fn pieces_cut_details_as_write_does() {
+    // Every buffer size around the text's length: the pieces must stop where `write!` stops.
+    let ids = [
+        ObjectId::from_u32(0x0200_0005),
+        ObjectId::from_u32(0xffc0_0007),
+        ObjectId::from_u32(u32::MAX),
+    ];
+    for id in ids {
+        for prefix in 0..24 {
+            let mut written = ValueBuf::<24>::new();
+            let mut pieces = ValueBuf::<24>::new();
+            for _ in 0..prefix {
+                written.push_bytes(b"x");
+                pieces.push_bytes(b"x");
+            }
+            // Not literals: `format_args!` would fold those into the text around them.
+            let (index, priority) = (std::hint::black_box(12345u64), std::hint::black_box(7u64));
+            let _ = write!(written, " {id}[{index}] priority {priority}");
+            Pieces::new(&mut pieces)
+                .text(" ")
+                .object(id)
+                .text("[")
+                .num(index)
+                .text("] priority ")
+                .num(priority);
+            assert_eq!(written.as_str(), pieces.as_str(), "{id} after {prefix}");
+        }
+    }
+}
