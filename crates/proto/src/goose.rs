@@ -33,12 +33,14 @@
 //! with sqNum 0 (a publisher's first message, stNum 1, counts too). stNum, sqNum and t change
 //! with every message and never go into a detail.
 
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
+use std::hash::{Hash, Hasher};
 
-use ironward_model::{Attribute, DeviceKey, EventCategory, Source};
+use ironward_model::{Attribute, DeviceKey, EventCategory, MacAddress, Source};
 
 use crate::ber::{BerError, Element, Reader};
-use crate::observations::Observations;
+use crate::observations::{key_hasher, Observations};
 use crate::value::ValueBuf;
 use crate::{DissectorRegistry, FrameDissector, LinkFrame};
 
@@ -266,6 +268,12 @@ impl<'a> Goose<'a> {
     /// Parses a GOOSE frame's payload (from the APPID). Fails when not even the header and
     /// gocbRef can be read; a later error is kept in [`error`](Self::error).
     pub fn parse(payload: &'a [u8]) -> Result<Self, GooseError> {
+        Self::parse_with(payload, &mut Recording::default())
+    }
+
+    /// [`parse`](Self::parse), recording in `layout` where the fields that change from message
+    /// to message without changing the report are.
+    fn parse_with(payload: &'a [u8], layout: &mut Recording) -> Result<Self, GooseError> {
         let (header, pdu) = Header::parse(payload)?;
         let (mut reader, cut) = open_pdu(pdu, GOOSE_PDU, Header::LEN)?;
         let mut goose = Self {
@@ -292,7 +300,7 @@ impl<'a> Goose<'a> {
                     break;
                 }
             };
-            if let Err(e) = goose.field(&element) {
+            if let Err(e) = goose.field(&element, layout) {
                 goose.error = Some(e);
                 break;
             }
@@ -311,9 +319,26 @@ impl<'a> Goose<'a> {
         Ok(goose)
     }
 
-    fn field(&mut self, element: &Element<'a>) -> Result<(), GooseError> {
+    /// Reads one goosePdu field. t, stNum and sqNum change with every message and go into
+    /// `layout` (stNum and sqNum are checked again on a repeat: they can still be bad
+    /// integers, and sqNum 0 is a state change), as do allData's values (only their types are
+    /// kept).
+    fn field(&mut self, element: &Element<'a>, layout: &mut Recording) -> Result<(), GooseError> {
         if element.class() != crate::ber::CONTEXT {
             return Ok(());
+        }
+        if (4..=6).contains(&element.number) {
+            if let Some(range) = layout.skip(element) {
+                let seen = match element.number {
+                    4 => &mut layout.t,
+                    5 => &mut layout.st_num,
+                    _ => &mut layout.sq_num,
+                };
+                // A repeat re-reads one value: a field sent twice is not remembered.
+                if seen.replace(range).is_some() {
+                    layout.layout.overflow = true;
+                }
+            }
         }
         let unsigned = |field| {
             element
@@ -340,6 +365,7 @@ impl<'a> Goose<'a> {
                 let mut data = element.contents("allData")?;
                 while !data.is_empty() {
                     let entry = data.read("allData entry")?;
+                    layout.skip(&entry);
                     self.all_data
                         .add(u8::try_from(entry.number).unwrap_or(u8::MAX));
                 }
@@ -370,7 +396,300 @@ pub fn ied_name(reference: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// Dissects GOOSE frames; stateless.
+/// Most ranges a remembered GOOSE message may skip (t, stNum, sqNum and the allData values);
+/// a message with more allData entries is always decoded.
+const GOOSE_SKIPS: usize = 64;
+/// Publishers remembered per thread (see [`Memo`]).
+const MEMO_SLOTS: usize = 16;
+/// Longest frame payload remembered (a whole Ethernet payload); longer ones are always decoded.
+const MAX_TEMPLATE: usize = 1500;
+
+/// Byte ranges of a frame's payload, in order, whose values change from message to message
+/// without changing what is reported (counters, timestamps, samples): what a memo of
+/// publishers ignores when it compares a frame with the publisher's last one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout<const N: usize> {
+    skips: [(u16, u16); N],
+    count: usize,
+    /// A range could not be recorded: the frame is not to be remembered.
+    overflow: bool,
+}
+
+impl<const N: usize> Default for Layout<N> {
+    fn default() -> Self {
+        Self {
+            skips: [(0, 0); N],
+            count: 0,
+            overflow: false,
+        }
+    }
+}
+
+impl<const N: usize> Layout<N> {
+    /// Adds the range of `len` bytes at `start` (after the ranges already added); returns it,
+    /// or `None` (and the layout is not to be remembered) when it does not fit.
+    pub(crate) fn skip(&mut self, start: usize, len: usize) -> Option<(u16, u16)> {
+        let end = start.saturating_add(len);
+        match (
+            u16::try_from(start),
+            u16::try_from(end),
+            self.skips.get_mut(self.count),
+        ) {
+            (Ok(start), Ok(end), Some(slot)) => {
+                *slot = (start, end);
+                self.count += 1;
+                Some((start, end))
+            }
+            _ => {
+                self.overflow = true;
+                None
+            }
+        }
+    }
+
+    /// Whether a frame with this layout may be remembered: every range fitted, and the
+    /// payload is not longer than [`MAX_TEMPLATE`].
+    pub(crate) fn rememberable(&self, payload: &[u8]) -> bool {
+        !self.overflow && payload.len() <= MAX_TEMPLATE
+    }
+
+    /// Whether `payload` repeats `template`: the same length and the same bytes outside the
+    /// ranges.
+    pub(crate) fn repeats(&self, template: &[u8], payload: &[u8]) -> bool {
+        if payload.len() != template.len() {
+            return false;
+        }
+        let mut at = 0;
+        for &(start, end) in self.skips.get(..self.count).unwrap_or_default() {
+            let start = usize::from(start);
+            if payload.get(at..start) != template.get(at..start) {
+                return false;
+            }
+            at = usize::from(end);
+        }
+        payload.get(at..) == template.get(at..)
+    }
+}
+
+/// The bytes of `payload` in `range`.
+pub(crate) fn part(payload: &[u8], (start, end): (u16, u16)) -> &[u8] {
+    payload
+        .get(usize::from(start)..usize::from(end))
+        .unwrap_or_default()
+}
+
+/// The range of `payload` that `inner` (a slice of it, or empty) covers.
+pub(crate) fn range_of(payload: &[u8], inner: &[u8]) -> Option<(u16, u16)> {
+    if inner.is_empty() {
+        return Some((0, 0));
+    }
+    let start = (inner.as_ptr() as usize).checked_sub(payload.as_ptr() as usize)?;
+    let end = start.checked_add(inner.len())?;
+    if end > payload.len() {
+        return None;
+    }
+    Some((u16::try_from(start).ok()?, u16::try_from(end).ok()?))
+}
+
+/// Where a message's changing fields are (see [`Goose::field`]).
+#[derive(Debug, Default)]
+struct Recording {
+    layout: Layout<GOOSE_SKIPS>,
+    t: Option<(u16, u16)>,
+    st_num: Option<(u16, u16)>,
+    sq_num: Option<(u16, u16)>,
+}
+
+impl Recording {
+    /// Adds `element`'s value to the ranges; returns its range.
+    fn skip(&mut self, element: &Element<'_>) -> Option<(u16, u16)> {
+        self.layout.skip(element.value_offset, element.value.len())
+    }
+}
+
+/// A message a publisher sent, decoded once, its strings kept as ranges of its payload: a later
+/// message from the same publisher with the same bytes outside [`Layout`]'s ranges reports the
+/// same facts and `publish` event.
+#[derive(Debug)]
+struct Remembered {
+    src_mac: MacAddress,
+    payload: Vec<u8>,
+    layout: Layout<GOOSE_SKIPS>,
+    header: Header,
+    gocb_ref: (u16, u16),
+    time_allowed_to_live: Option<u64>,
+    dat_set: (u16, u16),
+    go_id: (u16, u16),
+    t: Option<(u16, u16)>,
+    st_num: Option<(u16, u16)>,
+    sq_num: Option<(u16, u16)>,
+    simulation: bool,
+    conf_rev: Option<u64>,
+    nds_com: bool,
+    num_dat_set_entries: Option<u64>,
+    all_data: DataSummary,
+    keys: Keys,
+}
+
+impl Remembered {
+    fn new(
+        frame: &LinkFrame<'_>,
+        goose: &Goose<'_>,
+        recording: &Recording,
+        keys: Keys,
+    ) -> Option<Self> {
+        let payload = frame.payload;
+        if goose.error.is_some() || !recording.layout.rememberable(payload) {
+            return None;
+        }
+        Some(Self {
+            src_mac: frame.src_mac,
+            payload: payload.to_vec(),
+            layout: recording.layout,
+            header: goose.header,
+            gocb_ref: range_of(payload, goose.gocb_ref)?,
+            time_allowed_to_live: goose.time_allowed_to_live,
+            dat_set: range_of(payload, goose.dat_set)?,
+            go_id: range_of(payload, goose.go_id)?,
+            t: recording.t,
+            st_num: recording.st_num,
+            sq_num: recording.sq_num,
+            simulation: goose.simulation,
+            conf_rev: goose.conf_rev,
+            nds_com: goose.nds_com,
+            num_dat_set_entries: goose.num_dat_set_entries,
+            all_data: goose.all_data,
+            keys,
+        })
+    }
+
+    /// `frame`'s message, when it repeats this one and its stNum and sqNum decode (else the
+    /// full decoding reports the error).
+    fn decode<'a>(&self, frame: &LinkFrame<'a>) -> Option<Goose<'a>> {
+        let payload = frame.payload;
+        if self.src_mac != frame.src_mac || !self.layout.repeats(&self.payload, payload) {
+            return None;
+        }
+        let number = |range: Option<(u16, u16)>| match range {
+            Some(range) => crate::ber::decode_integer(part(payload, range))
+                .and_then(|v| u64::try_from(v).ok())
+                .map(Some),
+            None => Some(None),
+        };
+        Some(Goose {
+            header: self.header,
+            gocb_ref: part(payload, self.gocb_ref),
+            time_allowed_to_live: self.time_allowed_to_live,
+            dat_set: part(payload, self.dat_set),
+            go_id: part(payload, self.go_id),
+            t: self.t.map(|range| part(payload, range)),
+            st_num: number(self.st_num)?,
+            sq_num: number(self.sq_num)?,
+            simulation: self.simulation,
+            conf_rev: self.conf_rev,
+            nds_com: self.nds_com,
+            num_dat_set_entries: self.num_dat_set_entries,
+            all_data: self.all_data,
+            error: None,
+        })
+    }
+}
+
+/// The publishers of one thread: frame dissectors are shared by the worker threads, and a
+/// thread's own memo needs no lock.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Vec<Remembered>,
+    /// The slot that matched last (a publisher's messages come in runs).
+    last: usize,
+    /// The slot replaced next when the memo is full.
+    next: usize,
+}
+
+impl Memo {
+    fn find<'a>(&mut self, frame: &LinkFrame<'a>) -> Option<(Goose<'a>, Keys)> {
+        if let Some(hit) = self.slots.get(self.last) {
+            if let Some(goose) = hit.decode(frame) {
+                return Some((goose, hit.keys));
+            }
+        }
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(goose) = slot.decode(frame) {
+                self.last = index;
+                return Some((goose, slot.keys));
+            }
+        }
+        None
+    }
+
+    /// Remembers a message decoded without error, in its publisher's slot (or the oldest one
+    /// when the memo is full).
+    fn remember(&mut self, remembered: Remembered) {
+        let (mac, appid) = (remembered.src_mac, remembered.header.appid);
+        let same_publisher = self
+            .slots
+            .iter()
+            .position(|s| s.src_mac == mac && s.header.appid == appid);
+        let index = match same_publisher {
+            Some(index) => index,
+            None if self.slots.len() < MEMO_SLOTS => {
+                self.slots.push(remembered);
+                self.last = self.slots.len() - 1;
+                return;
+            }
+            None => {
+                let index = self.next % MEMO_SLOTS;
+                self.next = index + 1;
+                index
+            }
+        };
+        if let Some(slot) = self.slots.get_mut(index) {
+            *slot = remembered;
+            self.last = index;
+        }
+    }
+}
+
+thread_local! {
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+/// The two keys a message's reports are counted under, computed once per distinct message.
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    /// [`publisher_key`] of the facts.
+    facts: u64,
+    /// Key of the `publish` event.
+    publish: u64,
+}
+
+impl Keys {
+    fn of(goose: &Goose<'_>, frame: &LinkFrame<'_>) -> Self {
+        let test = if goose.is_test() { " test" } else { "" };
+        // Publishers repeat the same header every few milliseconds: these fields identify a
+        // repeat, and the detail is written only for the first frame that carries them.
+        let mut hasher = key_hasher();
+        (
+            goose.gocb_ref,
+            goose.dat_set,
+            goose.go_id,
+            goose.conf_rev,
+            goose.all_data.entries,
+            goose.all_data.types(),
+            test,
+        )
+            .hash(&mut hasher);
+        Self {
+            facts: publisher_key("goose", frame.src_mac, goose.header.appid, goose.gocb_ref),
+            publish: hasher.finish(),
+        }
+    }
+}
+
+/// Dissects GOOSE frames. What it reports depends on each frame alone; a small memo per
+/// thread ([`MEMO_SLOTS`] publishers, each with the last message it sent) lets a message that
+/// repeats its publisher's last one outside t, stNum, sqNum and the allData values skip the
+/// BER decoding and the keys, since they would come out the same.
 #[derive(Debug, Default)]
 pub struct GooseDissector;
 
@@ -383,11 +702,35 @@ impl FrameDissector for GooseDissector {
         if frame.ethertype != ETHERTYPE || frame.snap_oui.is_some() {
             return false;
         }
-        match Goose::parse(frame.payload) {
-            Ok(goose) => observe(&goose, frame, out),
-            Err(e) => malformed(frame, out, "goose", &e),
+        let memoised = MEMO.try_with(|memo| match memo.try_borrow_mut() {
+            Ok(mut memo) => match memo.find(frame) {
+                Some((goose, keys)) => observe(&goose, keys, frame, out),
+                None => dissect(frame, out, Some(&mut memo)),
+            },
+            Err(_) => dissect(frame, out, None),
+        });
+        if memoised.is_err() {
+            // The thread is shutting down and its memo is gone.
+            dissect(frame, out, None);
         }
         true
+    }
+}
+
+/// Decodes the frame and reports it; remembers it in `memo` when it decoded cleanly.
+fn dissect(frame: &LinkFrame<'_>, out: &mut Observations, memo: Option<&mut Memo>) {
+    let mut recording = Recording::default();
+    match Goose::parse_with(frame.payload, &mut recording) {
+        Ok(goose) => {
+            let keys = Keys::of(&goose, frame);
+            observe(&goose, keys, frame, out);
+            if let (Some(memo), Some(remembered)) =
+                (memo, Remembered::new(frame, &goose, &recording, keys))
+            {
+                memo.remember(remembered);
+            }
+        }
+        Err(e) => malformed(frame, out, "goose", &e),
     }
 }
 
@@ -409,8 +752,23 @@ pub(crate) fn malformed(
     );
 }
 
-/// The publisher's facts: service, APPID and IED name.
-pub(crate) fn publisher_facts(
+/// What identifies a publisher's facts for [`Observations::first_time`] (publishers repeat the
+/// same header thousands of times a second: the facts are built once per publisher, application
+/// id and reference), folded into one word that the memos keep.
+pub(crate) fn publisher_key(
+    protocol: &'static str,
+    mac: MacAddress,
+    appid: u16,
+    reference: &[u8],
+) -> u64 {
+    let mut hasher = key_hasher();
+    (protocol, mac, appid, reference).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The publisher's facts: service, APPID and IED name (callers skip them when
+/// [`publisher_key`] is not new).
+pub(crate) fn new_publisher_facts(
     frame: &LinkFrame<'_>,
     out: &mut Observations,
     protocol: &'static str,
@@ -418,11 +776,6 @@ pub(crate) fn publisher_facts(
     appid: u16,
     reference: &[u8],
 ) {
-    // Publishers repeat the same header thousands of times a second: the facts are built once
-    // per publisher, application id and reference.
-    if !out.first_time((protocol, frame.src_mac, appid, reference)) {
-        return;
-    }
     let key = DeviceKey::Mac(frame.src_mac);
     out.fact(key, Attribute::Service, protocol, source, frame.now);
     let mut address = ValueBuf::<24>::new();
@@ -439,33 +792,24 @@ pub(crate) fn publisher_facts(
     }
 }
 
-fn observe(goose: &Goose<'_>, frame: &LinkFrame<'_>, out: &mut Observations) {
-    publisher_facts(
-        frame,
-        out,
-        "goose",
-        Source::Goose,
-        goose.header.appid,
-        goose.gocb_ref,
-    );
+fn observe(goose: &Goose<'_>, keys: Keys, frame: &LinkFrame<'_>, out: &mut Observations) {
+    if out.first_time(keys.facts) {
+        new_publisher_facts(
+            frame,
+            out,
+            "goose",
+            Source::Goose,
+            goose.header.appid,
+            goose.gocb_ref,
+        );
+    }
     let test = if goose.is_test() { " test" } else { "" };
-    // Publishers repeat the same header every few milliseconds: these fields identify a
-    // repeat, and the detail is written only for the first frame that carries them.
-    let key = (
-        goose.gocb_ref,
-        goose.dat_set,
-        goose.go_id,
-        goose.conf_rev,
-        goose.all_data.entries,
-        goose.all_data.types(),
-        test,
-    );
     out.frame_event_keyed(
         frame,
         "goose",
         EventCategory::Other,
         "publish",
-        key,
+        keys.publish,
         |detail| {
             detail.push_bytes(b"gocbRef=");
             detail.push_bytes(goose.gocb_ref);

@@ -789,6 +789,17 @@ pub fn clean_value(raw: &[u8]) -> Option<String> {
 /// the tables below (every lookup a long probe).
 type Fingerprints = foldhash::fast::RandomState;
 
+/// A hasher for keys that dissectors compute once and keep across calls (a publisher's
+/// identity, remembered with its last frame) before handing them to
+/// [`Observations::first_time`] or [`Observations::event_keyed`]. Seeded at random once per
+/// process, for the same reason as the fingerprints: the hashed bytes come off the wire, and
+/// two keys made to collide would hide one sender behind another.
+pub(crate) fn key_hasher() -> foldhash::fast::FoldHasher {
+    static KEYS: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
+    KEYS.get_or_init(foldhash::fast::RandomState::default)
+        .build_hasher()
+}
+
 /// The hash of a fingerprint in the tables keyed by one: the fingerprint itself, which is
 /// already uniform in every bit (rehashing it would only cost time).
 #[derive(Debug, Default, Clone, Copy)]

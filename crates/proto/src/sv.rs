@@ -22,13 +22,18 @@
 //! into a detail; smpSynch (0 none, 1 local, 2 global clock) does, since a merging unit losing
 //! its time source is worth seeing.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 
-use ironward_model::{EventCategory, Source};
+use ironward_model::{EventCategory, MacAddress, Source};
 
 use crate::ber::{BerError, Element};
-use crate::goose::{malformed, open_pdu, publisher_facts, GooseError, Header};
-use crate::observations::Observations;
+use crate::goose::{
+    malformed, new_publisher_facts, open_pdu, part, publisher_key, range_of, GooseError, Header,
+    Layout,
+};
+use crate::observations::{key_hasher, Detail, Observations};
 use crate::{DissectorRegistry, FrameDissector, LinkFrame};
 
 /// Sampled Values' ether type.
@@ -39,6 +44,14 @@ pub const ETHERTYPE: u16 = 0x88ba;
 pub const MAX_ASDUS: usize = 8;
 /// Tag of the savPdu (APPLICATION 0, constructed).
 const SAV_PDU: u8 = 0x60;
+/// Publishers remembered per thread (see [`SvDissector`]): a substation bus carries a few
+/// merging units, each publishing one or two streams.
+const MEMO_SLOTS: usize = 16;
+/// Most per-sample ranges of one frame: smpCnt, refrTm and seqData of each ASDU read.
+const MAX_SKIPS: usize = 3 * MAX_ASDUS;
+
+/// Where a frame's per-sample values are.
+type SvLayout = Layout<MAX_SKIPS>;
 
 /// One ASDU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +91,11 @@ impl<'a> SampledValues<'a> {
     /// Parses an SV frame's payload (from the APPID). Fails when no ASDU with an svID can be
     /// read; a later error is kept in [`error`](Self::error).
     pub fn parse(payload: &'a [u8]) -> Result<Self, GooseError> {
+        Self::parse_with(payload, &mut SvLayout::default())
+    }
+
+    /// [`parse`](Self::parse), recording in `layout` where the per-sample fields are.
+    fn parse_with(payload: &'a [u8], layout: &mut SvLayout) -> Result<Self, GooseError> {
         let (header, pdu) = Header::parse(payload)?;
         let (mut reader, cut) = open_pdu(pdu, SAV_PDU, Header::LEN)?;
         let mut sv = Self {
@@ -99,7 +117,7 @@ impl<'a> SampledValues<'a> {
                         let mut seq = element.contents("seqASDU")?;
                         while !seq.is_empty() && sv.count < MAX_ASDUS {
                             let asdu = seq.read("ASDU")?;
-                            let parsed = parse_asdu(&asdu)?;
+                            let parsed = parse_asdu(&asdu, layout)?;
                             if let Some(slot) = sv.asdus.get_mut(sv.count) {
                                 *slot = parsed;
                                 sv.count += 1;
@@ -140,14 +158,19 @@ fn unsigned(element: &Element<'_>, field: &'static str) -> Result<u64, GooseErro
         }))
 }
 
-/// Reads an ASDU's fields; smpCnt is two bytes unsigned but decoded like any integer.
-fn parse_asdu<'a>(asdu: &Element<'a>) -> Result<Asdu<'a>, GooseError> {
+/// Reads an ASDU's fields; smpCnt is two bytes unsigned but decoded like any integer. The
+/// values of smpCnt, refrTm and seqData, which change with every sample and never reach a fact,
+/// key or detail, are recorded in `layout`.
+fn parse_asdu<'a>(asdu: &Element<'a>, layout: &mut SvLayout) -> Result<Asdu<'a>, GooseError> {
     let mut fields = asdu.contents("ASDU")?;
     let mut out = Asdu::default();
     while !fields.is_empty() {
         let field = fields.read("ASDU field")?;
         if field.class() != crate::ber::CONTEXT {
             continue;
+        }
+        if matches!(field.number, 2 | 4 | 7) {
+            let _ = layout.skip(field.value_offset, field.value.len());
         }
         match field.number {
             0 => out.sv_id = field.value,
@@ -175,7 +198,176 @@ fn raw_unsigned(bytes: &[u8]) -> u64 {
         .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
-/// Dissects Sampled Values frames; stateless.
+/// What one ASDU of a remembered frame reports: byte ranges of the payload for the strings,
+/// and the event key.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reported {
+    sv_id: (u16, u16),
+    dat_set: (u16, u16),
+    conf_rev: Option<u64>,
+    smp_synch: Option<u64>,
+    key: u64,
+}
+
+/// A frame a publisher sent, decoded once: a later frame from the same publisher with the same
+/// bytes outside the per-sample ranges reports exactly the same facts and events.
+#[derive(Debug)]
+struct Remembered {
+    src_mac: MacAddress,
+    payload: Vec<u8>,
+    layout: SvLayout,
+    appid: u16,
+    simulated: bool,
+    /// [`publisher_key`] of the frame's facts.
+    facts_key: u64,
+    reference: (u16, u16),
+    asdus: [Reported; MAX_ASDUS],
+    count: usize,
+}
+
+impl Remembered {
+    /// Whether `payload`, from `src_mac`, is a repeat: the same length and the same bytes
+    /// outside the per-sample ranges.
+    fn repeats(&self, src_mac: MacAddress, payload: &[u8]) -> bool {
+        self.src_mac == src_mac && self.layout.repeats(&self.payload, payload)
+    }
+
+    fn observe(&self, frame: &LinkFrame<'_>, out: &mut Observations) {
+        let payload = frame.payload;
+        if out.first_time(self.facts_key) {
+            let reference = part(payload, self.reference);
+            new_publisher_facts(frame, out, "sv", Source::Sv, self.appid, reference);
+        }
+        for asdu in self.asdus.get(..self.count).unwrap_or_default() {
+            out.frame_event_keyed(
+                frame,
+                "sv",
+                EventCategory::Other,
+                "publish",
+                asdu.key,
+                |detail| {
+                    render(
+                        detail,
+                        part(payload, asdu.sv_id),
+                        part(payload, asdu.dat_set),
+                        asdu.conf_rev,
+                        asdu.smp_synch,
+                        self.simulated,
+                    )
+                },
+            );
+        }
+    }
+}
+
+/// The publishers of one thread, most recently replaced last.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Vec<Remembered>,
+    /// The slot that matched last (streams come in runs).
+    last: usize,
+    /// The slot replaced next when the memo is full.
+    next: usize,
+}
+
+impl Memo {
+    /// The remembered frame `frame` repeats, if any.
+    fn find(&mut self, frame: &LinkFrame<'_>) -> Option<&Remembered> {
+        let last = self.last;
+        if let Some(hit) = self.slots.get(last) {
+            if hit.repeats(frame.src_mac, frame.payload) {
+                return self.slots.get(last);
+            }
+        }
+        let index = self
+            .slots
+            .iter()
+            .position(|s| s.repeats(frame.src_mac, frame.payload))?;
+        self.last = index;
+        self.slots.get(index)
+    }
+
+    /// Remembers a frame decoded without error (replacing the publisher's previous frame, or
+    /// the oldest slot when the memo is full).
+    fn remember(&mut self, frame: &LinkFrame<'_>, sv: &SampledValues<'_>, layout: &SvLayout) {
+        let payload = frame.payload;
+        if !layout.rememberable(payload) {
+            return;
+        }
+        let mut asdus = [Reported::default(); MAX_ASDUS];
+        for (slot, asdu) in asdus.iter_mut().zip(sv.asdus()) {
+            let (Some(sv_id), Some(dat_set)) = (
+                range_of(payload, asdu.sv_id),
+                range_of(payload, asdu.dat_set),
+            ) else {
+                return;
+            };
+            *slot = Reported {
+                sv_id,
+                dat_set,
+                conf_rev: asdu.conf_rev,
+                smp_synch: asdu.smp_synch,
+                key: asdu_key(asdu, sv.header.simulated()),
+            };
+        }
+        let reference = reference(sv);
+        let Some(reference_range) = range_of(payload, reference) else {
+            return;
+        };
+        let appid = sv.header.appid;
+        let index = match self
+            .slots
+            .iter()
+            .position(|s| s.src_mac == frame.src_mac && s.appid == appid)
+        {
+            Some(index) => index,
+            None if self.slots.len() < MEMO_SLOTS => {
+                self.slots.push(Remembered {
+                    src_mac: frame.src_mac,
+                    payload: Vec::new(),
+                    layout: SvLayout::default(),
+                    appid,
+                    simulated: false,
+                    facts_key: 0,
+                    reference: (0, 0),
+                    asdus: [Reported::default(); MAX_ASDUS],
+                    count: 0,
+                });
+                self.slots.len() - 1
+            }
+            None => {
+                let index = self.next % MEMO_SLOTS;
+                self.next = index + 1;
+                index
+            }
+        };
+        let Some(slot) = self.slots.get_mut(index) else {
+            return;
+        };
+        slot.src_mac = frame.src_mac;
+        slot.payload.clear();
+        slot.payload.extend_from_slice(payload);
+        slot.layout = *layout;
+        slot.appid = appid;
+        slot.simulated = sv.header.simulated();
+        slot.facts_key = publisher_key("sv", frame.src_mac, appid, reference);
+        slot.reference = reference_range;
+        slot.asdus = asdus;
+        slot.count = sv.asdus().len();
+        self.last = index;
+    }
+}
+
+thread_local! {
+    /// Each worker thread's publishers: frame dissectors are shared by the workers, and a
+    /// thread's own memo needs no lock.
+    static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+/// Dissects Sampled Values frames. What it reports depends on each frame alone; a small memo
+/// per thread ([`MEMO_SLOTS`] publishers, each with the last frame it sent) lets a frame that
+/// repeats its publisher's last one outside the per-sample values (smpCnt, refrTm, seqData)
+/// skip the decoding, its keys and its details, since they would come out the same.
 #[derive(Debug, Default)]
 pub struct SvDissector;
 
@@ -188,55 +380,113 @@ impl FrameDissector for SvDissector {
         if frame.ethertype != ETHERTYPE || frame.snap_oui.is_some() {
             return false;
         }
-        match SampledValues::parse(frame.payload) {
-            Ok(sv) => observe(&sv, frame, out),
-            Err(e) => malformed(frame, out, "sv", &e),
+        let memoised = MEMO.try_with(|memo| {
+            let Ok(mut memo) = memo.try_borrow_mut() else {
+                return dissect(frame, out, None);
+            };
+            if let Some(remembered) = memo.find(frame) {
+                remembered.observe(frame, out);
+                return;
+            }
+            dissect(frame, out, Some(&mut memo));
+        });
+        if memoised.is_err() {
+            // The thread is shutting down and its memo is gone.
+            dissect(frame, out, None);
         }
         true
     }
 }
 
-fn observe(sv: &SampledValues<'_>, frame: &LinkFrame<'_>, out: &mut Observations) {
-    let reference = sv
-        .asdus()
+/// Decodes the frame and reports it; remembers it in `memo` when it decoded cleanly.
+fn dissect(frame: &LinkFrame<'_>, out: &mut Observations, memo: Option<&mut Memo>) {
+    let mut layout = SvLayout::default();
+    match SampledValues::parse_with(frame.payload, &mut layout) {
+        Ok(sv) => {
+            observe(&sv, frame, out);
+            if let (Some(memo), None) = (memo, sv.error) {
+                memo.remember(frame, &sv, &layout);
+            }
+        }
+        Err(e) => malformed(frame, out, "sv", &e),
+    }
+}
+
+/// The datSet the publisher's facts name: the first one an ASDU carries.
+fn reference<'a>(sv: &SampledValues<'a>) -> &'a [u8] {
+    sv.asdus()
         .iter()
         .map(|a| a.dat_set)
         .find(|d| !d.is_empty())
-        .unwrap_or_default();
-    publisher_facts(frame, out, "sv", Source::Sv, sv.header.appid, reference);
+        .unwrap_or_default()
+}
+
+/// The key of an ASDU's `publish` event: the fields its detail shows, folded into one word
+/// once per distinct frame.
+fn asdu_key(asdu: &Asdu<'_>, simulated: bool) -> u64 {
+    let mut hasher = key_hasher();
+    (
+        asdu.sv_id,
+        asdu.dat_set,
+        asdu.conf_rev,
+        asdu.smp_synch,
+        simulated,
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// `svID=… datSet=… confRev=… smpSynch=…[ test]`.
+fn render(
+    detail: &mut Detail,
+    sv_id: &[u8],
+    dat_set: &[u8],
+    conf_rev: Option<u64>,
+    smp_synch: Option<u64>,
+    simulated: bool,
+) {
+    detail.push_bytes(b"svID=");
+    detail.push_bytes(sv_id);
+    if !dat_set.is_empty() {
+        detail.push_bytes(b" datSet=");
+        detail.push_bytes(dat_set);
+    }
+    if let Some(rev) = conf_rev {
+        let _ = write!(detail, " confRev={rev}");
+    }
+    if let Some(synch) = smp_synch {
+        let _ = write!(detail, " smpSynch={synch}");
+    }
+    if simulated {
+        detail.push_bytes(b" test");
+    }
+}
+
+fn observe(sv: &SampledValues<'_>, frame: &LinkFrame<'_>, out: &mut Observations) {
+    let appid = sv.header.appid;
+    let reference = reference(sv);
+    if out.first_time(publisher_key("sv", frame.src_mac, appid, reference)) {
+        new_publisher_facts(frame, out, "sv", Source::Sv, appid, reference);
+    }
     let simulated = sv.header.simulated();
     for asdu in sv.asdus() {
         // Streams repeat the same fields thousands of times a second: the detail is written
         // only for the first ASDU with these fields.
-        let key = (
-            asdu.sv_id,
-            asdu.dat_set,
-            asdu.conf_rev,
-            asdu.smp_synch,
-            simulated,
-        );
         out.frame_event_keyed(
             frame,
             "sv",
             EventCategory::Other,
             "publish",
-            key,
+            asdu_key(asdu, simulated),
             |detail| {
-                detail.push_bytes(b"svID=");
-                detail.push_bytes(asdu.sv_id);
-                if !asdu.dat_set.is_empty() {
-                    detail.push_bytes(b" datSet=");
-                    detail.push_bytes(asdu.dat_set);
-                }
-                if let Some(rev) = asdu.conf_rev {
-                    let _ = write!(detail, " confRev={rev}");
-                }
-                if let Some(synch) = asdu.smp_synch {
-                    let _ = write!(detail, " smpSynch={synch}");
-                }
-                if simulated {
-                    detail.push_bytes(b" test");
-                }
+                render(
+                    detail,
+                    asdu.sv_id,
+                    asdu.dat_set,
+                    asdu.conf_rev,
+                    asdu.smp_synch,
+                    simulated,
+                )
             },
         );
     }
