@@ -64,8 +64,8 @@ pub const MAX_ITEMS: usize = 8;
 /// Abort or a file-read ACK).
 pub const MAX_PENDING: usize = 32;
 
-// The outstanding requests are found through a 32-bit mask.
-const _: () = assert!(MAX_PENDING <= 32);
+// Slots are remembered in a byte (1 + slot, 0 for none).
+const _: () = assert!(MAX_PENDING < 255);
 
 /// Event detail buffer size.
 const DETAIL: usize = 256;
@@ -379,6 +379,7 @@ pub struct Apdu<'a> {
 
 impl<'a> Apdu<'a> {
     /// Reads an APDU header.
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, BacnetError> {
         let first = *data.first().ok_or(BacnetError::Truncated {
             field: "apdu type",
@@ -501,10 +502,18 @@ impl<'b, const N: usize> Pieces<'b, N> {
     }
 
     /// A decimal number, as `{}` writes any unsigned integer.
-    fn num(self, n: u64) -> Self {
-        let mut digits = ValueBuf::<20>::new();
-        digits.push_u64(n);
-        self.bytes(digits.as_bytes())
+    fn num(self, mut n: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[at..])
     }
 
     /// An object identifier, as its `Display` writes it (`device,5`, `1023,7`).
@@ -565,9 +574,12 @@ struct Pending {
     file: Option<(u32, i64)>,
 }
 
-/// What identifies an outstanding request: its invoke id and direction (never 0).
-fn pending_key(invoke_id: u8, direction: Direction) -> u16 {
-    0x100 | (direction.index() as u16) << 9 | u16::from(invoke_id)
+/// Distinct [`pending_key`]s: an invoke id in each direction.
+const PENDING_KEYS: usize = 512;
+
+/// What identifies an outstanding request: its invoke id and direction.
+fn pending_key(invoke_id: u8, direction: Direction) -> usize {
+    direction.index() << 8 | usize::from(invoke_id)
 }
 
 /// A file transfer being hashed.
@@ -583,11 +595,12 @@ struct Transfer {
 }
 
 /// Per-flow BACnet state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BacnetDissector {
     pending: [Option<Pending>; MAX_PENDING],
-    /// The [`pending_key`] of each slot of `pending`, 0 for an empty one.
-    pending_keys: [u16; MAX_PENDING],
+    /// For each [`pending_key`], 1 + the slot of `pending` holding that request (0: none): every
+    /// request and every answer looks its invoke id up, in one step rather than a scan.
+    slot_of: [u8; PENDING_KEYS],
     next_slot: usize,
     upload: Option<Transfer>,
     download: Option<Transfer>,
@@ -595,6 +608,20 @@ pub struct BacnetDissector {
     asked: [u32; 2],
     /// Answers (ACKs, errors, rejects, I-Am, I-Have) sent in each direction.
     answered: [u32; 2],
+}
+
+impl Default for BacnetDissector {
+    fn default() -> Self {
+        Self {
+            pending: [None; MAX_PENDING],
+            slot_of: [0; PENDING_KEYS],
+            next_slot: 0,
+            upload: None,
+            download: None,
+            asked: [0; 2],
+            answered: [0; 2],
+        }
+    }
 }
 
 /// Where a message comes from: the flow as seen by the events (with a forwarded message's
@@ -616,26 +643,26 @@ impl Origin {
 }
 
 impl BacnetDissector {
-    /// The slot holding the request with this [`pending_key`] (keys are unique: a request
-    /// reusing an outstanding invoke id takes its slot).
-    fn pending_slot(&self, key: u16) -> Option<usize> {
-        // Compared all at once (a few vector instructions) rather than slot by slot: every
-        // request and every answer looks its invoke id up.
-        let mut found = 0u32;
-        for (i, &k) in self.pending_keys.iter().enumerate() {
-            found |= u32::from(k == key) << i;
-        }
-        (found != 0).then(|| found.trailing_zeros() as usize)
-    }
-
+    /// A request reusing an outstanding invoke id (same direction) takes its slot; otherwise
+    /// the oldest slot is reused.
     fn remember(&mut self, pending: Pending) {
         let key = pending_key(pending.invoke_id, pending.direction);
-        let slot = self.pending_slot(key).unwrap_or(self.next_slot);
-        if let (Some(entry), Some(entry_key)) =
-            (self.pending.get_mut(slot), self.pending_keys.get_mut(slot))
-        {
-            *entry = Some(pending);
-            *entry_key = key;
+        let slot = match self.slot_of.get(key).copied().unwrap_or_default() {
+            0 => self.next_slot,
+            taken => usize::from(taken) - 1,
+        };
+        if let Some(entry) = self.pending.get_mut(slot) {
+            if let Some(evicted) = entry.replace(pending) {
+                if let Some(index) = self
+                    .slot_of
+                    .get_mut(pending_key(evicted.invoke_id, evicted.direction))
+                {
+                    *index = 0;
+                }
+            }
+            if let Some(index) = self.slot_of.get_mut(key) {
+                *index = slot as u8 + 1;
+            }
         }
         if slot == self.next_slot {
             self.next_slot = (self.next_slot + 1) % MAX_PENDING;
@@ -644,10 +671,10 @@ impl BacnetDissector {
 
     /// The request answered by a response to `invoke_id` sent in `response_direction`.
     fn answered(&mut self, invoke_id: u8, response_direction: Direction) -> Option<Pending> {
-        let slot = self.pending_slot(pending_key(invoke_id, response_direction.reverse()))?;
-        if let Some(key) = self.pending_keys.get_mut(slot) {
-            *key = 0;
-        }
+        let index = self
+            .slot_of
+            .get_mut(pending_key(invoke_id, response_direction.reverse()))?;
+        let slot = usize::from(std::mem::take(index)).checked_sub(1)?;
         self.pending.get_mut(slot)?.take()
     }
 
@@ -884,6 +911,17 @@ impl BacnetDissector {
                 operation,
                 (choice, body),
                 |text| {
+                    if let Some((id, property, index)) =
+                        plain_read_property(body).filter(|_| choice == 12)
+                    {
+                        // Far shorter than either buffer: nothing is cut.
+                        Pieces::new(text).object(id).text(" ");
+                        push_property(text, property);
+                        if let Some(index) = index {
+                            Pieces::new(text).text("[").num(index).text("]");
+                        }
+                        return;
+                    }
                     let mut detail = ValueBuf::<DETAIL>::new();
                     let mut r = TagReader::new(body);
                     let _ = if choice == 14 {
@@ -1046,6 +1084,9 @@ impl BacnetDissector {
         match choice {
             // ReadProperty-ACK.
             12 => {
+                if plain_ack_of_other_object(body) {
+                    return Ok(());
+                }
                 let object = r.context(0)?.and_then(|t| t.object_id());
                 let property = r.context(1)?.and_then(|t| t.unsigned());
                 r.context(2)?;
@@ -1420,6 +1461,80 @@ fn device_property(
         let address = device_address(object.instance);
         origin.fact(out, Attribute::ProtocolAddress, address.as_str());
     }
+}
+
+/// A context tag `number` of 1 to 4 bytes in its one-octet form at the start of `data`, as an
+/// unsigned number, and what follows it.
+fn short_context(data: &[u8], number: u8) -> Option<(u64, &[u8])> {
+    let (&first, rest) = data.split_first()?;
+    let len = first.checked_sub(number << 4 | 0x08)?;
+    if !(1..=4).contains(&len) {
+        return None;
+    }
+    let (value, rest) = rest.split_at_checked(usize::from(len))?;
+    Some((tags::unsigned(value)?, rest))
+}
+
+/// A ReadProperty request in its plain encoding — object, property and optional array index,
+/// each a short context tag, and nothing after — decoded without the tag reader. It reads as
+/// [`push_object_property`] reads it; any other encoding is left to that.
+fn plain_read_property(body: &[u8]) -> Option<(ObjectId, u64, Option<u64>)> {
+    let [0x0c, a, b, c, d, rest @ ..] = body else {
+        return None;
+    };
+    let id = ObjectId::from_u32(u32::from_be_bytes([*a, *b, *c, *d]));
+    let (property, rest) = short_context(rest, 1)?;
+    let (index, rest) = match short_context(rest, 2) {
+        Some((index, rest)) => (Some(index), rest),
+        None => (None, rest),
+    };
+    rest.is_empty().then_some((id, property, index))
+}
+
+/// Whether a ReadProperty-ACK in its plain encoding (object, property, optional array index,
+/// then primitive values between opening and closing tag 3) is about an object other than a
+/// device: such an answer records nothing, and a sweep reading every property of every object
+/// sends thousands. False for anything else — a device object or any other encoding, well
+/// formed or not — which the tag reader then reads (and reports when malformed).
+fn plain_ack_of_other_object(body: &[u8]) -> bool {
+    let [0x0c, a, b, c, d, rest @ ..] = body else {
+        return false;
+    };
+    if ObjectId::from_u32(u32::from_be_bytes([*a, *b, *c, *d])).is_device() {
+        return false;
+    }
+    let Some((_, rest)) = short_context(rest, 1) else {
+        return false;
+    };
+    let rest = short_context(rest, 2).map_or(rest, |(_, rest)| rest);
+    let [0x3e, values @ ..] = rest else {
+        return false;
+    };
+    let mut rest = values;
+    // A few primitive values with short tags up to the closing tag; anything longer or more
+    // elaborate (constructed values, extended tag numbers or lengths) goes the long way.
+    for _ in 0..16 {
+        let Some((&first, after)) = rest.split_first() else {
+            return false;
+        };
+        if first == 0x3f {
+            return true;
+        }
+        let (number, context, lvt) = (first >> 4, first & 0x08 != 0, first & 0x07);
+        if number == 15 || lvt >= 5 {
+            return false;
+        }
+        let len = if !context && number == app::BOOLEAN {
+            0
+        } else {
+            usize::from(lvt)
+        };
+        let Some(next) = after.get(len..) else {
+            return false;
+        };
+        rest = next;
+    }
+    false
 }
 
 /// `object property[index]` from context tags `base` (object), `base+1` (property) and
