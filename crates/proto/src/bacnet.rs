@@ -627,14 +627,16 @@ impl Default for BacnetDissector {
 /// Where a message comes from: the flow as seen by the events (with a forwarded message's
 /// original source), and whom identity facts are about (none for routed devices).
 #[derive(Debug, Clone, Copy)]
-struct Origin {
-    flow: FlowMeta,
+struct Origin<'f> {
+    /// The dissected flow, or a copy naming a forwarded message's original source (borrowed:
+    /// not copied for every datagram).
+    flow: &'f FlowMeta,
     direction: Direction,
     /// The sending device, when it has an IP address of its own.
     device: Option<DeviceKey>,
 }
 
-impl Origin {
+impl Origin<'_> {
     fn fact(&self, out: &mut Observations, attribute: Attribute, value: &str) {
         if let Some(device) = self.device {
             out.fact(device, attribute, value, Source::Bacnet, self.flow.now);
@@ -717,17 +719,21 @@ impl BacnetDissector {
                 detail,
             );
         }
+        let forwarded: FlowMeta;
         let mut origin = Origin {
-            flow: *flow,
+            flow,
             direction,
             device: Some(flow.sender(direction)),
         };
         if let Some(source) = bvlc.original_source {
             // Facts and events are about the device that sent the message the BBMD forwards.
+            let mut original = *flow;
             match direction {
-                Direction::ClientToServer => origin.flow.client = source,
-                Direction::ServerToClient => origin.flow.server = source,
+                Direction::ClientToServer => original.client = source,
+                Direction::ServerToClient => original.server = source,
             }
+            forwarded = original;
+            origin.flow = &forwarded;
             origin.device = Some(DeviceKey::Ip(source.ip()));
         }
         match bvlc.npdu {
@@ -741,7 +747,7 @@ impl BacnetDissector {
                         detail.push_hex(&[NPDU_RESERVED]);
                         detail.push_bytes(b" must be 0");
                         out.event(
-                            &origin.flow,
+                            origin.flow,
                             direction,
                             "bacnet",
                             EventCategory::Other,
@@ -752,15 +758,15 @@ impl BacnetDissector {
                     self.on_npdu(origin, &npdu, out);
                 }
                 Err(error @ BacnetError::BadNpduVersion(_)) => {
-                    report(&origin.flow, direction, out, "violation", error);
+                    report(origin.flow, direction, out, "violation", error);
                 }
-                Err(error) => report(&origin.flow, direction, out, "malformed", error),
+                Err(error) => report(origin.flow, direction, out, "malformed", error),
             },
             None => on_bvlc_management(flow, direction, &bvlc, out),
         }
     }
 
-    fn on_npdu(&mut self, mut origin: Origin, npdu: &Npdu<'_>, out: &mut Observations) {
+    fn on_npdu(&mut self, mut origin: Origin<'_>, npdu: &Npdu<'_>, out: &mut Observations) {
         if npdu.source.is_some() {
             origin.device = None;
         }
@@ -771,21 +777,21 @@ impl BacnetDissector {
         let apdu = match Apdu::parse(npdu.payload) {
             Ok(apdu) => apdu,
             Err(error) => {
-                return report(&origin.flow, origin.direction, out, "malformed", error);
+                return report(origin.flow, origin.direction, out, "malformed", error);
             }
         };
         if let Err(error) = self.on_apdu(&origin, &apdu, out) {
-            report(&origin.flow, origin.direction, out, "malformed", error);
+            report(origin.flow, origin.direction, out, "malformed", error);
         }
     }
 
     fn on_apdu(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         apdu: &Apdu<'_>,
         out: &mut Observations,
     ) -> Result<(), BacnetError> {
-        let (flow, direction) = (&origin.flow, origin.direction);
+        let (flow, direction) = (origin.flow, origin.direction);
         let choice = apdu.choice.unwrap_or_default();
         // Who asks and who answers, for the flow's roles (both ends use port 47808).
         let side = direction.index();
@@ -893,12 +899,12 @@ impl BacnetDissector {
     /// A confirmed request's event; returns the file position asked for by an AtomicReadFile.
     fn confirmed_request(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         choice: u8,
         body: &[u8],
         out: &mut Observations,
     ) -> Result<Option<(u32, i64)>, BacnetError> {
-        let (flow, direction) = (&origin.flow, origin.direction);
+        let (flow, direction) = (origin.flow, origin.direction);
         let (operation, category) = names::confirmed(choice);
         if matches!(choice, 12 | 14 | 26) {
             // Reads repeat at poll rate: the service data (objects, properties, indexes)
@@ -1074,7 +1080,7 @@ impl BacnetDissector {
 
     fn complex_ack(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         choice: u8,
         pending: Option<Pending>,
         body: &[u8],
@@ -1084,7 +1090,7 @@ impl BacnetDissector {
         match choice {
             // ReadProperty-ACK.
             12 => {
-                if plain_ack_of_other_object(body) {
+                if plain_ack_without_fact(body) {
                     return Ok(());
                 }
                 let object = r.context(0)?.and_then(|t| t.object_id());
@@ -1159,7 +1165,7 @@ impl BacnetDissector {
     #[allow(clippy::too_many_arguments)]
     fn file_read(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         request_direction: Direction,
         file: u32,
         start: i64,
@@ -1188,7 +1194,7 @@ impl BacnetDissector {
         if eof {
             if let Some(transfer) = self.upload.take() {
                 finish(
-                    &origin.flow,
+                    origin.flow,
                     transfer,
                     EventCategory::ProgramUpload,
                     "atomic_read_file",
@@ -1200,13 +1206,13 @@ impl BacnetDissector {
 
     fn file_write(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         file: u32,
         start: i64,
         data: &[u8],
         out: &mut Observations,
     ) {
-        let flow = &origin.flow;
+        let flow = origin.flow;
         if start == 0 {
             if let Some(previous) = self.download.take() {
                 finish(
@@ -1275,12 +1281,12 @@ fn finish(
 
 /// An unconfirmed request: its event and, for I-Am and I-Have, facts.
 fn unconfirmed_request(
-    origin: &Origin,
+    origin: &Origin<'_>,
     choice: u8,
     body: &[u8],
     out: &mut Observations,
 ) -> Result<(), BacnetError> {
-    let (flow, direction) = (&origin.flow, origin.direction);
+    let (flow, direction) = (origin.flow, origin.direction);
     let (operation, category) = names::unconfirmed(choice);
     let mut detail = ValueBuf::<DETAIL>::new();
     let mut r = TagReader::new(body);
@@ -1403,7 +1409,7 @@ fn unconfirmed_request(
 
 /// A property value a device reports about its own device object, as a fact.
 fn device_property(
-    origin: &Origin,
+    origin: &Origin<'_>,
     object: ObjectId,
     property: u64,
     value: &Tag<'_>,
@@ -1491,21 +1497,43 @@ fn plain_read_property(body: &[u8]) -> Option<(ObjectId, u64, Option<u64>)> {
     rest.is_empty().then_some((id, property, index))
 }
 
+/// Whether [`device_property`] makes a fact of this property of the device object.
+fn names_a_fact(property: u64) -> bool {
+    u32::try_from(property).is_ok_and(|property| {
+        matches!(
+            property,
+            names::PROP_VENDOR_NAME
+                | names::PROP_MODEL_NAME
+                | names::PROP_FIRMWARE_REVISION
+                | names::PROP_APPLICATION_SOFTWARE_VERSION
+                | names::PROP_OBJECT_NAME
+                | names::PROP_DESCRIPTION
+                | names::PROP_LOCATION
+                | names::PROP_SERIAL_NUMBER
+                | names::PROP_VENDOR_IDENTIFIER
+                | names::PROP_OBJECT_IDENTIFIER
+                | names::PROP_SYSTEM_STATUS
+        )
+    })
+}
+
 /// Whether a ReadProperty-ACK in its plain encoding (object, property, optional array index,
-/// then primitive values between opening and closing tag 3) is about an object other than a
-/// device: such an answer records nothing, and a sweep reading every property of every object
-/// sends thousands. False for anything else — a device object or any other encoding, well
-/// formed or not — which the tag reader then reads (and reports when malformed).
-fn plain_ack_of_other_object(body: &[u8]) -> bool {
+/// then primitive values between opening and closing tag 3) records nothing: about an object
+/// other than the device, or a device property no fact is made of. A sweep reading every
+/// property of every object sends thousands. False for anything else — a property that makes
+/// a fact, or any other encoding, well formed or not — which the tag reader then reads (and
+/// reports when malformed).
+fn plain_ack_without_fact(body: &[u8]) -> bool {
     let [0x0c, a, b, c, d, rest @ ..] = body else {
         return false;
     };
-    if ObjectId::from_u32(u32::from_be_bytes([*a, *b, *c, *d])).is_device() {
-        return false;
-    }
-    let Some((_, rest)) = short_context(rest, 1) else {
+    let device = ObjectId::from_u32(u32::from_be_bytes([*a, *b, *c, *d])).is_device();
+    let Some((property, rest)) = short_context(rest, 1) else {
         return false;
     };
+    if device && names_a_fact(property) {
+        return false;
+    }
     let rest = short_context(rest, 2).map_or(rest, |(_, rest)| rest);
     let [0x3e, values @ ..] = rest else {
         return false;
@@ -1708,7 +1736,7 @@ fn push_error<const N: usize>(detail: &mut ValueBuf<N>, body: &[u8]) {
 }
 
 /// A network-layer message's event.
-fn on_network_message(origin: &Origin, ty: u8, data: &[u8], out: &mut Observations) {
+fn on_network_message(origin: &Origin<'_>, ty: u8, data: &[u8], out: &mut Observations) {
     let operation = names::network_message(ty);
     let mut detail = ValueBuf::<DETAIL>::new();
     let category = match ty {
@@ -1740,7 +1768,7 @@ fn on_network_message(origin: &Origin, ty: u8, data: &[u8], out: &mut Observatio
         _ => EventCategory::Other,
     };
     out.event(
-        &origin.flow,
+        origin.flow,
         origin.direction,
         "bacnet",
         category,
