@@ -64,8 +64,8 @@ pub const MAX_ITEMS: usize = 8;
 /// Abort or a file-read ACK).
 pub const MAX_PENDING: usize = 32;
 
-// The outstanding requests are found through a 32-bit mask.
-const _: () = assert!(MAX_PENDING <= 32);
+// Slots are remembered in a byte (1 + slot, 0 for none).
+const _: () = assert!(MAX_PENDING < 255);
 
 /// Event detail buffer size.
 const DETAIL: usize = 256;
@@ -379,6 +379,7 @@ pub struct Apdu<'a> {
 
 impl<'a> Apdu<'a> {
     /// Reads an APDU header.
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Result<Self, BacnetError> {
         let first = *data.first().ok_or(BacnetError::Truncated {
             field: "apdu type",
@@ -501,10 +502,18 @@ impl<'b, const N: usize> Pieces<'b, N> {
     }
 
     /// A decimal number, as `{}` writes any unsigned integer.
-    fn num(self, n: u64) -> Self {
-        let mut digits = ValueBuf::<20>::new();
-        digits.push_u64(n);
-        self.bytes(digits.as_bytes())
+    fn num(self, mut n: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[at..])
     }
 
     /// An object identifier, as its `Display` writes it (`device,5`, `1023,7`).
@@ -565,9 +574,12 @@ struct Pending {
     file: Option<(u32, i64)>,
 }
 
-/// What identifies an outstanding request: its invoke id and direction (never 0).
-fn pending_key(invoke_id: u8, direction: Direction) -> u16 {
-    0x100 | (direction.index() as u16) << 9 | u16::from(invoke_id)
+/// Distinct [`pending_key`]s: an invoke id in each direction.
+const PENDING_KEYS: usize = 512;
+
+/// What identifies an outstanding request: its invoke id and direction.
+fn pending_key(invoke_id: u8, direction: Direction) -> usize {
+    direction.index() << 8 | usize::from(invoke_id)
 }
 
 /// A file transfer being hashed.
@@ -583,11 +595,12 @@ struct Transfer {
 }
 
 /// Per-flow BACnet state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BacnetDissector {
     pending: [Option<Pending>; MAX_PENDING],
-    /// The [`pending_key`] of each slot of `pending`, 0 for an empty one.
-    pending_keys: [u16; MAX_PENDING],
+    /// For each [`pending_key`], 1 + the slot of `pending` holding that request (0: none): every
+    /// request and every answer looks its invoke id up, in one step rather than a scan.
+    slot_of: [u8; PENDING_KEYS],
     next_slot: usize,
     upload: Option<Transfer>,
     download: Option<Transfer>,
@@ -597,17 +610,33 @@ pub struct BacnetDissector {
     answered: [u32; 2],
 }
 
+impl Default for BacnetDissector {
+    fn default() -> Self {
+        Self {
+            pending: [None; MAX_PENDING],
+            slot_of: [0; PENDING_KEYS],
+            next_slot: 0,
+            upload: None,
+            download: None,
+            asked: [0; 2],
+            answered: [0; 2],
+        }
+    }
+}
+
 /// Where a message comes from: the flow as seen by the events (with a forwarded message's
 /// original source), and whom identity facts are about (none for routed devices).
 #[derive(Debug, Clone, Copy)]
-struct Origin {
-    flow: FlowMeta,
+struct Origin<'f> {
+    /// The dissected flow, or a copy naming a forwarded message's original source (borrowed:
+    /// not copied for every datagram).
+    flow: &'f FlowMeta,
     direction: Direction,
     /// The sending device, when it has an IP address of its own.
     device: Option<DeviceKey>,
 }
 
-impl Origin {
+impl Origin<'_> {
     fn fact(&self, out: &mut Observations, attribute: Attribute, value: &str) {
         if let Some(device) = self.device {
             out.fact(device, attribute, value, Source::Bacnet, self.flow.now);
@@ -616,26 +645,26 @@ impl Origin {
 }
 
 impl BacnetDissector {
-    /// The slot holding the request with this [`pending_key`] (keys are unique: a request
-    /// reusing an outstanding invoke id takes its slot).
-    fn pending_slot(&self, key: u16) -> Option<usize> {
-        // Compared all at once (a few vector instructions) rather than slot by slot: every
-        // request and every answer looks its invoke id up.
-        let mut found = 0u32;
-        for (i, &k) in self.pending_keys.iter().enumerate() {
-            found |= u32::from(k == key) << i;
-        }
-        (found != 0).then(|| found.trailing_zeros() as usize)
-    }
-
+    /// A request reusing an outstanding invoke id (same direction) takes its slot; otherwise
+    /// the oldest slot is reused.
     fn remember(&mut self, pending: Pending) {
         let key = pending_key(pending.invoke_id, pending.direction);
-        let slot = self.pending_slot(key).unwrap_or(self.next_slot);
-        if let (Some(entry), Some(entry_key)) =
-            (self.pending.get_mut(slot), self.pending_keys.get_mut(slot))
-        {
-            *entry = Some(pending);
-            *entry_key = key;
+        let slot = match self.slot_of.get(key).copied().unwrap_or_default() {
+            0 => self.next_slot,
+            taken => usize::from(taken) - 1,
+        };
+        if let Some(entry) = self.pending.get_mut(slot) {
+            if let Some(evicted) = entry.replace(pending) {
+                if let Some(index) = self
+                    .slot_of
+                    .get_mut(pending_key(evicted.invoke_id, evicted.direction))
+                {
+                    *index = 0;
+                }
+            }
+            if let Some(index) = self.slot_of.get_mut(key) {
+                *index = slot as u8 + 1;
+            }
         }
         if slot == self.next_slot {
             self.next_slot = (self.next_slot + 1) % MAX_PENDING;
@@ -644,10 +673,10 @@ impl BacnetDissector {
 
     /// The request answered by a response to `invoke_id` sent in `response_direction`.
     fn answered(&mut self, invoke_id: u8, response_direction: Direction) -> Option<Pending> {
-        let slot = self.pending_slot(pending_key(invoke_id, response_direction.reverse()))?;
-        if let Some(key) = self.pending_keys.get_mut(slot) {
-            *key = 0;
-        }
+        let index = self
+            .slot_of
+            .get_mut(pending_key(invoke_id, response_direction.reverse()))?;
+        let slot = usize::from(std::mem::take(index)).checked_sub(1)?;
         self.pending.get_mut(slot)?.take()
     }
 
@@ -690,17 +719,21 @@ impl BacnetDissector {
                 detail,
             );
         }
+        let forwarded: FlowMeta;
         let mut origin = Origin {
-            flow: *flow,
+            flow,
             direction,
             device: Some(flow.sender(direction)),
         };
         if let Some(source) = bvlc.original_source {
             // Facts and events are about the device that sent the message the BBMD forwards.
+            let mut original = *flow;
             match direction {
-                Direction::ClientToServer => origin.flow.client = source,
-                Direction::ServerToClient => origin.flow.server = source,
+                Direction::ClientToServer => original.client = source,
+                Direction::ServerToClient => original.server = source,
             }
+            forwarded = original;
+            origin.flow = &forwarded;
             origin.device = Some(DeviceKey::Ip(source.ip()));
         }
         match bvlc.npdu {
@@ -714,7 +747,7 @@ impl BacnetDissector {
                         detail.push_hex(&[NPDU_RESERVED]);
                         detail.push_bytes(b" must be 0");
                         out.event(
-                            &origin.flow,
+                            origin.flow,
                             direction,
                             "bacnet",
                             EventCategory::Other,
@@ -725,15 +758,15 @@ impl BacnetDissector {
                     self.on_npdu(origin, &npdu, out);
                 }
                 Err(error @ BacnetError::BadNpduVersion(_)) => {
-                    report(&origin.flow, direction, out, "violation", error);
+                    report(origin.flow, direction, out, "violation", error);
                 }
-                Err(error) => report(&origin.flow, direction, out, "malformed", error),
+                Err(error) => report(origin.flow, direction, out, "malformed", error),
             },
             None => on_bvlc_management(flow, direction, &bvlc, out),
         }
     }
 
-    fn on_npdu(&mut self, mut origin: Origin, npdu: &Npdu<'_>, out: &mut Observations) {
+    fn on_npdu(&mut self, mut origin: Origin<'_>, npdu: &Npdu<'_>, out: &mut Observations) {
         if npdu.source.is_some() {
             origin.device = None;
         }
@@ -744,21 +777,21 @@ impl BacnetDissector {
         let apdu = match Apdu::parse(npdu.payload) {
             Ok(apdu) => apdu,
             Err(error) => {
-                return report(&origin.flow, origin.direction, out, "malformed", error);
+                return report(origin.flow, origin.direction, out, "malformed", error);
             }
         };
         if let Err(error) = self.on_apdu(&origin, &apdu, out) {
-            report(&origin.flow, origin.direction, out, "malformed", error);
+            report(origin.flow, origin.direction, out, "malformed", error);
         }
     }
 
     fn on_apdu(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         apdu: &Apdu<'_>,
         out: &mut Observations,
     ) -> Result<(), BacnetError> {
-        let (flow, direction) = (&origin.flow, origin.direction);
+        let (flow, direction) = (origin.flow, origin.direction);
         let choice = apdu.choice.unwrap_or_default();
         // Who asks and who answers, for the flow's roles (both ends use port 47808).
         let side = direction.index();
@@ -866,12 +899,12 @@ impl BacnetDissector {
     /// A confirmed request's event; returns the file position asked for by an AtomicReadFile.
     fn confirmed_request(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         choice: u8,
         body: &[u8],
         out: &mut Observations,
     ) -> Result<Option<(u32, i64)>, BacnetError> {
-        let (flow, direction) = (&origin.flow, origin.direction);
+        let (flow, direction) = (origin.flow, origin.direction);
         let (operation, category) = names::confirmed(choice);
         if matches!(choice, 12 | 14 | 26) {
             // Reads repeat at poll rate: the service data (objects, properties, indexes)
@@ -884,6 +917,17 @@ impl BacnetDissector {
                 operation,
                 (choice, body),
                 |text| {
+                    if let Some((id, property, index)) =
+                        plain_read_property(body).filter(|_| choice == 12)
+                    {
+                        // Far shorter than either buffer: nothing is cut.
+                        Pieces::new(text).object(id).text(" ");
+                        push_property(text, property);
+                        if let Some(index) = index {
+                            Pieces::new(text).text("[").num(index).text("]");
+                        }
+                        return;
+                    }
                     let mut detail = ValueBuf::<DETAIL>::new();
                     let mut r = TagReader::new(body);
                     let _ = if choice == 14 {
@@ -1036,7 +1080,7 @@ impl BacnetDissector {
 
     fn complex_ack(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         choice: u8,
         pending: Option<Pending>,
         body: &[u8],
@@ -1046,6 +1090,9 @@ impl BacnetDissector {
         match choice {
             // ReadProperty-ACK.
             12 => {
+                if plain_ack_without_fact(body) {
+                    return Ok(());
+                }
                 let object = r.context(0)?.and_then(|t| t.object_id());
                 let property = r.context(1)?.and_then(|t| t.unsigned());
                 r.context(2)?;
@@ -1118,7 +1165,7 @@ impl BacnetDissector {
     #[allow(clippy::too_many_arguments)]
     fn file_read(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         request_direction: Direction,
         file: u32,
         start: i64,
@@ -1147,7 +1194,7 @@ impl BacnetDissector {
         if eof {
             if let Some(transfer) = self.upload.take() {
                 finish(
-                    &origin.flow,
+                    origin.flow,
                     transfer,
                     EventCategory::ProgramUpload,
                     "atomic_read_file",
@@ -1159,13 +1206,13 @@ impl BacnetDissector {
 
     fn file_write(
         &mut self,
-        origin: &Origin,
+        origin: &Origin<'_>,
         file: u32,
         start: i64,
         data: &[u8],
         out: &mut Observations,
     ) {
-        let flow = &origin.flow;
+        let flow = origin.flow;
         if start == 0 {
             if let Some(previous) = self.download.take() {
                 finish(
@@ -1234,12 +1281,12 @@ fn finish(
 
 /// An unconfirmed request: its event and, for I-Am and I-Have, facts.
 fn unconfirmed_request(
-    origin: &Origin,
+    origin: &Origin<'_>,
     choice: u8,
     body: &[u8],
     out: &mut Observations,
 ) -> Result<(), BacnetError> {
-    let (flow, direction) = (&origin.flow, origin.direction);
+    let (flow, direction) = (origin.flow, origin.direction);
     let (operation, category) = names::unconfirmed(choice);
     let mut detail = ValueBuf::<DETAIL>::new();
     let mut r = TagReader::new(body);
@@ -1362,7 +1409,7 @@ fn unconfirmed_request(
 
 /// A property value a device reports about its own device object, as a fact.
 fn device_property(
-    origin: &Origin,
+    origin: &Origin<'_>,
     object: ObjectId,
     property: u64,
     value: &Tag<'_>,
@@ -1420,6 +1467,102 @@ fn device_property(
         let address = device_address(object.instance);
         origin.fact(out, Attribute::ProtocolAddress, address.as_str());
     }
+}
+
+/// A context tag `number` of 1 to 4 bytes in its one-octet form at the start of `data`, as an
+/// unsigned number, and what follows it.
+fn short_context(data: &[u8], number: u8) -> Option<(u64, &[u8])> {
+    let (&first, rest) = data.split_first()?;
+    let len = first.checked_sub(number << 4 | 0x08)?;
+    if !(1..=4).contains(&len) {
+        return None;
+    }
+    let (value, rest) = rest.split_at_checked(usize::from(len))?;
+    Some((tags::unsigned(value)?, rest))
+}
+
+/// A ReadProperty request in its plain encoding — object, property and optional array index,
+/// each a short context tag, and nothing after — decoded without the tag reader. It reads as
+/// [`push_object_property`] reads it; any other encoding is left to that.
+fn plain_read_property(body: &[u8]) -> Option<(ObjectId, u64, Option<u64>)> {
+    let [0x0c, a, b, c, d, rest @ ..] = body else {
+        return None;
+    };
+    let id = ObjectId::from_u32(u32::from_be_bytes([*a, *b, *c, *d]));
+    let (property, rest) = short_context(rest, 1)?;
+    let (index, rest) = match short_context(rest, 2) {
+        Some((index, rest)) => (Some(index), rest),
+        None => (None, rest),
+    };
+    rest.is_empty().then_some((id, property, index))
+}
+
+/// Whether [`device_property`] makes a fact of this property of the device object.
+fn names_a_fact(property: u64) -> bool {
+    u32::try_from(property).is_ok_and(|property| {
+        matches!(
+            property,
+            names::PROP_VENDOR_NAME
+                | names::PROP_MODEL_NAME
+                | names::PROP_FIRMWARE_REVISION
+                | names::PROP_APPLICATION_SOFTWARE_VERSION
+                | names::PROP_OBJECT_NAME
+                | names::PROP_DESCRIPTION
+                | names::PROP_LOCATION
+                | names::PROP_SERIAL_NUMBER
+                | names::PROP_VENDOR_IDENTIFIER
+                | names::PROP_OBJECT_IDENTIFIER
+                | names::PROP_SYSTEM_STATUS
+        )
+    })
+}
+
+/// Whether a ReadProperty-ACK in its plain encoding (object, property, optional array index,
+/// then primitive values between opening and closing tag 3) records nothing: about an object
+/// other than the device, or a device property no fact is made of. A sweep reading every
+/// property of every object sends thousands. False for anything else — a property that makes
+/// a fact, or any other encoding, well formed or not — which the tag reader then reads (and
+/// reports when malformed).
+fn plain_ack_without_fact(body: &[u8]) -> bool {
+    let [0x0c, a, b, c, d, rest @ ..] = body else {
+        return false;
+    };
+    let device = ObjectId::from_u32(u32::from_be_bytes([*a, *b, *c, *d])).is_device();
+    let Some((property, rest)) = short_context(rest, 1) else {
+        return false;
+    };
+    if device && names_a_fact(property) {
+        return false;
+    }
+    let rest = short_context(rest, 2).map_or(rest, |(_, rest)| rest);
+    let [0x3e, values @ ..] = rest else {
+        return false;
+    };
+    let mut rest = values;
+    // A few primitive values with short tags up to the closing tag; anything longer or more
+    // elaborate (constructed values, extended tag numbers or lengths) goes the long way.
+    for _ in 0..16 {
+        let Some((&first, after)) = rest.split_first() else {
+            return false;
+        };
+        if first == 0x3f {
+            return true;
+        }
+        let (number, context, lvt) = (first >> 4, first & 0x08 != 0, first & 0x07);
+        if number == 15 || lvt >= 5 {
+            return false;
+        }
+        let len = if !context && number == app::BOOLEAN {
+            0
+        } else {
+            usize::from(lvt)
+        };
+        let Some(next) = after.get(len..) else {
+            return false;
+        };
+        rest = next;
+    }
+    false
 }
 
 /// `object property[index]` from context tags `base` (object), `base+1` (property) and
@@ -1593,7 +1736,7 @@ fn push_error<const N: usize>(detail: &mut ValueBuf<N>, body: &[u8]) {
 }
 
 /// A network-layer message's event.
-fn on_network_message(origin: &Origin, ty: u8, data: &[u8], out: &mut Observations) {
+fn on_network_message(origin: &Origin<'_>, ty: u8, data: &[u8], out: &mut Observations) {
     let operation = names::network_message(ty);
     let mut detail = ValueBuf::<DETAIL>::new();
     let category = match ty {
@@ -1625,7 +1768,7 @@ fn on_network_message(origin: &Origin, ty: u8, data: &[u8], out: &mut Observatio
         _ => EventCategory::Other,
     };
     out.event(
-        &origin.flow,
+        origin.flow,
         origin.direction,
         "bacnet",
         category,

@@ -569,3 +569,30 @@ fn pieces_cut_details_as_write_does() {
         }
     }
 }
+
+#[test]
+fn only_the_properties_named_a_fact_make_one() {
+    // The plain-ACK shortcut skips device properties `names_a_fact` rejects: device_property
+    // must record nothing for them, whatever the value.
+    let f = flow();
+    let origin = Origin {
+        flow: &f,
+        direction: Direction::ServerToClient,
+        device: Some(f.sender(Direction::ServerToClient)),
+    };
+    let device = ObjectId::from_u32(8 << 22 | 5);
+    let values: [&[u8]; 3] = [
+        &[0x75, 0x04, 0x00, b'a', b'b', b'c'],
+        &[0x21, 0x05],
+        &[0xc4, 0x02, 0, 0, 5],
+    ];
+    for property in 0..1024u64 {
+        for value in values {
+            let tag = TagReader::new(value).next_tag().unwrap().unwrap();
+            let mut out = Observations::default();
+            device_property(&origin, device, property, &tag, &mut out);
+            let facts = out.drain_facts().count();
+            assert!(facts == 0 || names_a_fact(property), "property {property}");
+        }
+    }
+}
