@@ -75,7 +75,7 @@ pub const MAX_STRICT_LENGTH: u16 = 256;
 /// Largest ADU (MBAP header and PDU), the most buffered per direction.
 pub const MAX_ADU: usize = 6 + MAX_LENGTH as usize;
 
-/// Requests remembered per flow while waiting for their response.
+/// Requests remembered per flow while waiting for their response (a bit each in a `u16`).
 pub const MAX_PENDING: usize = 16;
 
 /// Written values shown in an event's detail.
@@ -656,6 +656,9 @@ pub struct ModbusDissector {
     /// The direction of responses (from the server).
     responses: Direction,
     pending: [Option<Pending>; MAX_PENDING],
+    /// Which slots of `pending` hold a request, a bit each: a response looks only at those
+    /// (usually one) instead of every slot.
+    occupied: u16,
     next_slot: usize,
     /// Units already reported as answering, a bit per unit id.
     units: [u64; 4],
@@ -686,6 +689,7 @@ impl ModbusDissector {
             sides: Default::default(),
             responses,
             pending: [None; MAX_PENDING],
+            occupied: 0,
             next_slot: 0,
             units: [0; 4],
             service_reported: false,
@@ -758,26 +762,28 @@ impl ModbusDissector {
     fn remember(&mut self, pending: Pending) {
         let slot = self.next_slot % MAX_PENDING;
         self.pending[slot] = Some(pending);
+        self.occupied |= 1 << slot;
         self.next_slot = (slot + 1) % MAX_PENDING;
     }
 
     /// The oldest waiting request this response answers, removed from the table.
     fn take_pending(&mut self, header: &Mbap, function: u8) -> Option<Pending> {
-        let mut best: Option<usize> = None;
-        for i in 0..MAX_PENDING {
-            // Oldest first: start at the slot written longest ago.
-            let slot = (self.next_slot + i) % MAX_PENDING;
-            if let Some(p) = &self.pending[slot] {
-                if p.transaction == header.transaction
+        // Oldest first: the occupied slots, starting at the one written longest ago.
+        let mut left = self.occupied.rotate_right(self.next_slot as u32 % 16);
+        while left != 0 {
+            let slot = (self.next_slot + left.trailing_zeros() as usize) % MAX_PENDING;
+            left &= left - 1;
+            let matches = self.pending[slot].is_some_and(|p| {
+                p.transaction == header.transaction
                     && p.unit == header.unit
                     && p.function == function & 0x7f
-                {
-                    best = Some(slot);
-                    break;
-                }
+            });
+            if matches {
+                self.occupied &= !(1 << slot);
+                return self.pending[slot].take();
             }
         }
-        best.and_then(|slot| self.pending[slot].take())
+        None
     }
 
     fn on_request(&mut self, flow: &FlowMeta, header: Mbap, pdu: &[u8], out: &mut Observations) {
@@ -823,6 +829,36 @@ impl ModbusDissector {
                 category,
             });
             return;
+        }
+        if let Ok(request) = parsed {
+            if let Some(shown) = write_key(&request) {
+                // Cyclic writes repeat too: the unit and the fields the detail shows (the
+                // function, addresses and the values shown) determine it, and it is written
+                // only the first time.
+                let (operation, category) = (function_name(function), function_category(function));
+                out.event_keyed(
+                    flow,
+                    to_server,
+                    PROTOCOL,
+                    category,
+                    operation,
+                    (header.unit, shown),
+                    |detail| {
+                        let mut text = Detail::new();
+                        describe(&request, header.unit, &mut text);
+                        detail.push_bytes(text.as_bytes());
+                    },
+                );
+                self.remember(Pending {
+                    transaction: header.transaction,
+                    unit: header.unit,
+                    function,
+                    sub: 0,
+                    operation,
+                    category,
+                });
+                return;
+            }
         }
         let mut detail = Detail::new();
         let (operation, category, sub, hash) = match parsed {
@@ -1228,6 +1264,50 @@ fn describe(
         }
     }
     (operation, category, sub)
+}
+
+/// What a write's detail shows, for [`Observations::event_keyed`]: exactly the fields
+/// [`describe`] writes, so that two writes have the same key when, and only when, they have the
+/// same detail (fields it does not show, such as values past the first [`MAX_SHOWN_VALUES`],
+/// stay out of the key, or equal details would be counted apart). `None` for the requests that
+/// are not keyed.
+fn write_key<'a>(request: &Request<'a>) -> Option<(u8, u16, u16, Shown<'a>)> {
+    Some(match *request {
+        Request::WriteSingleCoil { address, value } => (5, address, value, Shown::None),
+        Request::WriteSingleRegister { address, value } => (6, address, value, Shown::None),
+        Request::WriteMultiple {
+            function,
+            start,
+            quantity,
+            values,
+        } => {
+            let shown = usize::from(quantity).min(MAX_SHOWN_VALUES);
+            let values = if values.is_empty() {
+                Shown::None
+            } else if function == 15 {
+                // `bits` shows the low `shown` bits of the first byte.
+                let mask = u8::try_from((1u16 << shown) - 1).unwrap_or(u8::MAX);
+                Shown::Bits(values.first().map_or(0, |b| b & mask))
+            } else {
+                // `registers` shows the first `shown` whole registers.
+                let len = (shown * 2).min(values.len() / 2 * 2);
+                Shown::Registers(values.get(..len).unwrap_or_default())
+            };
+            (function, start, quantity, values)
+        }
+        _ => return None,
+    })
+}
+
+/// The values a write's detail shows (see [`write_key`]).
+#[derive(Debug, Clone, Copy, Hash)]
+enum Shown<'a> {
+    /// None (single writes, whose value is in the key, or no values).
+    None,
+    /// The coils shown, a bit each.
+    Bits(u8),
+    /// The register bytes shown.
+    Registers(&'a [u8]),
 }
 
 /// ` holding registers 0-9 (10)` (after a comma or a word such as `read`).
