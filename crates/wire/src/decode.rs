@@ -338,7 +338,15 @@ fn decode_layers<'a>(linktype: LinkType, frame: &'a [u8], pkt: &mut Packet<'a>) 
             Ok(eth) => {
                 pkt.link.src_mac = Some(eth.src_addr());
                 pkt.link.dst_mac = Some(eth.dst_addr());
-                link_payload(pkt, eth.ethertype().0, eth.payload(), false);
+                let ethertype = eth.ethertype().0;
+                // Untagged IPv4, most frames, goes straight to its decoder: the same steps as
+                // through `link_payload` and `network`, without their two calls.
+                if ethertype == 0x0800 {
+                    pkt.link.ethertype = ethertype;
+                    decode_ipv4(pkt, eth.payload());
+                } else {
+                    link_payload(pkt, ethertype, eth.payload(), false);
+                }
             }
             Err(e) => pkt.error = Some(e),
         },

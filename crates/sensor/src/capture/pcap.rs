@@ -156,6 +156,59 @@ impl PcapParser {
         if self.done {
             return None;
         }
+        // Fast path: the whole record is already there (always, in a mapped file, but at its
+        // end). One look at the available bytes replaces the two `ensure`s and the `peek` of
+        // the general path below, which handles every other case (and says why it stops).
+        let h = input.peek();
+        if let Some((timestamp_ns, caplen, len)) = self.record_header_of(h) {
+            let total = self.record_header + caplen as usize;
+            if caplen <= self.max_caplen && h.len() >= total {
+                let record = input.take(total);
+                return Some(Frame {
+                    timestamp_ns,
+                    linktype: self.linktype,
+                    data: record.get(self.record_header..).unwrap_or_default(),
+                    original_len: len.max(caplen),
+                    interface: 0,
+                });
+            }
+        }
+        self.next_slow(input, warnings)
+    }
+
+    /// Timestamp, captured length and original length from a record header at the start of
+    /// `h`, if `h` holds one.
+    #[inline]
+    fn record_header_of(&self, h: &[u8]) -> Option<(i64, u32, u32)> {
+        if h.len() < self.record_header {
+            return None;
+        }
+        let be = self.big_endian;
+        let ts_sec = read_u32(h, 0, be);
+        let ts_frac = read_u32(h, 4, be);
+        let (mut caplen, mut len) = (read_u32(h, 8, be), read_u32(h, 12, be));
+        match self.len_order {
+            LenOrder::Normal => {}
+            LenOrder::Swapped => std::mem::swap(&mut caplen, &mut len),
+            LenOrder::Ambiguous if caplen > len => std::mem::swap(&mut caplen, &mut len),
+            LenOrder::Ambiguous => {}
+        }
+        let frac_ns = if self.nanosecond {
+            i64::from(ts_frac)
+        } else {
+            i64::from(ts_frac) * 1000
+        };
+        // u32 seconds * 1e9 + u32 * 1000 < 2^63: cannot overflow.
+        Some((i64::from(ts_sec) * 1_000_000_000 + frac_ns, caplen, len))
+    }
+
+    /// [`Self::next`] when the record is not known to be complete in the available bytes.
+    #[cold]
+    fn next_slow<'a>(
+        &mut self,
+        input: &'a mut Input,
+        warnings: &mut Warnings,
+    ) -> Option<Frame<'a>> {
         let hl = self.record_header;
         let offset = input.position();
         let avail = input.ensure(hl);
