@@ -64,19 +64,35 @@ const MAX_CACHED: usize = 1 << 16;
 /// Remembers which values a rule's patterns match, across the devices of one analysis: devices
 /// of one kind carry the same values (vendors, banners, protocol names), and a pattern test
 /// costs far more than a lookup.
+///
+/// It also remembers whole classifications: a plant has many devices whose facts are the same
+/// apart from their addresses (a row of identical PLCs, the same model of camera everywhere),
+/// and the rules give them the same result.
 #[derive(Debug, Default)]
 pub struct MatchCache {
     results: std::collections::HashMap<(usize, u64), bool>,
+    /// Classifications by the hash of their inputs, each with the inputs themselves (see
+    /// [`encode_inputs`]) so that a hit is verified, never assumed.
+    classified: std::collections::HashMap<u64, Vec<Classified>>,
+    /// What `classified` holds, in bytes (inputs and results): the bound on its memory.
+    classified_bytes: usize,
+    /// The inputs of the call in progress, reused from call to call.
+    scratch: Vec<u8>,
 }
+
+/// The inputs of one classification (see [`encode_inputs`]) and what the rules derived.
+type Classified = (Vec<u8>, Vec<Derived>);
+
+/// Most bytes a [`MatchCache`] keeps for whole classifications (inputs and results) before it
+/// starts afresh: a few thousand distinct devices' worth.
+const MAX_CLASSIFIED_BYTES: usize = 1 << 20;
 
 impl MatchCache {
     /// Whether `pattern` matches `value`, remembered by the pattern's address and a 64-bit hash
     /// of the value.
     fn is_match(&mut self, pattern: &regex_lite::Regex, value: &str) -> bool {
         // FNV-1a: values are short, and a collision only mistakes one value for another.
-        let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let hash = fnv1a(value.as_bytes());
         let key = (std::ptr::from_ref(pattern) as usize, hash);
         if let Some(&hit) = self.results.get(&key) {
             return hit;
@@ -101,8 +117,86 @@ pub fn classify<'a>(
     classify_with(rules, &mut MatchCache::default(), facts, serves, uses)
 }
 
-/// [`classify`] with pattern results remembered across calls (one cache per rule set).
+/// [`classify`] with pattern results and whole classifications remembered across calls (one
+/// cache per rule set).
 pub fn classify_with<'a>(
+    rules: &RuleSet,
+    cache: &mut MatchCache,
+    facts: &'a [Fact],
+    serves: &'a [&'a str],
+    uses: &'a [&'a str],
+) -> Vec<Derived> {
+    let mut inputs = std::mem::take(&mut cache.scratch);
+    encode_inputs(&mut inputs, rules.subjects, facts, serves, uses);
+    let hash = fnv1a(&inputs);
+    if let Some(derived) = cache
+        .classified
+        .get(&hash)
+        .and_then(|list| list.iter().find(|(seen, _)| *seen == inputs))
+        .map(|(_, derived)| derived.clone())
+    {
+        cache.scratch = inputs;
+        return derived;
+    }
+    let derived = classify_uncached(rules, cache, facts, serves, uses);
+    let size = inputs.len()
+        + derived
+            .iter()
+            .map(|d| {
+                std::mem::size_of::<Derived>() + d.value.len() + d.rule.len() + d.evidence.len()
+            })
+            .sum::<usize>();
+    if cache.classified_bytes + size > MAX_CLASSIFIED_BYTES {
+        cache.classified.clear();
+        cache.classified_bytes = 0;
+    }
+    cache.classified_bytes += size;
+    cache.scratch = Vec::with_capacity(inputs.len());
+    cache
+        .classified
+        .entry(hash)
+        .or_default()
+        .push((inputs, derived.clone()));
+    derived
+}
+
+/// FNV-1a over `bytes`: inputs are short, and a collision only costs a comparison.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Writes everything the rules look at, in order (rules take the first item that matches):
+/// the attribute, source and value of each fact of an attribute some condition looks at (in
+/// `subjects`; a device's addresses are facts no rule reads), then the protocols served and
+/// used. Lengths prefix the values, so that two different inputs never encode alike.
+fn encode_inputs(out: &mut Vec<u8>, subjects: u64, facts: &[Fact], serves: &[&str], uses: &[&str]) {
+    out.clear();
+    let mut push = |kind: &str, source: &str, value: &str| {
+        for part in [kind, source] {
+            out.extend_from_slice(part.as_bytes());
+            out.push(0);
+        }
+        out.extend_from_slice(&value.len().to_le_bytes());
+        out.extend_from_slice(value.as_bytes());
+    };
+    for fact in facts {
+        if Subject::Fact(fact.attribute).bit() & subjects != 0 {
+            push(fact.attribute.as_str(), fact.source.as_str(), &fact.value);
+        }
+    }
+    // Attribute names are never empty: an empty kind cannot be mistaken for a fact.
+    for protocol in serves {
+        push("", "serves", protocol);
+    }
+    for protocol in uses {
+        push("", "uses", protocol);
+    }
+}
+
+/// [`classify_with`] without the memory of whole classifications.
+fn classify_uncached<'a>(
     rules: &RuleSet,
     cache: &mut MatchCache,
     facts: &'a [Fact],

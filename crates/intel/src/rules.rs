@@ -141,13 +141,9 @@ impl Subject {
     /// This subject's bit in [`Rule::needs`] and in a device's set of present subjects.
     pub fn bit(self) -> u64 {
         match self {
-            Subject::Fact(attribute) => {
-                let index = Attribute::ALL
-                    .iter()
-                    .position(|a| *a == attribute)
-                    .unwrap_or(61);
-                1 << index.min(61)
-            }
+            // The declaration order is that of `Attribute::ALL` (a test checks it): the cast is
+            // the position without searching, and classification asks for it per fact.
+            Subject::Fact(attribute) => 1 << (attribute as usize).min(61),
             Subject::Serves => 1 << 62,
             Subject::Uses => 1 << 63,
         }
@@ -186,6 +182,9 @@ pub struct Rule {
 pub struct RuleSet {
     /// The rules in file order.
     pub rules: Vec<Rule>,
+    /// Bit set of every subject any condition (`when` or `unless`) looks at: facts of other
+    /// attributes can never change what the rules derive.
+    pub subjects: u64,
 }
 
 impl RuleSet {
@@ -245,7 +244,11 @@ impl RuleSet {
                 set,
             });
         }
-        Ok(Self { rules })
+        let subjects = rules
+            .iter()
+            .flat_map(|rule| rule.when.iter().chain(&rule.unless))
+            .fold(0u64, |mask, c| mask | c.subject.bit());
+        Ok(Self { rules, subjects })
     }
 }
 
@@ -277,4 +280,16 @@ fn compile(spec: &ConditionSpec) -> Result<Condition, String> {
 pub fn builtin_rules() -> Result<&'static RuleSet, &'static RulesError> {
     static RULES: OnceLock<Result<RuleSet, RulesError>> = OnceLock::new();
     RULES.get_or_init(|| RuleSet::parse(BUILTIN_RULES)).as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_bits_follow_the_order_of_all_attributes() {
+        for (index, attribute) in Attribute::ALL.into_iter().enumerate() {
+            assert_eq!(Subject::Fact(attribute).bit(), 1 << index.min(61));
+        }
+    }
 }

@@ -54,7 +54,7 @@ fn push_endpoint(out: &mut Vec<u8>, endpoint: &EventEndpoint, level: usize) {
     }
     if let Some(mac) = endpoint.mac {
         key(out, inner, "mac", first);
-        push_str(out, &mac.to_string());
+        push_mac(out, mac);
         first = false;
     }
     if first {
@@ -64,32 +64,74 @@ fn push_endpoint(out: &mut Vec<u8>, endpoint: &EventEndpoint, level: usize) {
     }
 }
 
+/// The deepest level [`key`] writes from [`KEY_PREFIXES`]; deeper ones are built piece by piece.
+const PREFIXED_LEVELS: usize = 8;
+
+/// For each level, `,\n`, the indentation and the opening quote of a key, in one piece: keys
+/// are the bulk of the JSON written, and one copy costs less than four.
+const KEY_PREFIXES: [[u8; 3 + 2 * PREFIXED_LEVELS]; PREFIXED_LEVELS + 1] = {
+    let mut table = [[b' '; 3 + 2 * PREFIXED_LEVELS]; PREFIXED_LEVELS + 1];
+    let mut level = 0;
+    while level <= PREFIXED_LEVELS {
+        table[level][0] = b',';
+        table[level][1] = b'\n';
+        table[level][2 + 2 * level] = b'"';
+        level += 1;
+    }
+    table
+};
+
 /// `,\n` (or `\n` for the first key), the indentation, the quoted key and `": "`.
-fn key(out: &mut Vec<u8>, level: usize, name: &str, first: bool) {
-    out.extend_from_slice(if first { b"\n" } else { b",\n" });
-    indent(out, level);
-    out.push(b'"');
+pub(super) fn key(out: &mut Vec<u8>, level: usize, name: &str, first: bool) {
+    if let Some(prefix) = KEY_PREFIXES.get(level) {
+        let start = usize::from(first);
+        out.extend_from_slice(&prefix[start..3 + 2 * level]);
+    } else {
+        out.extend_from_slice(if first { b"\n" } else { b",\n" });
+        indent(out, level);
+        out.push(b'"');
+    }
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\": ");
 }
 
-fn close(out: &mut Vec<u8>, level: usize, bracket: u8) {
+pub(super) fn close(out: &mut Vec<u8>, level: usize, bracket: u8) {
     out.push(b'\n');
     indent(out, level);
     out.push(bracket);
 }
 
-fn indent(out: &mut Vec<u8>, level: usize) {
-    out.resize(out.len() + level * 2, b' ');
+pub(super) fn indent(out: &mut Vec<u8>, level: usize) {
+    // Copied from a constant: filling byte by byte costs more than the rest of a key.
+    const SPACES: &[u8; 32] = &[b' '; 32];
+    let mut n = level * 2;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.extend_from_slice(&SPACES[..k]);
+        n -= k;
+    }
 }
 
-fn quoted_timestamp(out: &mut Vec<u8>, time: ironward_model::Timestamp) {
+/// A MAC address as its `Display` writes it, quoted (hex digits and colons need no escape).
+pub(super) fn push_mac(out: &mut Vec<u8>, mac: ironward_model::MacAddress) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [b':'; 19];
+    text[0] = b'"';
+    text[18] = b'"';
+    for (i, byte) in mac.0.iter().enumerate() {
+        text[1 + i * 3] = HEX[usize::from(byte >> 4)];
+        text[2 + i * 3] = HEX[usize::from(byte & 0x0f)];
+    }
+    out.extend_from_slice(&text);
+}
+
+pub(super) fn quoted_timestamp(out: &mut Vec<u8>, time: ironward_model::Timestamp) {
     out.push(b'"');
     time.push_rfc3339(out);
     out.push(b'"');
 }
 
-fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+pub(super) fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
             out.push(b'"');
@@ -121,6 +163,17 @@ pub(crate) fn push_str(out: &mut Vec<u8>, text: &str) {
             break;
         }
         clean += 8;
+    }
+    if let Some(rest) = bytes.get(clean..).filter(|rest| rest.len() < 8) {
+        // The last few bytes, padded with a byte that needs no escape: a clean string (almost
+        // every one) is then copied whole, without looking at its bytes one by one.
+        let mut word = [b'a'; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        if !needs_escape(u64::from_le_bytes(word)) {
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+            return;
+        }
     }
     out.extend_from_slice(&bytes[..clean]);
     let mut start = clean;
@@ -235,6 +288,22 @@ mod tests {
             String::from_utf8(out).unwrap(),
             serde_json::to_string_pretty(&vec![e]).unwrap()
         );
+    }
+
+    #[test]
+    fn keys_are_indented_at_every_level() {
+        for level in 0..PREFIXED_LEVELS + 4 {
+            for first in [true, false] {
+                let mut out = Vec::new();
+                key(&mut out, level, "name", first);
+                let expected = format!(
+                    "{}\n{}\"name\": ",
+                    if first { "" } else { "," },
+                    " ".repeat(level * 2)
+                );
+                assert_eq!(String::from_utf8(out).unwrap(), expected, "{level} {first}");
+            }
+        }
     }
 
     #[test]

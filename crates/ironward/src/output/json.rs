@@ -33,7 +33,8 @@ enum Section {
 pub(crate) struct JsonStream<'w, W: Write> {
     out: &'w mut W,
     section: Section,
-    /// Reused for each event, written by hand (see [`super::event_json`]).
+    /// Reused for each device, connection and event, written by hand (see
+    /// [`super::event_json`] and [`super::device_json`]).
     scratch: Vec<u8>,
 }
 
@@ -204,7 +205,10 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         self.out
             .write_all(if any { b",\n    " } else { b"\n    " })?;
         self.section = Section::Devices { any: true };
-        self.element(&device, 2)
+        self.scratch.clear();
+        super::device_json::push_device(&mut self.scratch, &device, 2);
+        self.out.write_all(&self.scratch)?;
+        Ok(())
     }
 
     fn connection(&mut self, connection: Connection) -> anyhow::Result<()> {
@@ -213,7 +217,10 @@ impl<W: Write> ReportSink for JsonStream<'_, W> {
         self.out
             .write_all(if any { b",\n    " } else { b"\n    " })?;
         self.section = Section::Connections { any: true };
-        self.element(&connection, 2)
+        self.scratch.clear();
+        super::device_json::push_connection(&mut self.scratch, &connection, 2);
+        self.out.write_all(&self.scratch)?;
+        Ok(())
     }
 
     fn event(&mut self, event: Event) -> anyhow::Result<()> {

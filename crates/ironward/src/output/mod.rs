@@ -1,6 +1,7 @@
 //! Rendering an [`AnalysisReport`] for people (table) and programs (JSON, CSV).
 
 mod csv;
+mod device_json;
 mod event_json;
 mod json;
 mod pcap_dir;

@@ -80,10 +80,16 @@ impl Engine {
         let observations_dropped = self.inv.observer.dropped()
             + self.inv.connections_dropped
             + self.inv.observations.events_dropped();
-        let mut map = std::mem::take(&mut self.inv.observer).devices();
+        let Devices {
+            keys,
+            mut devices,
+            owner,
+        } = Devices::new(std::mem::take(&mut self.inv.observer).devices());
+        let map = Resolver { keys, owner };
 
         // Resolve both ends of every connection while all devices are known; record on each
-        // device what it speaks and offers.
+        // device what it speaks and offers. Devices are named by their index in key order from
+        // here on: a vector index instead of a tree search per lookup.
         self.inv.connection_index = HashMap::new();
         let mut connections = std::mem::take(&mut self.inv.connections);
         for entry in &mut connections {
@@ -96,14 +102,16 @@ impl Engine {
                 None
             };
             if let (Some(name), Some(device)) =
-                (acc.protocol, a.and_then(|a| map.devices.get_mut(&a)))
+                (acc.protocol, a.and_then(|a| devices.get_mut(a as usize)))
             {
                 device.client_protocols.push(name);
                 if ironward_intel::behaviour::is_polled_protocol(name) && acc.answered {
                     device.behaviour.ot_servers += 1;
                 }
             }
-            if let (Some(device), true) = (b.and_then(|b| map.devices.get_mut(&b)), acc.answered) {
+            if let (Some(device), true) =
+                (b.and_then(|b| devices.get_mut(b as usize)), acc.answered)
+            {
                 if let Some(name) = acc.protocol {
                     device.server_protocols.push(name);
                     if ironward_intel::behaviour::is_ot_protocol(name) {
@@ -114,8 +122,8 @@ impl Engine {
                     device.offered.push((protocol, port, acc.protocol));
                 }
             }
-            entry.client = a;
-            entry.server = b;
+            entry.client = a.map(|i| map.keys[i as usize]);
+            entry.server = b.map(|i| map.keys[i as usize]);
         }
         connections.sort_unstable_by(|x, y| {
             let ((xc, xs, xp, xport), (yc, ys, yp, yport)) = (x.key, y.key);
@@ -125,18 +133,17 @@ impl Engine {
         // Name the devices at both ends of every event, and record on each device what kinds
         // of operations it performed and answered (its behaviour, for roles).
         let mut events = self.inv.observations.take_event_store();
-        let mut ends: Vec<(Option<DeviceKey>, Option<DeviceKey>)> =
-            Vec::with_capacity(events.len());
+        let mut ends: Vec<(Option<u32>, Option<u32>)> = Vec::with_capacity(events.len());
         for index in 0..events.len() {
             let Some(event) = events.summary(index) else {
                 break;
             };
-            let src = resolve_endpoint(&map, event.src);
-            let dst = resolve_endpoint(&map, event.dst);
-            if let Some(device) = src.and_then(|k| map.devices.get_mut(&k)) {
+            let src = map.resolve_endpoint(event.src);
+            let dst = map.resolve_endpoint(event.dst);
+            if let Some(device) = src.and_then(|i| devices.get_mut(i as usize)) {
                 device.behaviour.performed(event.protocol, event.category);
             }
-            if let Some(device) = dst.and_then(|k| map.devices.get_mut(&k)) {
+            if let Some(device) = dst.and_then(|i| devices.get_mut(i as usize)) {
                 device.behaviour.answered(event.category);
             }
             ends.push((src, dst));
@@ -149,8 +156,8 @@ impl Engine {
         };
         for alert in &mut alerts {
             for ip in [alert.src_ip, alert.dst_ip].into_iter().flatten() {
-                if let Some(key) = map.resolve(ip, None) {
-                    let id = key.id();
+                if let Some(index) = map.resolve(ip, None) {
+                    let id = map.keys[index as usize].id();
                     if !alert.devices.contains(&id) {
                         alert.devices.push(id);
                     }
@@ -158,19 +165,30 @@ impl Engine {
             }
         }
 
-        // Addresses are resolved: only the devices themselves are needed from here on.
-        map.owner = HashMap::new();
+        // Addresses are resolved: only the devices themselves are needed from here on. Each
+        // device's id is kept to name it in connections and events: written once per device,
+        // not once per mention.
+        let Resolver { keys, owner } = map;
+        drop(owner);
+        let mut ids: Vec<ironward_model::DeviceId> = Vec::with_capacity(keys.len());
         let mut cache = ironward_intel::MatchCache::default();
-        for (key, observed) in std::mem::take(&mut map.devices) {
-            sink.device(device_of(key, observed, &mut cache))?;
+        for (&key, observed) in keys.iter().zip(devices) {
+            let device = device_of(key, observed, &mut cache);
+            ids.push(device.id.clone());
+            sink.device(device)?;
         }
-        drop(map);
+        let id = |index: Option<u32>| index.and_then(|i| ids.get(i as usize)).cloned();
+        let id_of = |key: Option<DeviceKey>| {
+            key.and_then(|key| keys.binary_search(&key).ok())
+                .and_then(|i| ids.get(i))
+                .cloned()
+        };
         for entry in connections {
             let (client_ip, server_ip, protocol, port) = entry.key;
             let acc = entry.acc;
             sink.connection(Connection {
-                a: entry.client.map(|k| k.id()),
-                b: entry.server.map(|k| k.id()),
+                a: id_of(entry.client),
+                b: id_of(entry.server),
                 a_ip: client_ip,
                 b_ip: server_ip,
                 transport: transport_name(protocol),
@@ -184,12 +202,9 @@ impl Engine {
             })?;
         }
 
-        // Device ids are written once per device, not twice per event.
-        let mut ids: HashMap<DeviceKey, ironward_model::DeviceId> = HashMap::new();
-        let mut named = |mut event: Event, (src, dst): (Option<DeviceKey>, Option<DeviceKey>)| {
-            let mut id = |k: DeviceKey| ids.entry(k).or_insert_with(|| k.id()).clone();
-            event.src.device = src.map(&mut id);
-            event.dst.device = dst.map(&mut id);
+        let named = |mut event: Event, (src, dst): (Option<u32>, Option<u32>)| {
+            event.src.device = id(src);
+            event.dst.device = id(dst);
             event
         };
         let event_log = std::mem::take(&mut events.log)
@@ -243,16 +258,139 @@ impl Engine {
     }
 }
 
-/// The device at one end of an event: the owner of its IP address, or the device with its MAC.
-fn resolve_endpoint(
-    map: &DeviceMap,
-    (ip, mac): (Option<IpAddr>, Option<MacAddress>),
-) -> Option<DeviceKey> {
-    if let Some(ip) = ip {
-        return map.resolve(ip, None);
+/// The devices of a report in key order, and the owner of every host address by index.
+struct Devices {
+    keys: Vec<DeviceKey>,
+    devices: Vec<ObservedDevice>,
+    owner: HashMap<IpAddr, u32, AddrHashState>,
+}
+
+impl Devices {
+    fn new(map: DeviceMap) -> Self {
+        let (keys, devices): (Vec<DeviceKey>, Vec<ObservedDevice>) =
+            map.devices.into_iter().unzip();
+        let mut owner = HashMap::with_capacity_and_hasher(map.owner.len(), AddrHashState::new());
+        for (ip, key) in map.owner {
+            // The observer only names owners among its devices.
+            if let Ok(index) = keys.binary_search(&key) {
+                owner.insert(ip, index as u32);
+            }
+        }
+        Self {
+            keys,
+            devices,
+            owner,
+        }
     }
-    let key = DeviceKey::Mac(mac?);
-    map.devices.contains_key(&key).then_some(key)
+}
+
+/// Addresses to device indices (see [`Devices`]), once the devices have been taken out.
+struct Resolver {
+    keys: Vec<DeviceKey>,
+    owner: HashMap<IpAddr, u32, AddrHashState>,
+}
+
+impl Resolver {
+    /// The device that owns `ip`, falling back to `mac` (as [`DeviceMap::resolve`]).
+    fn resolve(&self, ip: IpAddr, mac: Option<MacAddr>) -> Option<u32> {
+        if let Some(&index) = self.owner.get(&ip) {
+            return Some(index);
+        }
+        self.mac(MacAddress(mac?.0))
+    }
+
+    /// The device with this MAC.
+    fn mac(&self, mac: MacAddress) -> Option<u32> {
+        self.keys
+            .binary_search(&DeviceKey::Mac(mac))
+            .ok()
+            .map(|index| index as u32)
+    }
+
+    /// The device at one end of an event: the owner of its IP address, or the device with its
+    /// MAC.
+    fn resolve_endpoint(&self, (ip, mac): (Option<IpAddr>, Option<MacAddress>)) -> Option<u32> {
+        match ip {
+            Some(ip) => self.resolve(ip, None),
+            None => self.mac(mac?),
+        }
+    }
+}
+
+/// Hashes addresses with a folded 64×64→128-bit multiply under a key drawn per run: a few
+/// instructions per address where SipHash takes hundreds, and still no fixed collisions for
+/// whoever chooses the addresses on the wire.
+#[derive(Clone)]
+struct AddrHashState {
+    key: u64,
+}
+
+impl AddrHashState {
+    fn new() -> Self {
+        use std::hash::BuildHasher;
+        Self {
+            key: std::collections::hash_map::RandomState::new().hash_one(0x1f0b_u64) | 1,
+        }
+    }
+}
+
+impl std::hash::BuildHasher for AddrHashState {
+    type Hasher = AddrHasher;
+
+    fn build_hasher(&self) -> AddrHasher {
+        AddrHasher {
+            state: self.key,
+            key: self.key,
+        }
+    }
+}
+
+/// The hasher of [`AddrHashState`].
+struct AddrHasher {
+    state: u64,
+    key: u64,
+}
+
+impl AddrHasher {
+    fn mix(&mut self, word: u64) {
+        let product = u128::from(self.state ^ word) * u128::from(0x9e37_79b9_7f4a_7c15 ^ self.key);
+        self.state = (product as u64) ^ ((product >> 64) as u64);
+    }
+}
+
+impl std::hash::Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.mix(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.mix(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        let product = u128::from(self.state) * u128::from(0x2d35_8dcc_aa6c_78a5 ^ self.key);
+        (product as u64) ^ ((product >> 64) as u64)
+    }
 }
 
 /// Builds a reported device from what the observer resolved and what its connections showed:
