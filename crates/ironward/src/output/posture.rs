@@ -95,8 +95,9 @@ struct Summary {
 #[derive(Debug)]
 pub(crate) struct PostureBuilder {
     devices: Vec<Summary>,
-    /// Device id → index in `devices`. Looked up twice per event: hashed by [`IdHashState`].
-    index: HashMap<String, usize, IdHashState>,
+    /// Device id → index in `devices`. Looked up twice per event: foldhash under a per-run seed
+    /// (ids are made of addresses off the wire; SipHash cost a hundred instructions and more).
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
     /// The policy engine compared the traffic with a learned baseline (`--learning` or
     /// `--baseline-in`): devices are then authorized or not; otherwise unknown.
     baseline: bool,
@@ -107,7 +108,7 @@ impl PostureBuilder {
     pub(crate) fn new(baseline: bool) -> Self {
         Self {
             devices: Vec::new(),
-            index: HashMap::with_hasher(IdHashState::new()),
+            index: HashMap::default(),
             baseline,
         }
     }
@@ -285,79 +286,6 @@ impl PostureBuilder {
     pub(crate) fn evaluate(self) -> Posture {
         let assets = self.into_assets();
         ironward_posture::evaluate(&assets, Catalog::builtin(), &Settings::default())
-    }
-}
-
-/// Hashes device ids with a folded 64×64→128-bit multiply per eight bytes, under a key drawn
-/// per run: a few instructions per id where SipHash takes a hundred and more, and still no
-/// fixed collisions for whoever chooses the addresses the ids are made of.
-#[derive(Debug, Clone)]
-struct IdHashState {
-    key: u64,
-}
-
-impl IdHashState {
-    fn new() -> Self {
-        use std::hash::BuildHasher;
-        Self {
-            key: std::collections::hash_map::RandomState::new().hash_one(0x1d_u64) | 1,
-        }
-    }
-}
-
-impl std::hash::BuildHasher for IdHashState {
-    type Hasher = IdHasher;
-
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher {
-            state: self.key,
-            key: self.key,
-        }
-    }
-}
-
-/// The hasher of [`IdHashState`].
-struct IdHasher {
-    state: u64,
-    key: u64,
-}
-
-impl IdHasher {
-    fn mix(&mut self, word: u64) {
-        let product = u128::from(self.state ^ word) * u128::from(0x9e37_79b9_7f4a_7c15 ^ self.key);
-        self.state = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-impl std::hash::Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // The length first: strings that differ only by trailing zero bytes stay apart.
-        self.mix(bytes.len() as u64);
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        let product = u128::from(self.state) * u128::from(0x2d35_8dcc_aa6c_78a5 ^ self.key);
-        (product as u64) ^ ((product >> 64) as u64)
     }
 }
 

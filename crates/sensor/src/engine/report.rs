@@ -12,7 +12,7 @@ use ironward_wire::{LinkType, MacAddr};
 
 use super::{transport_name, Analysis, CurrentFrame, Engine, FlowRecord, Sink};
 use crate::defrag::{DefragConfig, Defragmenter};
-use crate::flow::{FlowConfig, FlowTable};
+use crate::flow::{FlowConfig, FlowTable, KeyedState};
 use crate::observe::{is_host_address, DeviceMap, ObservedDevice};
 use crate::services::ip_proto;
 
@@ -262,14 +262,14 @@ impl Engine {
 struct Devices {
     keys: Vec<DeviceKey>,
     devices: Vec<ObservedDevice>,
-    owner: HashMap<IpAddr, u32, AddrHashState>,
+    owner: HashMap<IpAddr, u32, KeyedState>,
 }
 
 impl Devices {
     fn new(map: DeviceMap) -> Self {
         let (keys, devices): (Vec<DeviceKey>, Vec<ObservedDevice>) =
             map.devices.into_iter().unzip();
-        let mut owner = HashMap::with_capacity_and_hasher(map.owner.len(), AddrHashState::new());
+        let mut owner = HashMap::with_capacity_and_hasher(map.owner.len(), KeyedState::random());
         for (ip, key) in map.owner {
             // The observer only names owners among its devices.
             if let Ok(index) = keys.binary_search(&key) {
@@ -287,7 +287,7 @@ impl Devices {
 /// Addresses to device indices (see [`Devices`]), once the devices have been taken out.
 struct Resolver {
     keys: Vec<DeviceKey>,
-    owner: HashMap<IpAddr, u32, AddrHashState>,
+    owner: HashMap<IpAddr, u32, KeyedState>,
 }
 
 impl Resolver {
@@ -314,82 +314,6 @@ impl Resolver {
             Some(ip) => self.resolve(ip, None),
             None => self.mac(mac?),
         }
-    }
-}
-
-/// Hashes addresses with a folded 64×64→128-bit multiply under a key drawn per run: a few
-/// instructions per address where SipHash takes hundreds, and still no fixed collisions for
-/// whoever chooses the addresses on the wire.
-#[derive(Clone)]
-struct AddrHashState {
-    key: u64,
-}
-
-impl AddrHashState {
-    fn new() -> Self {
-        use std::hash::BuildHasher;
-        Self {
-            key: std::collections::hash_map::RandomState::new().hash_one(0x1f0b_u64) | 1,
-        }
-    }
-}
-
-impl std::hash::BuildHasher for AddrHashState {
-    type Hasher = AddrHasher;
-
-    fn build_hasher(&self) -> AddrHasher {
-        AddrHasher {
-            state: self.key,
-            key: self.key,
-        }
-    }
-}
-
-/// The hasher of [`AddrHashState`].
-struct AddrHasher {
-    state: u64,
-    key: u64,
-}
-
-impl AddrHasher {
-    fn mix(&mut self, word: u64) {
-        let product = u128::from(self.state ^ word) * u128::from(0x9e37_79b9_7f4a_7c15 ^ self.key);
-        self.state = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-impl std::hash::Hasher for AddrHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.mix(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    fn write_isize(&mut self, n: isize) {
-        self.mix(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        let product = u128::from(self.state) * u128::from(0x2d35_8dcc_aa6c_78a5 ^ self.key);
-        (product as u64) ^ ((product >> 64) as u64)
     }
 }
 
