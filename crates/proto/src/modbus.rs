@@ -786,6 +786,42 @@ impl ModbusDissector {
         None
     }
 
+    /// Records a request that repeats at packet rate (a poll, a cyclic write) as an event keyed
+    /// by `key`, which must determine the detail (written only the first time), and remembers
+    /// it for its response.
+    fn repeating_request(
+        &mut self,
+        flow: &FlowMeta,
+        to_server: Direction,
+        (header, function): (Mbap, u8),
+        request: &Request<'_>,
+        key: impl std::hash::Hash,
+        out: &mut Observations,
+    ) {
+        let (operation, category) = (function_name(function), function_category(function));
+        out.event_keyed(
+            flow,
+            to_server,
+            PROTOCOL,
+            category,
+            operation,
+            key,
+            |detail| {
+                let mut text = Detail::new();
+                describe(request, header.unit, &mut text);
+                detail.push_bytes(text.as_bytes());
+            },
+        );
+        self.remember(Pending {
+            transaction: header.transaction,
+            unit: header.unit,
+            function,
+            sub: 0,
+            operation,
+            category,
+        });
+    }
+
     fn on_request(&mut self, flow: &FlowMeta, header: Mbap, pdu: &[u8], out: &mut Observations) {
         let to_server = self.responses.reverse();
         let function = pdu.first().copied().unwrap_or_default();
@@ -805,58 +841,29 @@ impl ModbusDissector {
         }
         if let Ok(request @ Request::Read { .. }) = parsed {
             // Polls repeat at packet rate: the unit and the request bytes (function, start,
-            // quantity) determine the detail, written only the first time.
-            let (operation, category) = (function_name(function), function_category(function));
-            out.event_keyed(
+            // quantity) determine the detail.
+            self.repeating_request(
                 flow,
                 to_server,
-                PROTOCOL,
-                category,
-                operation,
+                (header, function),
+                &request,
                 (header.unit, pdu),
-                |detail| {
-                    let mut text = Detail::new();
-                    describe(&request, header.unit, &mut text);
-                    detail.push_bytes(text.as_bytes());
-                },
+                out,
             );
-            self.remember(Pending {
-                transaction: header.transaction,
-                unit: header.unit,
-                function,
-                sub: 0,
-                operation,
-                category,
-            });
             return;
         }
         if let Ok(request) = parsed {
             if let Some(shown) = write_key(&request) {
                 // Cyclic writes repeat too: the unit and the fields the detail shows (the
-                // function, addresses and the values shown) determine it, and it is written
-                // only the first time.
-                let (operation, category) = (function_name(function), function_category(function));
-                out.event_keyed(
+                // function, addresses and the values shown) determine it.
+                self.repeating_request(
                     flow,
                     to_server,
-                    PROTOCOL,
-                    category,
-                    operation,
+                    (header, function),
+                    &request,
                     (header.unit, shown),
-                    |detail| {
-                        let mut text = Detail::new();
-                        describe(&request, header.unit, &mut text);
-                        detail.push_bytes(text.as_bytes());
-                    },
+                    out,
                 );
-                self.remember(Pending {
-                    transaction: header.transaction,
-                    unit: header.unit,
-                    function,
-                    sub: 0,
-                    operation,
-                    category,
-                });
                 return;
             }
         }
