@@ -502,18 +502,8 @@ impl<'b, const N: usize> Pieces<'b, N> {
     }
 
     /// A decimal number, as `{}` writes any unsigned integer.
-    fn num(self, mut n: u64) -> Self {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.bytes(&digits[at..])
+    fn num(self, n: u64) -> Self {
+        self.bytes(crate::value::decimal(n, &mut [0u8; 20]))
     }
 
     /// An object identifier, as its `Display` writes it (`device,5`, `1023,7`).

@@ -62,18 +62,8 @@ impl<const N: usize> ValueBuf<N> {
     }
 
     /// Appends a decimal number.
-    pub fn push_u64(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push_bytes(&digits[at..]);
+    pub fn push_u64(&mut self, n: u64) {
+        self.push_bytes(decimal(n, &mut [0u8; 20]));
     }
 
     /// Appends bytes as lower-case hex.
@@ -125,4 +115,19 @@ impl<const N: usize> fmt::Write for ValueBuf<N> {
         self.len = end;
         Ok(())
     }
+}
+
+/// `n` in decimal, as `{}` writes it, in the tail of `digits` (no formatting machinery: details
+/// are written at packet rate).
+pub(crate) fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[at..]
 }

@@ -223,17 +223,8 @@ impl PcapParser {
             self.stop(input, warnings);
             return None;
         }
-        let h = input.peek();
-        let be = self.big_endian;
-        let ts_sec = read_u32(h, 0, be);
-        let ts_frac = read_u32(h, 4, be);
-        let (mut caplen, mut len) = (read_u32(h, 8, be), read_u32(h, 12, be));
-        match self.len_order {
-            LenOrder::Normal => {}
-            LenOrder::Swapped => std::mem::swap(&mut caplen, &mut len),
-            LenOrder::Ambiguous if caplen > len => std::mem::swap(&mut caplen, &mut len),
-            LenOrder::Ambiguous => {}
-        }
+        // `ensure` made the whole header available.
+        let (ts_ns, caplen, len) = self.record_header_of(input.peek())?;
         if caplen > self.max_caplen {
             let max = self.max_caplen;
             warnings.push(offset, || {
@@ -256,17 +247,10 @@ impl PcapParser {
             self.stop(input, warnings);
             return None;
         }
-        let frac_ns = if self.nanosecond {
-            i64::from(ts_frac)
-        } else {
-            i64::from(ts_frac) * 1000
-        };
-        // u32 seconds * 1e9 + u32 * 1000 < 2^63: cannot overflow.
-        let timestamp_ns = i64::from(ts_sec) * 1_000_000_000 + frac_ns;
         let linktype = self.linktype;
         let record = input.take(total);
         Some(Frame {
-            timestamp_ns,
+            timestamp_ns: ts_ns,
             linktype,
             data: record.get(hl..).unwrap_or_default(),
             // Keep the documented invariant `data.len() <= original_len` even for files that
